@@ -1,0 +1,154 @@
+"""YAML config -> validated, typed config; `--set dotted.key=value` overrides.
+
+The key paths are a contract (`--set`, sweeps and the run registry use them):
+
+    strategy:  {name: first10, params: {...}}           # or {file: path/to/rule.py, params: {...}}
+    benchmark: {name: buy_and_hold, params: {...}}      # or null for none
+    portfolio: {initial_cash: 100000, fees: 0.0005, slippage: 0.0, cash: none}   # cash: none | rf
+    period:    {start: null, end: null}
+    data:      {path: null}                              # directories searched for data files
+    stats:     {periods_per_year: 252}
+
+Strategy parameters are typed by the strategy's own declarations (see `backtest.strategy`);
+everything else by the models below. Every error is a ConfigError naming the file and key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from backtest.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StrategyBlock(_Section):
+    name: str | None = None
+    file: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _name_or_file(self):
+        if not self.name and not self.file:
+            raise ValueError("give a strategy name or file")
+        return self
+
+
+class PortfolioSection(_Section):
+    initial_cash: float = Field(100_000.0, gt=0)
+    fees: float = Field(0.0005, ge=0, lt=1)
+    slippage: float = Field(0.0, ge=0, lt=1)
+    cash: Literal["none", "rf"] = "none"
+
+
+class PeriodSection(_Section):
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class DataSection(_Section):
+    path: list[str] | None = None
+
+
+class StatsSection(_Section):
+    periods_per_year: int = Field(252, gt=0)
+
+
+class Config(_Section):
+    strategy: StrategyBlock
+    benchmark: StrategyBlock | None = None
+    portfolio: PortfolioSection = Field(default_factory=PortfolioSection)
+    period: PeriodSection = Field(default_factory=PeriodSection)
+    data: DataSection = Field(default_factory=DataSection)
+    stats: StatsSection = Field(default_factory=StatsSection)
+    # where the config came from: relative strategy files and data paths resolve against it
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def to_dict(self) -> dict:
+        """The resolved config as plain YAML-ready values."""
+        return self.model_dump(mode="json")
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Parse a YAML config file into a dict; ConfigError naming the file on failure."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a YAML mapping with a 'strategy' key")
+    return raw
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'a.b.c=value' -> ('a.b.c', value), the value parsed as a YAML scalar (7, 0.001, null, ...)."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected dotted.key=value")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def set_dotted(raw: dict, key: str, value: Any) -> None:
+    """Assign `value` at the dotted `key` of a nested dict, creating sections as needed."""
+    parts = key.split(".")
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def validate(raw: dict, source: str = "config", base_dir: Path | str = ".") -> Config:
+    """Validate a raw config dict; ConfigError naming `source` and the first bad key."""
+    if "base_dir" in raw:
+        raise ConfigError(f"{source}: base_dir: unknown key")
+    try:
+        return Config.model_validate({**raw, "base_dir": Path(base_dir)})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
+                message += f" (got {error['input']!r})"
+        raise ConfigError(f"{source}: {key}: {message}") from None
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read, override and validate a config file."""
+    path = Path(path)
+    raw = read_yaml(path)
+    for text in overrides:
+        set_dotted(raw, *parse_assignment(text))
+    return validate(raw, source=str(path), base_dir=path.parent)

@@ -1,0 +1,92 @@
+"""vectorbt wrapper: target weights on a returns calendar -> equity curve and orders.
+
+Order semantics (vectorbt's, and the contract any faster kernel must match):
+- the returns are turned into price levels P_t = prod_{s<=t} (1 + r_s) and every order executes
+  at the close of its row (buys at P(1 + slippage), sells at P(1 - slippage));
+- all assets share one pool of cash; every target weight is a share of the portfolio value
+  before the rebalance (valued at the row's close);
+- sells execute before buys; a buy the remaining cash cannot pay for, fees included, is cut to
+  what the cash covers; fees are a proportion of each order's value.
+With `cash_asset` set, that column (e.g. the T-bill series) receives whatever the strategy leaves
+uninvested, without fees, so idle cash earns its return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What a simulation produced, all on the run's calendar."""
+
+    equity: pd.Series  # portfolio value at each close, after that row's trading
+    orders: pd.DataFrame  # one row per filled order: date, asset, side, size, price, value, fees
+    traded: pd.Series  # per row: sum of |order value| over assets
+    fees: pd.Series  # per row: fees paid
+    initial_cash: float
+
+
+def simulate(
+    returns: pd.DataFrame,
+    target_weights: pd.DataFrame,
+    initial_cash: float,
+    fees: float = 0.0,
+    slippage: float = 0.0,
+    cash_asset: str | None = None,
+) -> Simulation:
+    """Rebalance to `target_weights` (rows: rebalance dates; NaN: no change) over `returns`."""
+    import vectorbt as vbt  # heavy: imported only when a simulation runs
+
+    assets = list(target_weights.columns)
+    size = target_weights.reindex(index=returns.index)
+    fee_rates = np.full(len(assets), fees, dtype=np.float64)
+    if cash_asset is not None:
+        invested = size.sum(axis=1, min_count=1)
+        size[cash_asset] = (1.0 - invested).clip(lower=0.0)
+        assets.append(cash_asset)
+        fee_rates = np.append(fee_rates, 0.0)
+    prices = np.exp(np.log1p(returns[assets].to_numpy()).cumsum(axis=0))
+    close = pd.DataFrame(prices, index=returns.index, columns=assets)
+
+    portfolio = vbt.Portfolio.from_orders(
+        close,
+        size=size[assets].to_numpy(),
+        size_type="targetpercent",
+        direction="longonly",
+        fees=fee_rates[None, :],
+        slippage=slippage,
+        init_cash=initial_cash,
+        cash_sharing=True,
+        group_by=True,
+        call_seq="auto",
+        freq="1D",
+    )
+    records = portfolio.orders.records
+    dates = returns.index[records["idx"]]
+    value = records["size"] * records["price"]
+    orders = pd.DataFrame(
+        {
+            "date": dates,
+            "asset": np.asarray(assets, dtype=object)[records["col"]],
+            "side": np.where(records["side"] == 0, "buy", "sell"),
+            "size": records["size"],
+            "price": records["price"],
+            "value": value,
+            "fees": records["fees"],
+        }
+    )
+    per_row = np.zeros((2, len(returns)))
+    np.add.at(per_row[0], records["idx"], value)
+    np.add.at(per_row[1], records["idx"], records["fees"])
+    equity = pd.Series(portfolio.value().to_numpy().ravel(), index=returns.index, name="equity")
+    return Simulation(
+        equity=equity,
+        orders=orders,
+        traded=pd.Series(per_row[0], index=returns.index, name="traded"),
+        fees=pd.Series(per_row[1], index=returns.index, name="fees"),
+        initial_cash=float(initial_cash),
+    )

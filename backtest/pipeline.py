@@ -1,0 +1,142 @@
+"""One backtest, stage by stage: config -> data -> target weights -> engine -> statistics.
+
+`run`, `sweep`, `compare` and `study` all go through `prepare` and `run_backtest`; none of them
+re-implements a stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+
+from backtest import data, stats
+from backtest.config import Config, StrategyBlock
+from backtest.errors import ConfigError
+from backtest.strategy import Strategy, load_strategy
+
+RF_SERIES = "ff_factors:RF"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A strategy block resolved: the strategy and its typed parameters."""
+
+    key: str  # "strategy" or "benchmark": the config key it came from
+    strategy: Strategy
+    params: SimpleNamespace
+
+    @property
+    def series(self) -> list[str]:
+        return self.strategy.series(self.params)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything loaded before any simulation: legs, aligned returns, data provenance."""
+
+    config: Config
+    legs: list[Leg]
+    returns: pd.DataFrame  # aligned daily returns of every series the run needs
+    dropped_rows: int  # dates dropped to align the series' calendars
+    search_path: list[Path]
+
+
+@dataclass(frozen=True)
+class LegResult:
+    leg: Leg
+    target_weights: pd.DataFrame
+    simulation: object  # backtest.engine.Simulation
+    stats: dict
+
+
+@dataclass(frozen=True)
+class RunResult:
+    prepared: Prepared
+    strategy: LegResult
+    benchmark: LegResult | None
+
+    @property
+    def start(self) -> str:
+        return self.prepared.returns.index[0].strftime("%Y-%m-%d")
+
+    @property
+    def end(self) -> str:
+        return self.prepared.returns.index[-1].strftime("%Y-%m-%d")
+
+
+def resolve_leg(block: StrategyBlock, key: str, base_dir: Path) -> Leg:
+    file = None
+    if block.file:
+        file = Path(block.file)
+        file = file if file.is_absolute() else base_dir / file
+    strategy = load_strategy(block.name, file, where=key)
+    return Leg(key, strategy, strategy.resolve_params(block.params, where=f"{key}.params"))
+
+
+def search_path(config: Config) -> list[Path] | None:
+    if config.data.path is None:
+        return None
+    return [p if p.is_absolute() else config.base_dir / p for p in map(Path, config.data.path)]
+
+
+def prepare(config: Config) -> Prepared:
+    """Resolve the strategy blocks, load and align their data, and cut it to the period."""
+    legs = [resolve_leg(config.strategy, "strategy", config.base_dir)]
+    if config.benchmark is not None:
+        legs.append(resolve_leg(config.benchmark, "benchmark", config.base_dir))
+    ids = [series for leg in legs for series in leg.series]
+    if config.portfolio.cash == "rf":
+        ids.append(RF_SERIES)
+    ids = list(dict.fromkeys(ids))
+    path = search_path(config)
+    returns, dropped = data.align_calendars(data.load_returns(ids, path))
+    start, end = config.period.start, config.period.end
+    returns = returns.loc[pd.Timestamp(start) if start else None : pd.Timestamp(end) if end else None]
+    if len(returns) < 2:
+        span = f"{start or 'the first date'} to {end or 'the last date'}"
+        raise ConfigError(f"period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
+    return Prepared(config, legs, returns, dropped, path or data.default_search_path())
+
+
+def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
+    """Target weights -> simulation -> statistics for one leg."""
+    from backtest.engine import simulate
+
+    portfolio = prepared.config.portfolio
+    weights = leg.strategy.target_weights(prepared.returns, leg.params)
+    simulation = simulate(
+        prepared.returns,
+        weights,
+        initial_cash=portfolio.initial_cash,
+        fees=portfolio.fees,
+        slippage=portfolio.slippage,
+        cash_asset=RF_SERIES if portfolio.cash == "rf" else None,
+    )
+    figures = stats.performance(
+        simulation.equity,
+        portfolio.initial_cash,
+        prepared.config.stats.periods_per_year,
+        traded=simulation.traded,
+        fees=simulation.fees,
+    )
+    return LegResult(leg, weights, simulation, figures)
+
+
+def run_backtest(config: Config) -> RunResult:
+    prepared = prepare(config)
+    strategy = run_leg(prepared, prepared.legs[0])
+    benchmark = run_leg(prepared, prepared.legs[1]) if len(prepared.legs) > 1 else None
+    if benchmark is not None:
+        strategy.stats.update(
+            stats.relative(
+                strategy.simulation.equity,
+                config.portfolio.initial_cash,
+                benchmark.simulation.equity,
+                config.portfolio.initial_cash,
+                config.stats.periods_per_year,
+            )
+        )
+    return RunResult(prepared, strategy, benchmark)

@@ -1,0 +1,225 @@
+"""Finding strategies, declaring their parameters, and calling them safely.
+
+A strategy is one module (in the top-level `strategies/` package, or any file a config names)
+with three things a researcher can read at a glance:
+
+    \"\"\"The rule, in plain words.\"\"\"
+    PARAMS = (Param("lookback", "int", 10, min=1, max=60, help="..."), ...)
+    def target_weights(returns, params) -> pd.DataFrame: ...
+
+`returns` holds daily simple returns of the series the parameters name (columns are series ids,
+rows the run's trading calendar); `params` has one attribute per declared parameter. The result
+has one row per rebalance date (a subset of `returns.index`) and one column per asset (series id);
+a NaN row means "no change". This module checks the declarations, coerces user values to the
+declared types, and checks what the strategy returns (no leverage, no unknown dates).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import math
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any, Callable
+
+import pandas as pd
+
+from backtest.errors import StrategyError
+
+KINDS = ("int", "float", "bool", "str", "choice", "series", "weights")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared strategy parameter.
+
+    kind: "int", "float", "bool", "str", "choice" (one of `choices`), "series" (a series id such as
+    "ff_size:Lo 30") or "weights" (a mapping of series id to weight).
+    min/max bound numeric kinds (inclusive) and are the natural range of a sweep.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    help: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
+
+    def coerce(self, value: Any, where: str) -> Any:
+        """Return `value` as this parameter's type, or raise StrategyError naming `where`."""
+
+        def fail(expected: str):
+            raise StrategyError(f"{where}: expected {expected}, got {value!r}")
+
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                fail("an integer")
+            try:
+                number = float(value)
+            except ValueError:
+                fail("an integer")
+            if not number.is_integer():
+                fail("an integer")
+            value = int(number)
+        elif self.kind == "float":
+            if isinstance(value, bool):
+                fail("a number")
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                fail("a number")
+            if not math.isfinite(value):
+                fail("a finite number")
+        elif self.kind == "bool":
+            if not isinstance(value, bool):
+                fail("true or false")
+        elif self.kind in ("str", "series"):
+            if not isinstance(value, str) or not value:
+                fail("a series id such as 'ff_size:Lo 30'" if self.kind == "series" else "a string")
+            if self.kind == "series":
+                _check_series(value, where)
+        elif self.kind == "choice":
+            if value not in self.choices:
+                fail("one of " + ", ".join(map(str, self.choices)))
+        elif self.kind == "weights":
+            if not isinstance(value, dict) or not value:
+                fail("a mapping of series id to weight")
+            coerced = {}
+            for series_id, weight in value.items():
+                _check_series(str(series_id), f"{where}.{series_id}")
+                if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                    raise StrategyError(f"{where}.{series_id}: expected a weight >= 0, got {weight!r}")
+                coerced[str(series_id)] = float(weight)
+            if sum(coerced.values()) > 1 + 1e-9:
+                raise StrategyError(f"{where}: weights sum to {sum(coerced.values()):g}, more than 1 (no leverage)")
+            value = coerced
+        if self.kind in ("int", "float"):
+            if self.min is not None and value < self.min or self.max is not None and value > self.max:
+                fail(f"a value in [{self.min}, {self.max}]")
+        return value
+
+
+def _check_series(series_id: str, where: str) -> None:
+    """Check a series id against the data catalog, naming the config key on failure."""
+    from backtest.data import check_series_id
+    from backtest.errors import DataError
+
+    try:
+        check_series_id(series_id)
+    except DataError as exc:
+        raise StrategyError(f"{where}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A loaded strategy module: its name, rule text, declared parameters and weight function."""
+
+    name: str
+    doc: str
+    params: tuple[Param, ...]
+    target_weights_fn: Callable[[pd.DataFrame, SimpleNamespace], pd.DataFrame] = field(repr=False)
+    source: str = ""
+
+    def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
+        """Declared defaults, overridden by `values`, each coerced to its declared type."""
+        values = dict(values or {})
+        declared = {p.name: p for p in self.params}
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            known = ", ".join(declared) or "none"
+            raise StrategyError(f"{where}.{unknown[0]}: unknown parameter of strategy {self.name!r} (known: {known})")
+        resolved = {}
+        for name, param in declared.items():
+            resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}")
+        return SimpleNamespace(**resolved)
+
+    def series(self, params: SimpleNamespace) -> list[str]:
+        """The series ids the strategy trades, in the order the parameters name them."""
+        ids: list[str] = []
+        for param in self.params:
+            value = getattr(params, param.name)
+            if param.kind == "series":
+                ids.append(value)
+            elif param.kind == "weights":
+                ids.extend(value)
+        return list(dict.fromkeys(ids))
+
+    def target_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
+        """Call the strategy on `returns` and check what it gives back."""
+        assets = self.series(params)
+        weights = self.target_weights_fn(returns[assets], params)
+        return check_weights(weights, returns.index, assets, self.name)
+
+
+def check_weights(weights: Any, calendar: pd.DatetimeIndex, assets: list[str], name: str) -> pd.DataFrame:
+    """Validate a strategy's output: dates on the calendar, known assets, 0 <= w, row sum <= 1."""
+    if not isinstance(weights, pd.DataFrame):
+        raise StrategyError(f"strategy {name!r}: target_weights must return a DataFrame, got {type(weights).__name__}")
+    unknown = [c for c in weights.columns if c not in assets]
+    if unknown:
+        raise StrategyError(f"strategy {name!r}: weights for unknown asset {unknown[0]!r} (assets: {', '.join(assets)})")
+    off_calendar = weights.index.difference(calendar)
+    if len(off_calendar):
+        raise StrategyError(f"strategy {name!r}: rebalance date {off_calendar[0].date()} is not a trading date of the data")
+    if not weights.index.is_monotonic_increasing or weights.index.has_duplicates:
+        raise StrategyError(f"strategy {name!r}: rebalance dates must be unique and ascending")
+    values = weights.reindex(columns=assets).astype("float64")
+    finite = values.to_numpy()
+    bad = (finite < -1e-12) | ~(pd.isna(finite) | (abs(finite) < float("inf")))
+    if bad.any():
+        row = bad.any(axis=1).argmax()
+        raise StrategyError(f"strategy {name!r}: negative or infinite weight on {values.index[row].date()}")
+    sums = values.sum(axis=1, min_count=1)
+    over = sums > 1 + 1e-9
+    if over.any():
+        date = sums.index[over.argmax()]
+        raise StrategyError(f"strategy {name!r}: weights sum to {sums[date]:.6g} on {date.date()} (more than 1: no leverage)")
+    return values
+
+
+def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
+    fn = getattr(module, "target_weights", None)
+    if not callable(fn):
+        raise StrategyError(f"strategy {name!r} ({source}): no target_weights(returns, params) function")
+    params = tuple(getattr(module, "PARAMS", ()))
+    if not all(isinstance(p, Param) for p in params):
+        raise StrategyError(f"strategy {name!r} ({source}): PARAMS must be a sequence of backtest.strategy.Param")
+    doc = inspect.cleandoc(module.__doc__ or "").strip()
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source)
+
+
+def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:
+    """A strategy by name (a module in `strategies/`) or from a Python file path."""
+    if file is not None:
+        path = Path(file)
+        if not path.is_file():
+            raise StrategyError(f"{where}.file: no such file {str(path)!r}")
+        spec = importlib.util.spec_from_file_location(f"_backtest_strategy_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # a user's file: report it on one line
+            raise StrategyError(f"{where}.file: {path} failed to import: {type(exc).__name__}: {exc}") from exc
+        return _from_module(module, name or path.stem, str(path))
+    if not name:
+        raise StrategyError(f"{where}: give a strategy name or file")
+    if name not in strategy_names():
+        raise StrategyError(f"{where}.name: unknown strategy {name!r} (available: {', '.join(strategy_names())})")
+    module = importlib.import_module(f"strategies.{name}")
+    return _from_module(module, name, module.__file__ or name)
+
+
+def strategy_names() -> list[str]:
+    """Names of the strategies shipped in the `strategies/` package."""
+    import strategies
+
+    return sorted(m.name for m in pkgutil.iter_modules(strategies.__path__) if not m.name.startswith("_"))
