@@ -23,7 +23,7 @@ PARAMS = (
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     n = params.lookback
-    levels = np.log1p(returns[[params.small, params.large]].to_numpy()).cumsum(axis=0)
+    levels = np.cumprod(1.0 + returns[[params.small, params.large]].to_numpy(), axis=0)
     years = returns.index.year.to_numpy()
     first_rows = np.flatnonzero(np.r_[False, years[1:] != years[:-1]])  # first session of each year
     year_ends = np.r_[first_rows[1:], len(years)]
@@ -33,8 +33,8 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     for first, end in zip(first_rows, year_ends):
         if end - first < n + 1:
             continue
-        # log growth from the previous year's last close to the close of the N-th session
-        small_growth, large_growth = levels[first + n - 1] - levels[first - 1]
+        # growth from the previous year's last close to the close of the N-th session
+        small_growth, large_growth = levels[first + n - 1] / levels[first - 1]
         tilt = params.tilt if small_growth > large_growth else 1.0 - params.tilt
         dates.append(returns.index[first + n])
         rows.append((tilt, 1.0 - tilt))

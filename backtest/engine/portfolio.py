@@ -49,7 +49,7 @@ def simulate(
         size[cash_asset] = (1.0 - invested).clip(lower=0.0)
         assets.append(cash_asset)
         fee_rates = np.append(fee_rates, 0.0)
-    prices = np.exp(np.log1p(returns[assets].to_numpy()).cumsum(axis=0))
+    prices = np.cumprod(1.0 + returns[assets].to_numpy(), axis=0)
     close = pd.DataFrame(prices, index=returns.index, columns=assets)
 
     portfolio = vbt.Portfolio.from_orders(

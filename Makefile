@@ -1,0 +1,27 @@
+# Set-up and common tasks. Everything installs into .venv, so a fresh machine needs only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## the main job: first10 over all available history
+	$(BIN)/backtest run configs/first10.yaml
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_run.py
+
+clean:
+	rm -rf $(VENV) results/*/ .pytest_cache

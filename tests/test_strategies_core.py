@@ -1,0 +1,99 @@
+"""first10 and buy_and_hold against independent implementations, and the no-look-ahead property."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.errors import StrategyError
+from backtest.strategy import load_strategy, strategy_names
+from tests.reference import first10_signals
+
+
+def _returns(start="1990-06-01", periods=2500, columns=("S", "L"), seed=1):
+    index = pd.bdate_range(start, periods=periods)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(0.0003, 0.01, (periods, len(columns))), index=index, columns=list(columns))
+
+
+def _first10(returns, **params):
+    strategy = load_strategy("first10")
+    values = {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", **params}
+    p = strategy.resolve_params(values)
+    frame = returns.set_axis([p.small, p.large], axis=1)
+    return strategy.target_weights(frame, p), p
+
+
+@pytest.mark.parametrize("lookback,tilt", [(10, 0.7), (1, 0.9), (5, 0.5), (20, 1.0)])
+def test_first10_matches_written_rule(lookback, tilt):
+    returns = _returns()
+    weights, p = _first10(returns, lookback=lookback, tilt=tilt)
+    expected = first10_signals(list(returns.index), returns["S"], returns["L"], lookback, tilt)
+    assert list(weights.index) == [d for d, _, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [[s, l] for _, s, l in expected])
+
+
+def test_first10_hand_case():
+    # Year 2000 has its previous close (1999-12-31) and 3 sessions; lookback 2 needs 3.
+    index = pd.to_datetime(["1999-12-30", "1999-12-31", "2000-01-03", "2000-01-04", "2000-01-05", "2001-01-02"])
+    returns = pd.DataFrame(
+        {"S": [0.0, 0.0, 0.01, 0.01, -0.5, 0.0], "L": [0.0, 0.0, 0.02, 0.0, 0.5, 0.0]}, index=index
+    )
+    weights, _ = _first10(returns, lookback=2, tilt=0.8)
+    # 2000: small 1.01*1.01-1 = 2.01 % > large 2 % -> small gets 0.8 at the close of the 3rd session.
+    # 2001 has only one session: no signal. 1999's first session is the first row: no signal.
+    assert list(weights.index) == list(index[[0, 4]])
+    assert weights.to_numpy().tolist() == [[0.5, 0.5], [0.8, pytest.approx(0.2)]]
+
+
+@pytest.mark.parametrize("cut", ["1992-01-10", "1993-01-15", "1993-06-30", "1995-12-29"])
+def test_first10_never_looks_ahead(cut):
+    """Decisions up to a date depend only on data up to that date: truncate and scramble."""
+    returns = _returns()
+    full, _ = _first10(returns)
+    cut = pd.Timestamp(cut)
+    truncated, _ = _first10(returns.loc[:cut])
+    scrambled_future = returns.copy()
+    rng = np.random.default_rng(99)
+    after = scrambled_future.index > cut
+    scrambled_future.loc[after] = rng.normal(0, 0.05, (after.sum(), 2))
+    scrambled, _ = _first10(scrambled_future)
+    pd.testing.assert_frame_equal(truncated, full.loc[:cut])
+    pd.testing.assert_frame_equal(scrambled.loc[:cut], full.loc[:cut])
+
+
+@pytest.mark.parametrize("period,expected_first_sessions", [
+    ("monthly", ["2001-01-01", "2001-02-01", "2001-03-01"]),
+    ("quarterly", ["2001-01-01", "2001-04-02"]),
+    ("annual", ["2001-01-01"]),
+    ("never", ["2001-01-01"]),
+])
+def test_buy_and_hold_rebalances_on_first_session_of_each_period(period, expected_first_sessions):
+    index = pd.bdate_range("2001-01-01", "2001-04-10")
+    returns = pd.DataFrame(0.0, index=index, columns=["ff_size:Lo 30", "ff_size:Hi 30"])
+    strategy = load_strategy("buy_and_hold")
+    p = strategy.resolve_params({"rebalance": period, "weights": {"ff_size:Lo 30": 0.6, "ff_size:Hi 30": 0.4}})
+    weights = strategy.target_weights(returns, p)
+    assert [d.strftime("%Y-%m-%d") for d in weights.index] == expected_first_sessions
+    assert (weights.to_numpy() == [0.6, 0.4]).all()
+
+
+def test_strategies_are_listed():
+    assert {"first10", "buy_and_hold"} <= set(strategy_names())
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"lookback": "ten"}, "strategy.params.lookback: expected an integer"),
+    ({"lookback": 0}, "strategy.params.lookback: expected a value in [1, 60]"),
+    ({"tilt": 1.5}, "strategy.params.tilt"),
+    ({"small": "ff_size:Nope"}, "strategy.params.small"),
+    ({"bogus": 1}, "strategy.params.bogus: unknown parameter"),
+])
+def test_bad_params_name_the_key(values, message):
+    with pytest.raises(StrategyError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_strategy("first10").resolve_params(values)
+
+
+def test_weights_with_leverage_are_rejected():
+    strategy = load_strategy("buy_and_hold")
+    with pytest.raises(StrategyError, match="more than 1"):
+        strategy.resolve_params({"weights": {"ff_size:Lo 30": 0.7, "ff_size:Hi 30": 0.7}})
