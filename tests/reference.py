@@ -69,3 +69,43 @@ def first10_signals(dates, small_returns, large_returns, lookback, tilt):
         w = tilt if small_ret > large_ret else 1 - tilt
         rows.append((dates[sessions[lookback]], w, 1 - w))
     return rows
+
+
+def read_french_csv(path, columns):
+    """Dates and returns (fractions) of `columns` from a cleaned Ken French CSV, with the csv module.
+
+    Rows where any requested column is missing (-99.99 / -999) are skipped.
+    """
+    import csv
+    import datetime as dt
+
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = [h.strip() for h in rows[0]]
+    positions = [header.index(c) for c in columns]
+    dates, values = [], []
+    for row in rows[1:]:
+        if not row or not row[0].strip().isdigit():
+            continue
+        picked = [float(row[i]) for i in positions]
+        if any(v in (-99.99, -999.0) for v in picked):
+            continue
+        dates.append(dt.datetime.strptime(row[0].strip(), "%Y%m%d"))
+        values.append([v / 100 for v in picked])
+    return dates, np.array(values)
+
+
+def summary_figures(equity, initial_cash, periods_per_year=252):
+    """Headline statistics with plain numpy, from the formulas in the README."""
+    equity = np.asarray(equity, dtype=float)
+    previous = np.r_[initial_cash, equity[:-1]]
+    r = equity / previous - 1
+    peak = np.maximum.accumulate(np.r_[initial_cash, equity])[1:]
+    return {
+        "final_value": equity[-1],
+        "total_return": equity[-1] / initial_cash - 1,
+        "cagr": (equity[-1] / initial_cash) ** (periods_per_year / len(equity)) - 1,
+        "volatility": r.std(ddof=1) * np.sqrt(periods_per_year),
+        "sharpe": r.mean() / r.std(ddof=1) * np.sqrt(periods_per_year),
+        "max_drawdown": (equity / peak - 1).min(),
+    }

@@ -1,0 +1,124 @@
+"""`backtest run` end to end on the real data, tied to independent computations."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from backtest.cli import main
+from tests.conftest import REPO_ROOT
+from tests.reference import first10_signals, read_french_csv, rebalance_loop, summary_figures
+
+CONFIG = REPO_ROOT / "configs" / "first10.yaml"
+
+
+def _run_json(tmp_path, *args):
+    result = CliRunner().invoke(main, ["run", str(CONFIG), "--out", str(tmp_path), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _reference(shared_data, small, large, lookback, tilt, fees, start=None):
+    dates, values = read_french_csv(shared_data / "kenfrench" / "Portfolios_Formed_on_ME_Daily.csv", [small, large])
+    if start is not None:
+        keep = [i for i, d in enumerate(dates) if d >= start]
+        dates, values = [dates[i] for i in keep], values[keep]
+    signals = first10_signals(dates, values[:, 0], values[:, 1], lookback, tilt)
+    weights = np.full(values.shape, np.nan)
+    position = {d: i for i, d in enumerate(dates)}
+    for date, w_small, w_large in signals:
+        weights[position[date]] = [w_small, w_large]
+    equity, fees_paid = rebalance_loop(np.cumprod(1 + values, axis=0), weights, 100_000, fees)
+    return dates, equity, fees_paid, len(signals)
+
+
+@pytest.mark.parametrize("fees", [0.0005, 0.0])
+def test_first10_run_matches_independent_loop(shared_data, tmp_path, fees):
+    out = _run_json(tmp_path, "--set", f"portfolio.fees={fees}")
+    dates, equity, fees_paid, signals = _reference(shared_data, "Lo 30", "Hi 30", 10, 0.7, fees)
+    assert out["start"] == "1926-07-01" and out["end"] == dates[-1].strftime("%Y-%m-%d")
+    stats = out["strategy"]
+    expected = summary_figures(equity, 100_000)
+    for name, value in expected.items():
+        assert stats[name] == pytest.approx(value, rel=1e-9), name
+    assert stats["fees_paid"] == pytest.approx(fees_paid, rel=1e-9, abs=1e-9)
+    assert stats["rebalances"] == signals
+    # the benchmark is 50/50 bought at the first close and held
+    _, values = read_french_csv(shared_data / "kenfrench" / "Portfolios_Formed_on_ME_Daily.csv", ["Lo 30", "Hi 30"])
+    hold = np.full(values.shape, np.nan)
+    hold[0] = 0.5
+    bench_equity, _ = rebalance_loop(np.cumprod(1 + values, axis=0), hold, 100_000, fees)
+    for name, value in summary_figures(bench_equity, 100_000).items():
+        assert out["benchmark"][name] == pytest.approx(value, rel=1e-9), name
+    assert out["strategy"]["excess_cagr"] == pytest.approx(stats["cagr"] - out["benchmark"]["cagr"], rel=1e-12)
+
+
+def test_set_overrides_and_dates(shared_data, tmp_path):
+    import datetime as dt
+
+    out = _run_json(
+        tmp_path,
+        "--set", "strategy.params.lookback=7",
+        "--set", "strategy.params.tilt=0.8",
+        "--set", "strategy.params.small=ff_size:Lo 10",
+        "--set", "benchmark=null",
+        "--start", "1950-01-01",
+    )
+    assert out["benchmark"] is None and out["start"] == "1950-01-03"
+    _, equity, _, _ = _reference(shared_data, "Lo 10", "Hi 30", 7, 0.8, 0.0005, start=dt.datetime(1950, 1, 1))
+    assert out["strategy"]["final_value"] == pytest.approx(equity[-1], rel=1e-9)
+
+
+def test_run_directory_contents(shared_data, tmp_path):
+    out = _run_json(tmp_path)
+    run_dir = tmp_path / out["run_id"]
+    names = {p.name for p in run_dir.iterdir()}
+    assert names == {"config.yaml", "stats.json", "equity.csv", "weights.csv", "orders.csv", "manifest.json"}
+    assert json.loads((run_dir / "stats.json").read_text()) == out
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["packages"]["vectorbt"].startswith("1.2")
+    assert any(path.endswith("Portfolios_Formed_on_ME_Daily.csv") for path in manifest["data_files"])
+    import pandas as pd
+
+    equity = pd.read_csv(run_dir / "equity.csv", index_col="date", parse_dates=True)
+    assert equity["strategy"].iloc[-1] == pytest.approx(out["strategy"]["final_value"], rel=1e-12)
+    assert equity["strategy_drawdown"].min() == pytest.approx(out["strategy"]["max_drawdown"], rel=1e-9)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_table_output(shared_data, tmp_path):
+    result = CliRunner().invoke(main, ["run", str(CONFIG), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for label in ("CAGR", "Sharpe", "Max drawdown", "Information ratio", "Results:"):
+        assert label in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "strategy.params.lookback=abc"], "strategy.params.lookback: expected an integer"),
+    (["--set", "strategy.params.small=ff_size:Tiny"], "strategy.params.small"),
+    (["--set", "portfolio.fees=-1"], "portfolio.fees"),
+    (["--set", "portfolio.feez=0"], "portfolio.feez: unknown key"),
+    (["--start", "2030-01-01"], "period: fewer than 2 common trading dates"),
+    (["--start", "1990-01-01", "--end", "1980-01-01"], "period: start 1990-01-01 is after end 1980-01-01"),
+    (["--set", "strategy.name=nope"], "strategy.name: unknown strategy 'nope'"),
+])
+def test_bad_input_is_one_line_exit_2(shared_data, tmp_path, args, message):
+    result = CliRunner().invoke(main, ["run", str(CONFIG), "--out", str(tmp_path), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_console_script_exit_codes(shared_data, tmp_path):
+    """The installed entry point: a missing config is exit 2 with one line, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "backtest.cli", "run", str(tmp_path / "missing.yaml")],
+        capture_output=True, text=True, cwd=REPO_ROOT,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "missing.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
