@@ -125,6 +125,50 @@ def test_first10_hold_never_looks_ahead():
     _assert_no_look_ahead(lambda r: _run("first10", r, hold=20), _returns([S, L]), CUTS + ["1993-01-15", "1993-02-12", "1993-02-15"])
 
 
+# ---------------------------------------------------------------- january_effect
+
+
+def test_january_effect_hand_case():
+    dates = ["1999-12-30", "1999-12-31", "2000-01-03", "2000-01-31", "2000-02-01", "2000-12-29", "2001-01-02"]
+    returns = _frame(dates, [S, L])
+    # into the tilt at the close of 1999-12-31 (next session is in January), out at the close of
+    # 2000-01-31 (the window's last session); 2001-01-02 is the last row: no next session, no change
+    _assert_rows(_run("january_effect", returns, tilt=0.8),
+                 [("1999-12-30", [0.5, 0.5]), ("1999-12-31", [0.8, 0.2]), ("2000-01-31", [0.5, 0.5]), ("2000-12-29", [0.8, 0.2])])
+    # December..January wraps over the year end: tilted from the first row (next is December),
+    # out at 2000-01-31, and in again at 2000-02-01, whose next session here is 2000-12-29
+    _assert_rows(_run("january_effect", returns, start_month=12, end_month=1, tilt=0.9),
+                 [("1999-12-30", [0.9, 0.1]), ("2000-01-31", [0.5, 0.5]), ("2000-02-01", [0.9, 0.1])])
+    # a window with no session in the data: neutral throughout
+    _assert_rows(_run("january_effect", returns, start_month=6, end_month=8), [("1999-12-30", [0.5, 0.5])])
+
+
+@pytest.mark.parametrize("start,end,tilt", [(1, 1, 0.7), (11, 1, 0.9), (3, 5, 0.2), (1, 12, 1.0), (12, 11, 0.6)])
+def test_january_effect_matches_reference(start, end, tilt):
+    returns = _returns([S, L])
+    weights = _run("january_effect", returns, start_month=start, end_month=end, tilt=tilt)
+    expected = reference.january_effect_signals(list(returns.index), start, end, tilt)
+    assert list(weights.index) == [d for d, _, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [[s, l] for _, s, l in expected])
+
+
+def test_january_effect_never_looks_ahead():
+    """The rule uses the calendar only: scrambling returns changes nothing. Truncating changes
+    at most the cut itself, when the cut is the eve of a window edge: the truncated calendar
+    no longer says that the next session is in (or out of) the window."""
+    returns = _returns([S, L])
+    run = lambda r: _run("january_effect", r)  # noqa: E731
+    full = run(returns)
+    pd.testing.assert_frame_equal(run(returns * -3.0 + 0.01), full)
+    for cut in map(pd.Timestamp, CUTS + ["1992-12-31", "1993-01-29", "1993-02-01"]):
+        truncated = run(returns.loc[:cut])
+        day_before = cut - pd.Timedelta(days=1)
+        pd.testing.assert_frame_equal(truncated.loc[:day_before], full.loc[:day_before])
+        assert cut not in truncated.index
+    # the eves of window edges, where the full calendar rebalances and a truncated one cannot
+    assert {pd.Timestamp(d) for d in ("1992-01-31", "1992-12-31", "1993-01-29")} <= set(full.index)
+
+
 # ---------------------------------------------------------------- configs
 
 
@@ -132,6 +176,7 @@ LIBRARY_CONFIGS = {
     "first10_deciles.yaml": "first10",
     "first10_quintiles.yaml": "first10",
     "first10_hold20.yaml": "first10",
+    "january_effect.yaml": "january_effect",
 }
 
 
