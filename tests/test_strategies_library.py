@@ -169,6 +169,41 @@ def test_january_effect_never_looks_ahead():
     assert {pd.Timestamp(d) for d in ("1992-01-31", "1992-12-31", "1993-01-29")} <= set(full.index)
 
 
+# ---------------------------------------------------------------- size_momentum
+
+
+def test_size_momentum_hand_case():
+    returns = _frame(["2000-01-03", "2000-01-04", "2000-02-01", "2000-02-02", "2000-03-01"], [S, L])
+    returns[S] = [0.0, 0.10, 0.0, -0.05, 0.0]
+    returns[L] = [0.0, 0.05, 0.02, 0.0, 0.0]
+    # Feb 1 vs Jan 3: small 1.10 - 1 = 10 % > large 1.05 * 1.02 - 1 = 7.1 % -> 0.8 small
+    # Mar 1 vs Feb 1: small 0.95 - 1 = -5 % < large 0 % -> 0.2 small; Jan: no December -> 50/50
+    _assert_rows(_run("size_momentum", returns, months=1, tilt=0.8),
+                 [("2000-01-03", [0.5, 0.5]), ("2000-02-01", [0.8, 0.2]), ("2000-03-01", [0.2, 0.8])])
+    # two months: only March has a reference month (January): small 1.1 * 0.95 = 4.5 % < 7.1 %
+    _assert_rows(_run("size_momentum", returns, months=2, tilt=0.8),
+                 [("2000-01-03", [0.5, 0.5]), ("2000-02-01", [0.5, 0.5]), ("2000-03-01", [0.2, 0.8])])
+
+
+@pytest.mark.parametrize("months,tilt", [(12, 0.7), (1, 0.9), (6, 0.6), (36, 1.0)])
+def test_size_momentum_matches_reference(months, tilt):
+    returns = _returns([S, L])
+    weights = _run("size_momentum", returns, months=months, tilt=tilt)
+    expected = reference.size_momentum_signals(list(returns.index), returns[S].tolist(), returns[L].tolist(), months, tilt)
+    assert list(weights.index) == [d for d, _, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [[s, l] for _, s, l in expected])
+
+
+def test_size_momentum_never_looks_ahead():
+    _assert_no_look_ahead(lambda r: _run("size_momentum", r, months=3), _returns([S, L]), CUTS)
+
+
+def test_size_momentum_rebalances_on_first_sessions_not_month_ends():
+    returns = _returns([S, L], periods=80, start="2001-01-01")
+    weights = _run("size_momentum", returns, months=1)
+    assert [d.strftime("%Y-%m-%d") for d in weights.index] == ["2001-01-01", "2001-02-01", "2001-03-01", "2001-04-02"]
+
+
 # ---------------------------------------------------------------- configs
 
 
@@ -177,6 +212,7 @@ LIBRARY_CONFIGS = {
     "first10_quintiles.yaml": "first10",
     "first10_hold20.yaml": "first10",
     "january_effect.yaml": "january_effect",
+    "size_momentum.yaml": "size_momentum",
 }
 
 
