@@ -30,7 +30,7 @@ import pandas as pd
 
 from backtest.errors import StrategyError
 
-KINDS = ("int", "float", "bool", "str", "choice", "series", "weights")
+KINDS = ("int", "float", "bool", "str", "choice", "series", "series_list", "weights")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Param:
     """One declared strategy parameter.
 
     kind: "int", "float", "bool", "str", "choice" (one of `choices`), "series" (a series id such as
-    "ff_size:Lo 30") or "weights" (a mapping of series id to weight).
+    "ff_size:Lo 30"), "series_list" (a non-empty list of distinct series ids) or "weights" (a
+    mapping of series id to weight).
     min/max bound numeric kinds (inclusive) and are the natural range of a sweep.
     """
 
@@ -87,6 +88,16 @@ class Param:
                 fail("a series id such as 'ff_size:Lo 30'" if self.kind == "series" else "a string")
             if self.kind == "series":
                 _check_series(value, where)
+        elif self.kind == "series_list":
+            if not isinstance(value, (list, tuple)) or not value:
+                fail("a list of series ids such as ['ff_industry10:Manuf', 'ff_industry10:Hlth']")
+            for i, series_id in enumerate(value):
+                if not isinstance(series_id, str) or not series_id:
+                    raise StrategyError(f"{where}[{i}]: expected a series id, got {series_id!r}")
+                _check_series(series_id, f"{where}[{i}]")
+            if len(set(value)) < len(value):
+                fail("distinct series ids")
+            value = list(value)
         elif self.kind == "choice":
             if value not in self.choices:
                 fail("one of " + ", ".join(map(str, self.choices)))
@@ -149,7 +160,7 @@ class Strategy:
             value = getattr(params, param.name)
             if param.kind == "series":
                 ids.append(value)
-            elif param.kind == "weights":
+            elif param.kind in ("series_list", "weights"):
                 ids.extend(value)
         return list(dict.fromkeys(ids))
 

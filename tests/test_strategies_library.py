@@ -81,6 +81,31 @@ def _assert_no_look_ahead(run, returns, cuts, seed=99):
 CUTS = ["1991-01-01", "1992-01-31", "1992-02-03", "1993-06-30", "1995-12-29", "1997-03-03"]
 
 
+# ---------------------------------------------------------------- series_list parameter kind
+
+
+def test_series_list_kind_coerces_and_feeds_series(monkeypatch):
+    checked = []
+    monkeypatch.setattr("backtest.strategy._check_series", lambda sid, where: checked.append((sid, where)))
+    param = Param("universe", "series_list", ("a:X", "a:Y"))
+    assert param.coerce(("a:X", "b:Y"), "strategy.params.universe") == ["a:X", "b:Y"]
+    assert checked == [("a:X", "strategy.params.universe[0]"), ("b:Y", "strategy.params.universe[1]")]
+    for bad, message in [("a:X", "a list of series ids"), ([], "a list of series ids"), (["a:X", 3], r"universe\[1\]"), (["a:X", "a:X"], "distinct")]:
+        with pytest.raises(StrategyError, match=message):
+            param.coerce(bad, "strategy.params.universe")
+    strategy = load_strategy("sector_rotation")
+    assert strategy.series(_params(strategy, universe=["a:C1", "a:C2", "a:D1"])) == ["a:C1", "a:C2", "a:D1"]
+
+
+def test_series_list_checks_ids_against_the_catalog():
+    if not hasattr(pytest.importorskip("backtest.data"), "check_series_id"):
+        pytest.skip("data layer not present")
+    with pytest.raises(StrategyError, match=r"strategy.params.universe\[1\]"):
+        load_strategy("sector_rotation").resolve_params({"universe": ["ff_industry10:Manuf", "ff_industry10:Nope"]})
+    p = load_strategy("sector_rotation").resolve_params({"universe": ["sector:XLB", "sector:XLE"]})
+    assert p.universe == ["sector:XLB", "sector:XLE"]
+
+
 # ---------------------------------------------------------------- first10: hold horizon
 
 
@@ -204,6 +229,42 @@ def test_size_momentum_rebalances_on_first_sessions_not_month_ends():
     assert [d.strftime("%Y-%m-%d") for d in weights.index] == ["2001-01-01", "2001-02-01", "2001-03-01", "2001-04-02"]
 
 
+# ---------------------------------------------------------------- sector_rotation
+
+
+def test_sector_rotation_hand_case():
+    cols = ["sector:XLB", "sector:XLE", "sector:XLU"]
+    returns = _frame(["2000-01-03", "2000-01-04", "2000-01-05", "2000-02-01", "2000-03-01"], cols)
+    returns[cols[0]] = [0.0, 0.0, 0.10, 0.00, -0.10]
+    returns[cols[1]] = [0.0, 0.0, 0.00, 0.05, 0.00]
+    returns[cols[2]] = [0.0, 0.0, 0.02, 0.02, 0.00]
+    # Jan 3 (row 0 < L = 2): all three equally. Feb 1 (rows 2-3): XLB 10 %, XLE 5 %, XLU 4.04 %.
+    # Mar 1 (rows 3-4): XLB -10 %, XLE 5 %, XLU 2 %.
+    third = 1 / 3
+    _assert_rows(_run("sector_rotation", returns, universe=cols, lookback=2, top=1),
+                 [("2000-01-03", [third] * 3), ("2000-02-01", [1, 0, 0]), ("2000-03-01", [0, 1, 0])])
+    _assert_rows(_run("sector_rotation", returns, universe=cols, lookback=2, top=2),
+                 [("2000-01-03", [third] * 3), ("2000-02-01", [0.5, 0.5, 0]), ("2000-03-01", [0, 0.5, 0.5])])
+    # top larger than the universe: hold all
+    _assert_rows(_run("sector_rotation", returns, universe=cols, lookback=2, top=5).iloc[1:2], [("2000-02-01", [third] * 3)])
+    # ties go to the series listed first: with flat returns, XLB then XLE
+    _assert_rows(_run("sector_rotation", returns * 0, universe=cols, lookback=2, top=2).iloc[1:2], [("2000-02-01", [0.5, 0.5, 0])])
+
+
+@pytest.mark.parametrize("lookback,top", [(126, 3), (1, 1), (21, 5), (252, 10)])
+def test_sector_rotation_matches_reference(lookback, top):
+    returns = _returns(IND, periods=1500)
+    weights = _run("sector_rotation", returns, lookback=lookback, top=top)
+    assert list(weights.columns) == IND
+    expected = reference.sector_rotation_signals(list(returns.index), [returns[c].tolist() for c in IND], lookback, top)
+    assert list(weights.index) == [d for d, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [w for _, w in expected])
+
+
+def test_sector_rotation_never_looks_ahead():
+    _assert_no_look_ahead(lambda r: _run("sector_rotation", r, lookback=63), _returns(IND), CUTS)
+
+
 # ---------------------------------------------------------------- configs
 
 
@@ -213,6 +274,8 @@ LIBRARY_CONFIGS = {
     "first10_hold20.yaml": "first10",
     "january_effect.yaml": "january_effect",
     "size_momentum.yaml": "size_momentum",
+    "sector_rotation.yaml": "sector_rotation",
+    "sector_rotation_etf.yaml": "sector_rotation",
 }
 
 
