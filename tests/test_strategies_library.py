@@ -265,6 +265,42 @@ def test_sector_rotation_never_looks_ahead():
     _assert_no_look_ahead(lambda r: _run("sector_rotation", r, lookback=63), _returns(IND), CUTS)
 
 
+# ---------------------------------------------------------------- cyclical_tilt
+
+
+def test_cyclical_tilt_hand_case():
+    cyc, dfn = ["sector:XLB", "sector:XLI"], ["sector:XLU"]
+    returns = _frame(["2000-01-03", "2000-02-01", "2000-03-01"], cyc + dfn)
+    returns.loc["2000-02-01"] = [0.04, -0.02, 0.005]  # cyclicals average 1 % > 0.5 %
+    # Jan (row 0 < L = 1): 0.5 each group; Feb: cyclicals lead -> 0.8 split in two;
+    # Mar: all flat, a tie -> the defensives get 0.8
+    _assert_rows(_run("cyclical_tilt", returns, cyclicals=cyc, defensives=dfn, lookback=1, tilt=0.8),
+                 [("2000-01-03", [0.25, 0.25, 0.5]), ("2000-02-01", [0.4, 0.4, 0.2]), ("2000-03-01", [0.1, 0.1, 0.8])])
+
+
+def test_cyclical_tilt_rejects_a_series_in_both_groups():
+    returns = _frame(["2000-01-03", "2000-02-01"], ["sector:XLB", "sector:XLU"])
+    with pytest.raises(StrategyError, match="both"):
+        _run("cyclical_tilt", returns, cyclicals=["sector:XLB", "sector:XLU"], defensives=["sector:XLU"])
+
+
+@pytest.mark.parametrize("lookback,tilt", [(126, 0.7), (1, 1.0), (252, 0.55)])
+def test_cyclical_tilt_matches_reference(lookback, tilt):
+    returns = _returns(IND)
+    cyc, dfn = [IND[2], IND[3], IND[1]], [IND[0], IND[7], IND[8]]
+    weights = _run("cyclical_tilt", returns, lookback=lookback, tilt=tilt)
+    assert list(weights.columns) == cyc + dfn
+    expected = reference.cyclical_tilt_signals(
+        list(returns.index), [returns[c].tolist() for c in cyc], [returns[c].tolist() for c in dfn], lookback, tilt
+    )
+    assert list(weights.index) == [d for d, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [w for _, w in expected])
+
+
+def test_cyclical_tilt_never_looks_ahead():
+    _assert_no_look_ahead(lambda r: _run("cyclical_tilt", r, lookback=42), _returns(IND), CUTS)
+
+
 # ---------------------------------------------------------------- configs
 
 
@@ -276,6 +312,8 @@ LIBRARY_CONFIGS = {
     "size_momentum.yaml": "size_momentum",
     "sector_rotation.yaml": "sector_rotation",
     "sector_rotation_etf.yaml": "sector_rotation",
+    "cyclical_tilt.yaml": "cyclical_tilt",
+    "cyclical_tilt_sectors.yaml": "cyclical_tilt",
 }
 
 
