@@ -301,6 +301,52 @@ def test_cyclical_tilt_never_looks_ahead():
     _assert_no_look_ahead(lambda r: _run("cyclical_tilt", r, lookback=42), _returns(IND), CUTS)
 
 
+# ---------------------------------------------------------------- rate_regime
+
+
+def test_rate_regime_hand_case():
+    returns = _frame(["2000-01-03", "2000-01-04", "2000-02-01", "2000-03-01", "2000-04-03"], [S, L, RF])
+    returns[RF] = [1e-4, 1e-4, 1e-4, 2e-4, 0.5e-4]
+    # window 2: level(Feb 1) = 1e-4, level(Mar 1) = 1.5e-4, level(Apr 3) = 1.25e-4; Jan 3 undefined.
+    # Feb vs Jan: undefined -> 50/50. Mar vs Feb: +0.5e-4 * 252e4 = +126 bp (tightening) -> 0.2.
+    # Apr vs Mar: -0.25e-4 * 252e4 = -63 bp (easing) -> 0.8. RF is never traded.
+    _assert_rows(_run("rate_regime", returns, months=1, window=2, tilt=0.8),
+                 [("2000-01-03", [0.5, 0.5, 0]), ("2000-02-01", [0.5, 0.5, 0]), ("2000-03-01", [0.2, 0.8, 0]), ("2000-04-03", [0.8, 0.2, 0])])
+    # a 100 bp threshold keeps the -63 bp move "unchanged"
+    _assert_rows(_run("rate_regime", returns, months=1, window=2, tilt=0.8, min_change_bp=100).iloc[2:],
+                 [("2000-03-01", [0.2, 0.8, 0]), ("2000-04-03", [0.5, 0.5, 0])])
+    # a flat rate is "unchanged": neutral
+    returns[RF] = 3e-4
+    assert (_run("rate_regime", returns, months=1, window=2)[S] == 0.5).all()
+
+
+@pytest.mark.parametrize("months,window,min_change_bp,tilt", [(6, 21, 0.0, 0.7), (1, 1, 0.0, 0.9), (12, 63, 10.0, 0.6), (3, 21, 500.0, 0.7)])
+def test_rate_regime_matches_reference(months, window, min_change_bp, tilt):
+    returns = _returns([S, L])
+    returns[RF] = _rates(returns.index)
+    weights = _run("rate_regime", returns, months=months, window=window, min_change_bp=min_change_bp, tilt=tilt)
+    assert list(weights.columns) == [S, L, RF]
+    expected = reference.rate_regime_signals(list(returns.index), returns[RF].tolist(), months, window, min_change_bp, tilt)
+    assert list(weights.index) == [d for d, *_ in expected]
+    np.testing.assert_allclose(weights.to_numpy(), [w for _, *w in expected])
+    assert (weights[RF] == 0).all()
+    if min_change_bp == 0.0 and months == 6:  # all three regimes occur in this synthetic history
+        assert set(weights[S]) == {0.5, tilt, 1 - tilt}
+
+
+def test_rate_regime_never_trades_the_rate_and_refuses_to():
+    returns = _returns([S, L])
+    returns[RF] = _rates(returns.index)
+    with pytest.raises(StrategyError, match="cannot also be traded"):
+        _run("rate_regime", returns, small=RF)
+
+
+def test_rate_regime_never_looks_ahead():
+    returns = _returns([S, L])
+    returns[RF] = _rates(returns.index)
+    _assert_no_look_ahead(lambda r: _run("rate_regime", r, months=2), returns, CUTS)
+
+
 # ---------------------------------------------------------------- configs
 
 
@@ -314,6 +360,7 @@ LIBRARY_CONFIGS = {
     "sector_rotation_etf.yaml": "sector_rotation",
     "cyclical_tilt.yaml": "cyclical_tilt",
     "cyclical_tilt_sectors.yaml": "cyclical_tilt",
+    "rate_regime.yaml": "rate_regime",
 }
 
 
