@@ -347,6 +347,32 @@ def test_rate_regime_never_looks_ahead():
     _assert_no_look_ahead(lambda r: _run("rate_regime", r, months=2), returns, CUTS)
 
 
+# ---------------------------------------------------------------- trend_filter
+
+
+def test_trend_filter_hand_case():
+    returns = _frame(pd.bdate_range("2000-01-03", periods=6), ["ff_factors:Mkt"])
+    returns["ff_factors:Mkt"] = [0.0, 0.1, -0.1, 0.2, 0.0, -0.3]
+    # P = 1, 1.1, 0.99, 1.188, 1.188, 0.8316; MA3 from row 2: 1.03, 1.0927, 1.122, 1.0692
+    # row 2: 0.99 < 1.03 -> cash (first decision); row 3: in; row 4: still in; row 5: out
+    _assert_rows(_run("trend_filter", returns, window=3), [("2000-01-05", [0.0]), ("2000-01-06", [1.0]), ("2000-01-10", [0.0])])
+    assert _run("trend_filter", returns, window=7).empty
+
+
+@pytest.mark.parametrize("window", [200, 2, 50])
+def test_trend_filter_matches_reference(window):
+    returns = _returns(["ff_factors:Mkt"], mean=0.0004)
+    weights = _run("trend_filter", returns, window=window)
+    expected = reference.trend_filter_signals(list(returns.index), returns["ff_factors:Mkt"].tolist(), window)
+    assert list(weights.index) == [d for d, _ in expected]
+    np.testing.assert_allclose(weights.to_numpy().ravel(), [w for _, w in expected])
+    assert len(weights) > 4
+
+
+def test_trend_filter_never_looks_ahead():
+    _assert_no_look_ahead(lambda r: _run("trend_filter", r, window=50), _returns(["ff_factors:Mkt"], mean=0.0004), CUTS)
+
+
 # ---------------------------------------------------------------- configs
 
 
@@ -361,6 +387,7 @@ LIBRARY_CONFIGS = {
     "cyclical_tilt.yaml": "cyclical_tilt",
     "cyclical_tilt_sectors.yaml": "cyclical_tilt",
     "rate_regime.yaml": "rate_regime",
+    "trend_filter.yaml": "trend_filter",
 }
 
 
