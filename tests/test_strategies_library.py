@@ -411,3 +411,50 @@ def test_library_configs_validate(name, strategy):
     p = _params(loaded, **config.strategy.params)  # every key is a declared parameter, in range
     assert set(config.strategy.params) <= {q.name for q in loaded.params}
     assert loaded.series(p)
+
+
+# ---------------------------------------------------------------- real data (../shared/data)
+
+
+@pytest.fixture(scope="module")
+def french(shared_data):
+    """Lo 30, Hi 30, Mkt, RF and the 10 industries, parsed by the reference reader, from 1990."""
+    def read(file, columns, prefix):
+        dates, values = reference.read_french_csv(shared_data / "kenfrench" / file, columns)
+        return pd.DataFrame(values, index=pd.DatetimeIndex(dates), columns=[f"{prefix}:{c}" for c in columns])
+
+    size = read("Portfolios_Formed_on_ME_Daily.csv", ["Lo 30", "Hi 30"], "ff_size")
+    factors = read("F-F_Research_Data_Factors_daily.csv", ["Mkt-RF", "RF"], "ff_factors")
+    factors["ff_factors:Mkt"] = factors.pop("ff_factors:Mkt-RF") + factors["ff_factors:RF"]
+    industries = read("10_Industry_Portfolios_Daily.csv", [c.split(":")[1] for c in IND], "ff_industry10")
+    return pd.concat([size, factors, industries], axis=1, join="inner").loc["1990":]
+
+
+def test_real_rate_regime_follows_the_fed(french):
+    weights = _run("rate_regime", french)
+    expected = reference.rate_regime_signals(list(french.index), french[RF].tolist(), 6, 21, 0.0, 0.7)
+    np.testing.assert_allclose(weights.to_numpy(), [w for _, *w in expected])
+    small = weights[S]
+    assert small["2001-06-01"] == 0.7  # 2001 cuts: easing
+    assert small["2005-06-01"] == pytest.approx(0.3) and small["2022-09-01"] == pytest.approx(0.3)  # hiking: tightening
+    assert small["2013-08-01"] == 0.5  # T-bill return 0.000 % all of 2013: unchanged
+    assert (weights[RF] == 0).all()
+
+
+def test_real_trend_filter_and_sector_rotation_match_references(french):
+    recent = french.loc["2005":]
+    weights = _run("trend_filter", recent)
+    expected = reference.trend_filter_signals(list(recent.index), recent["ff_factors:Mkt"].tolist(), 200)
+    assert list(weights.index) == [d for d, _ in expected]
+    held = weights["ff_factors:Mkt"].reindex(recent.index).ffill()
+    assert held["2008-12-31"] == 0.0 and held["2017-12-29"] == 1.0  # out in the 2008 crash, in during 2017
+    weights = _run("sector_rotation", recent)
+    expected = reference.sector_rotation_signals(list(recent.index), [recent[c].tolist() for c in IND], 126, 3)
+    np.testing.assert_allclose(weights.to_numpy(), [w for _, w in expected])
+    assert weights.loc["2023-01-03", "ff_industry10:Enrgy"] == pytest.approx(1 / 3)  # energy led 2022
+
+
+def test_real_january_effect_calendar(french):
+    weights = _run("january_effect", french.loc["1999-12":"2002-02"])
+    assert [d.strftime("%Y-%m-%d") for d in weights.index] == [
+        "1999-12-01", "1999-12-31", "2000-01-31", "2000-12-29", "2001-01-31", "2001-12-31", "2002-01-31"]
