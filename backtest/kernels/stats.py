@@ -1,0 +1,359 @@
+"""Statistics kernels: `@njit(cache=True)` functions on NumPy arrays only.
+
+The definitions are documented once, in `backtest.stats` (the pandas wrapper); this module
+implements them on plain arrays so a compiled parameter sweep can call them in its own loop:
+
+    out = np.empty(len(STAT_NAMES))
+    summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out)
+
+Conventions shared by every kernel:
+- `equity` float64[:], the value at each row's close; `init_cash` the value before row 0.
+- `ppy` periods per year (float), used for every annualisation.
+- `day_number` int64[:], days since 1970-01-01 of each row; `year` int64[:], its calendar year.
+- `traded` / `fees` float64[:] per row, or empty arrays when not known (their figures are NaN).
+- Episode indices are row positions; a peak index of -1 means "the initial cash, before row 0".
+
+`summary_nb` makes one pass over the rows and allocates nothing; `relative_nb` makes two passes
+(means, then centred sums) and allocates nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+STAT_NAMES = (
+    "final_value",
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "max_drawdown_days",
+    "best_year",
+    "worst_year",
+    "pct_positive_years",
+    "rebalances",
+    "turnover",
+    "fees_paid",
+)
+
+RELATIVE_STAT_NAMES = (
+    "excess_cagr",
+    "tracking_error",
+    "information_ratio",
+    "beta",
+    "alpha",
+)
+
+# positions in `out` (module-level ints are compile-time constants for numba)
+FINAL_VALUE = 0
+TOTAL_RETURN = 1
+CAGR = 2
+VOLATILITY = 3
+SHARPE = 4
+SORTINO = 5
+CALMAR = 6
+MAX_DRAWDOWN = 7
+MAX_DRAWDOWN_DAYS = 8
+BEST_YEAR = 9
+WORST_YEAR = 10
+PCT_POSITIVE_YEARS = 11
+REBALANCES = 12
+TURNOVER = 13
+FEES_PAID = 14
+
+EXCESS_CAGR = 0
+TRACKING_ERROR = 1
+INFORMATION_RATIO = 2
+BETA = 3
+ALPHA = 4
+
+N_STATS = len(STAT_NAMES)
+N_RELATIVE = len(RELATIVE_STAT_NAMES)
+
+assert len(STAT_NAMES) == FEES_PAID + 1 and STAT_NAMES[MAX_DRAWDOWN_DAYS] == "max_drawdown_days"
+assert len(RELATIVE_STAT_NAMES) == ALPHA + 1 and RELATIVE_STAT_NAMES[BETA] == "beta"
+
+
+@njit(cache=True)
+def cagr_nb(final_value, init_cash, n, ppy):
+    """(final / init)^(ppy / n) - 1; NaN for no rows."""
+    if n == 0:
+        return np.nan
+    return (final_value / init_cash) ** (ppy / n) - 1.0
+
+
+@njit(cache=True)
+def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
+    """Fill `out[:len(STAT_NAMES)]` with the figures of `STAT_NAMES`, in that order.
+
+    One pass over the rows, no allocation. Counts (`max_drawdown_days`, `rebalances`) are stored
+    as floats. An empty `traded` (or `fees`) array means "not known": `rebalances` and
+    `turnover` (or `fees_paid`) are NaN.
+    """
+    n = equity.shape[0]
+    if out.shape[0] < N_STATS:
+        raise ValueError("summary_nb: out is shorter than STAT_NAMES")
+    if day_number.shape[0] != n or year.shape[0] != n:
+        raise ValueError("summary_nb: day_number and year must have one entry per row")
+    if (traded.shape[0] != 0 and traded.shape[0] != n) or (fees.shape[0] != 0 and fees.shape[0] != n):
+        raise ValueError("summary_nb: traded and fees must be empty or have one entry per row")
+    for k in range(N_STATS):
+        out[k] = np.nan
+    if n == 0:
+        return
+
+    # returns: shifted sums (shift = first return) for a stable one-pass variance
+    shift = equity[0] / init_cash - 1.0
+    s1 = 0.0
+    s2 = 0.0
+    down2 = 0.0
+    # drawdowns: running peak from the initial cash; the deepest episode's peak and recovery rows
+    peak = init_cash
+    peak_idx = -1
+    mdd = 0.0
+    mdd_peak = -1
+    mdd_rec = -1
+    mdd_open = False
+    # calendar years
+    year_start_value = init_cash
+    n_years = 0
+    n_positive = 0
+    best = -np.inf
+    worst = np.inf
+
+    prev = init_cash
+    for t in range(n):
+        e = equity[t]
+        r = e / prev - 1.0
+        d = r - shift
+        s1 += d
+        s2 += d * d
+        if r < 0.0:
+            down2 += r * r
+        if e >= peak:
+            if mdd_open:  # the deepest episode so far recovers here
+                mdd_rec = t
+                mdd_open = False
+            peak = e
+            peak_idx = t
+        else:
+            dd = e / peak - 1.0
+            if dd < mdd:
+                mdd = dd
+                mdd_peak = peak_idx
+                mdd_rec = -1
+                mdd_open = True
+        if t == n - 1 or year[t + 1] != year[t]:
+            yr = e / year_start_value - 1.0
+            n_years += 1
+            if yr > 0.0:
+                n_positive += 1
+            if yr > best:
+                best = yr
+            if yr < worst:
+                worst = yr
+            year_start_value = e
+        prev = e
+
+    final = equity[n - 1]
+    cagr = cagr_nb(final, init_cash, n, ppy)
+    mean = shift + s1 / n
+    sqrt_ppy = math.sqrt(ppy)
+    out[FINAL_VALUE] = final
+    out[TOTAL_RETURN] = final / init_cash - 1.0
+    out[CAGR] = cagr
+    if n > 1:
+        var = (s2 - s1 * s1 / n) / (n - 1)
+        std = math.sqrt(var) if var > 0.0 else 0.0
+        out[VOLATILITY] = std * sqrt_ppy
+        if std > 0.0:
+            out[SHARPE] = mean / std * sqrt_ppy
+    downside = math.sqrt(down2 / n)
+    if downside > 0.0:
+        out[SORTINO] = mean * ppy / (downside * sqrt_ppy)
+    out[MAX_DRAWDOWN] = mdd
+    if mdd < 0.0:
+        out[CALMAR] = cagr / abs(mdd)
+        start_day = day_number[mdd_peak] if mdd_peak >= 0 else day_number[0]
+        end_day = day_number[mdd_rec] if mdd_rec >= 0 else day_number[n - 1]
+        out[MAX_DRAWDOWN_DAYS] = end_day - start_day
+    else:
+        out[MAX_DRAWDOWN_DAYS] = 0.0
+    out[BEST_YEAR] = best
+    out[WORST_YEAR] = worst
+    out[PCT_POSITIVE_YEARS] = n_positive / n_years
+
+    if traded.shape[0] == n:
+        count = 0
+        share = 0.0
+        for t in range(n):
+            x = traded[t]
+            if x > 0.0:
+                count += 1
+            share += x / equity[t]
+        out[REBALANCES] = count
+        out[TURNOVER] = share / 2.0 / (n / ppy)
+    if fees.shape[0] == n:
+        total = 0.0
+        for t in range(n):
+            total += fees[t]
+        out[FEES_PAID] = total
+
+
+@njit(cache=True)
+def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, out):
+    """Fill `out[:len(RELATIVE_STAT_NAMES)]`: strategy vs benchmark on the same rows.
+
+    Two passes (means, then centred sums), no allocation.
+    """
+    n = equity.shape[0]
+    if bench_equity.shape[0] != n:
+        raise ValueError("relative_nb: equity and benchmark must have the same rows")
+    if out.shape[0] < N_RELATIVE:
+        raise ValueError("relative_nb: out is shorter than RELATIVE_STAT_NAMES")
+    for k in range(N_RELATIVE):
+        out[k] = np.nan
+    if n == 0:
+        return
+    out[EXCESS_CAGR] = cagr_nb(equity[n - 1], init_cash, n, ppy) - cagr_nb(
+        bench_equity[n - 1], bench_init_cash, n, ppy
+    )
+    if n < 2:
+        return
+    sum_r = 0.0
+    sum_b = 0.0
+    prev_r = init_cash
+    prev_b = bench_init_cash
+    for t in range(n):
+        sum_r += equity[t] / prev_r - 1.0
+        sum_b += bench_equity[t] / prev_b - 1.0
+        prev_r = equity[t]
+        prev_b = bench_equity[t]
+    mean_r = sum_r / n
+    mean_b = sum_b / n
+    mean_x = mean_r - mean_b
+    sxx = 0.0  # sum of squared deviations of r - b
+    srb = 0.0  # co-deviations of r and b
+    sbb = 0.0  # squared deviations of b
+    prev_r = init_cash
+    prev_b = bench_init_cash
+    for t in range(n):
+        r = equity[t] / prev_r - 1.0
+        b = bench_equity[t] / prev_b - 1.0
+        dr = r - mean_r
+        db = b - mean_b
+        dx = (r - b) - mean_x
+        sxx += dx * dx
+        srb += dr * db
+        sbb += db * db
+        prev_r = equity[t]
+        prev_b = bench_equity[t]
+    tracking_error = math.sqrt(sxx / (n - 1)) * math.sqrt(ppy)
+    out[TRACKING_ERROR] = tracking_error
+    if tracking_error > 0.0:
+        out[INFORMATION_RATIO] = mean_x * ppy / tracking_error
+    if sbb > 0.0:
+        beta = srb / sbb  # cov / var, the (n - 1) cancels
+        out[BETA] = beta
+        out[ALPHA] = (1.0 + (mean_r - beta * mean_b)) ** ppy - 1.0
+
+
+@njit(cache=True)
+def drawdown_nb(equity, init_cash, out):
+    """out[t] = E_t / max(init_cash, max_{s<=t} E_s) - 1."""
+    peak = init_cash
+    for t in range(equity.shape[0]):
+        e = equity[t]
+        if e > peak:
+            peak = e
+        out[t] = e / peak - 1.0
+
+
+@njit(cache=True)
+def drawdown_episodes_nb(equity, init_cash, day_number, top):
+    """Drawdown episodes, deepest first (ties: earlier first); at most `top` of them (all if top < 0).
+
+    An episode is a maximal run of rows below the running peak. Its peak is the last row at or
+    above the running peak before the run (-1: the initial cash), its trough the first row with
+    the run's lowest value, its recovery the first row after the run (-1: not recovered).
+    depth = E_trough / peak value - 1; length_days = day of recovery (or of the last row) minus
+    day of the peak (or of the first row when the peak is the initial cash).
+
+    Returns (peak_idx, trough_idx, recovery_idx, depth, length_days) arrays.
+    """
+    n = equity.shape[0]
+    if day_number.shape[0] != n:
+        raise ValueError("drawdown_episodes_nb: day_number must have one entry per row")
+    cap = (n + 1) // 2
+    pk = np.empty(cap, dtype=np.int64)
+    tr = np.empty(cap, dtype=np.int64)
+    rc = np.empty(cap, dtype=np.int64)
+    dp = np.empty(cap, dtype=np.float64)
+    k = 0
+    peak = init_cash
+    peak_idx = -1
+    in_dd = False
+    for t in range(n):
+        e = equity[t]
+        if e >= peak:
+            if in_dd:
+                rc[k - 1] = t
+                in_dd = False
+            peak = e
+            peak_idx = t
+        elif not in_dd:
+            pk[k] = peak_idx
+            tr[k] = t
+            rc[k] = -1
+            dp[k] = e / peak - 1.0
+            k += 1
+            in_dd = True
+        elif e < equity[tr[k - 1]]:
+            tr[k - 1] = t
+            dp[k - 1] = e / peak - 1.0
+    order = np.argsort(dp[:k], kind="mergesort")
+    m = k if top < 0 else min(k, top)
+    peak_out = np.empty(m, dtype=np.int64)
+    trough_out = np.empty(m, dtype=np.int64)
+    rec_out = np.empty(m, dtype=np.int64)
+    depth_out = np.empty(m, dtype=np.float64)
+    days_out = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        i = order[j]
+        peak_out[j] = pk[i]
+        trough_out[j] = tr[i]
+        rec_out[j] = rc[i]
+        depth_out[j] = dp[i]
+        start_day = day_number[pk[i]] if pk[i] >= 0 else day_number[0]
+        end_day = day_number[rc[i]] if rc[i] >= 0 else day_number[n - 1]
+        days_out[j] = end_day - start_day
+    return peak_out, trough_out, rec_out, depth_out, days_out
+
+
+@njit(cache=True)
+def yearly_returns_nb(equity, init_cash, year):
+    """(years, returns): year-end value / previous year-end value - 1, the first from init_cash."""
+    n = equity.shape[0]
+    if year.shape[0] != n:
+        raise ValueError("yearly_returns_nb: year must have one entry per row")
+    n_years = 0
+    for t in range(n):
+        if t == n - 1 or year[t + 1] != year[t]:
+            n_years += 1
+    years = np.empty(n_years, dtype=np.int64)
+    returns = np.empty(n_years, dtype=np.float64)
+    start_value = init_cash
+    j = 0
+    for t in range(n):
+        if t == n - 1 or year[t + 1] != year[t]:
+            years[j] = year[t]
+            returns[j] = equity[t] / start_value - 1.0
+            start_value = equity[t]
+            j += 1
+    return years, returns

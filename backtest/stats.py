@@ -1,0 +1,220 @@
+"""Every statistic, from an equity curve: a thin pandas wrapper over `backtest.kernels.stats`.
+
+Inputs
+    equity          portfolio value at each row's close, after that row's trading (a Series on
+                    an ascending DatetimeIndex); E_{-1} = initial_cash is the value before row 0.
+    initial_cash    the value before the first row.
+    periods_per_year  ppy, rows per year used for every annualisation (252 for daily rows);
+                    calendar days are used only for drawdown lengths.
+    traded, fees    optional per-row traded notional (sum of |order value| over assets) and fees,
+                    on the same index as `equity`. Not given -> their figures are NaN.
+
+All figures are fractions (0.05 = 5 %); drawdowns are negative. n is the number of rows.
+
+Definitions (risk-free rate 0 throughout)
+    r_t             E_t / E_{t-1} - 1, with E_{-1} = initial_cash.
+    final_value     E_last.
+    total_return    E_last / initial_cash - 1.
+    cagr            (E_last / initial_cash)^(ppy / n) - 1.
+    volatility      std(r, ddof=1) * sqrt(ppy); NaN for a single row.
+    sharpe          mean(r) / std(r, ddof=1) * sqrt(ppy); NaN when std(r) is 0 (constant
+                    equity) or there is a single row.
+    sortino         mean(r) * ppy / (sqrt(mean(min(r, 0)^2)) * sqrt(ppy)), empyrical's downside
+                    deviation with required return 0, the mean taken over all n rows; NaN when
+                    the downside deviation is 0 (no losing row) rather than +inf.
+    drawdown_t      E_t / max(initial_cash, max_{s<=t} E_s) - 1 (the running peak starts at the
+                    initial cash).
+    max_drawdown    min_t drawdown_t (<= 0; 0 when the equity never falls below its peak).
+    calmar          cagr / |max_drawdown|; NaN when max_drawdown is 0.
+    drawdown episodes
+                    a maximal run of rows with E_t below the running peak. Its peak is the last
+                    row at which the running peak was set (a row equal to the peak renews it), or
+                    the initial cash (peak index -1, peak date = the first date); its trough the
+                    first row with the run's lowest E; its recovery the first row after the
+                    trough with E_t >= the peak value (None if the data end first).
+                    depth = E_trough / peak value - 1; length_days = calendar days from the peak
+                    date to the recovery date, or to the last date if unrecovered. Episodes are
+                    disjoint by construction; `drawdowns` lists the 5 deepest (ties: earlier
+                    first), deepest first.
+    max_drawdown_days  length_days of the deepest episode (the earliest if tied); 0 if none.
+    calendar-year returns
+                    year-end E / previous year-end E - 1; the first year is measured from the
+                    initial cash and the last (possibly partial) year is included.
+    best_year, worst_year  the highest and lowest calendar-year return.
+    pct_positive_years     share of calendar years with a return > 0.
+    rebalances      number of rows with traded notional > 0.
+    turnover        annual one-way turnover: sum_t(traded_t / E_t) / 2 / (n / ppy).
+    fees_paid       sum of fees.
+
+Against a benchmark (`relative`; b_t are the benchmark's returns on the same rows, measured from
+its own initial cash):
+    excess_cagr        cagr - cagr_benchmark.
+    tracking_error     std(r - b, ddof=1) * sqrt(ppy).
+    information_ratio  mean(r - b) * ppy / tracking_error; NaN when tracking_error is 0.
+    beta               cov(r, b) / var(b), ddof=1 both; NaN when var(b) is 0.
+    alpha              (1 + mean(r - beta * b))^ppy - 1 (empyrical-style); NaN with beta.
+
+Output is JSON-ready apart from NaN: plain Python floats (NaN as float('nan')), ints for the
+counts `max_drawdown_days` and `rebalances` (`rebalances` is NaN when `traded` is not given),
+dates as "YYYY-MM-DD" strings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from backtest.kernels.stats import (
+    RELATIVE_STAT_NAMES,
+    STAT_NAMES,
+    drawdown_episodes_nb,
+    drawdown_nb,
+    relative_nb,
+    summary_nb,
+    yearly_returns_nb,
+)
+
+__all__ = [
+    "RELATIVE_STAT_NAMES",
+    "STAT_NAMES",
+    "TOP_DRAWDOWNS",
+    "drawdown_series",
+    "drawdowns",
+    "performance",
+    "relative",
+    "yearly_returns",
+]
+
+TOP_DRAWDOWNS = 5
+_COUNTS = ("max_drawdown_days", "rebalances")
+_EMPTY = np.empty(0, dtype=np.float64)
+
+
+def _dates(index: pd.Index, what: str = "equity") -> pd.DatetimeIndex:
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"{what}: expected a DatetimeIndex, got {type(index).__name__}")
+    if not index.is_monotonic_increasing:
+        raise ValueError(f"{what}: dates must be in ascending order")
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    return index
+
+
+def _values(series: pd.Series, what: str) -> np.ndarray:
+    if len(series) == 0:
+        raise ValueError(f"{what}: empty series")
+    return np.ascontiguousarray(series.to_numpy(dtype=np.float64))
+
+
+def _day_numbers(index: pd.DatetimeIndex) -> np.ndarray:
+    return np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64))
+
+
+def _years(index: pd.DatetimeIndex) -> np.ndarray:
+    return np.ascontiguousarray(index.year.to_numpy().astype(np.int64))
+
+
+def _per_row(series: pd.Series | None, index: pd.Index, what: str) -> np.ndarray:
+    if series is None:
+        return _EMPTY
+    if len(series) != len(index) or not series.index.equals(index):
+        raise ValueError(f"{what}: must be on the same dates as equity")
+    return np.ascontiguousarray(series.to_numpy(dtype=np.float64))
+
+
+def _day_string(day_numbers: np.ndarray, i: int) -> str:
+    return str(np.datetime64(int(day_numbers[i]), "D"))
+
+
+def drawdowns(equity: pd.Series, initial_cash: float, top: int = TOP_DRAWDOWNS) -> list[dict]:
+    """The `top` deepest drawdown episodes (all if top < 0), deepest first, as plain dicts:
+    peak, trough, recovery ("YYYY-MM-DD", recovery None if unrecovered), depth, length_days."""
+    index = _dates(equity.index)
+    values = _values(equity, "equity")
+    days = _day_numbers(index)
+    peak, trough, recovery, depth, length = drawdown_episodes_nb(values, float(initial_cash), days, int(top))
+    return [
+        {
+            "peak": _day_string(days, max(int(peak[j]), 0)),
+            "trough": _day_string(days, int(trough[j])),
+            "recovery": _day_string(days, int(recovery[j])) if recovery[j] >= 0 else None,
+            "depth": float(depth[j]),
+            "length_days": int(length[j]),
+        }
+        for j in range(len(depth))
+    ]
+
+
+def performance(
+    equity: pd.Series,
+    initial_cash: float,
+    periods_per_year: int = 252,
+    traded: pd.Series | None = None,
+    fees: pd.Series | None = None,
+) -> dict:
+    """Every `STAT_NAMES` figure, plus "drawdowns" (top 5) and "start"/"end" dates."""
+    if periods_per_year <= 0:
+        raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
+    index = _dates(equity.index)
+    values = _values(equity, "equity")
+    days = _day_numbers(index)
+    out = np.empty(len(STAT_NAMES), dtype=np.float64)
+    summary_nb(
+        values,
+        float(initial_cash),
+        float(periods_per_year),
+        days,
+        _years(index),
+        _per_row(traded, equity.index, "traded"),
+        _per_row(fees, equity.index, "fees"),
+        out,
+    )
+    figures: dict = {}
+    for name, value in zip(STAT_NAMES, out.tolist()):
+        figures[name] = int(value) if name in _COUNTS and not math.isnan(value) else float(value)
+    figures["drawdowns"] = drawdowns(equity, initial_cash, TOP_DRAWDOWNS)
+    figures["start"] = _day_string(days, 0)
+    figures["end"] = _day_string(days, len(days) - 1)
+    return figures
+
+
+def relative(
+    equity: pd.Series,
+    initial_cash: float,
+    benchmark_equity: pd.Series,
+    benchmark_initial_cash: float,
+    periods_per_year: int = 252,
+) -> dict:
+    """excess_cagr, tracking_error, information_ratio, beta, alpha vs a benchmark on the same dates."""
+    if periods_per_year <= 0:
+        raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
+    if len(benchmark_equity) != len(equity) or not benchmark_equity.index.equals(equity.index):
+        raise ValueError("benchmark_equity: must be on the same dates as equity")
+    out = np.empty(len(RELATIVE_STAT_NAMES), dtype=np.float64)
+    relative_nb(
+        _values(equity, "equity"),
+        float(initial_cash),
+        _values(benchmark_equity, "benchmark_equity"),
+        float(benchmark_initial_cash),
+        float(periods_per_year),
+        out,
+    )
+    return dict(zip(RELATIVE_STAT_NAMES, out.tolist()))
+
+
+def drawdown_series(equity: pd.Series, initial_cash: float) -> pd.Series:
+    """drawdown_t = E_t / max(initial_cash, max_{s<=t} E_s) - 1, on the equity's index."""
+    values = np.ascontiguousarray(equity.to_numpy(dtype=np.float64))
+    out = np.empty(len(values), dtype=np.float64)
+    drawdown_nb(values, float(initial_cash), out)
+    return pd.Series(out, index=equity.index, name="drawdown")
+
+
+def yearly_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
+    """Calendar-year returns indexed by year; the first from the initial cash, the last partial."""
+    index = _dates(equity.index)
+    values = np.ascontiguousarray(equity.to_numpy(dtype=np.float64))
+    years, returns = yearly_returns_nb(values, float(initial_cash), _years(index))
+    return pd.Series(returns, index=pd.Index(years, name="year"), name="return")
