@@ -85,6 +85,7 @@ def run(config, overrides, start, end, out, as_json):
     run_id = results.new_run_id(result.strategy.leg.strategy.name, cfg.to_dict())
     run_dir = results.write_run(result, out, run_id)
     summary = results.summary(result, run_id)
+    _record_run(out, run_id, cfg.to_dict(), summary, run_dir)
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -155,6 +156,110 @@ def data_fetch(datasets, dest):
 
     for path in fetch(list(datasets) or None, dest):
         click.echo(f"saved {path}")
+
+
+# --- run registry (backtest.registry) ---------------------------------------------------------
+
+_OUT_OPTION = click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True,
+    help="Results root holding registry.sqlite.",
+)
+
+
+def _record_run(out, run_id, config_dict, summary, run_dir):
+    """Record a finished run; the run directory is already safe, so a registry failure only warns."""
+    import sqlite3
+
+    from backtest import registry
+
+    try:
+        registry.record_run(out, run_id, config_dict, summary, run_dir=run_dir)
+    except (sqlite3.Error, OSError) as exc:
+        click.echo(f"warning: {run_id} not recorded in {registry.db_path(out)}: {exc}", err=True)
+
+
+def _print_wide(*tables):
+    """Print tables at their natural width even on a narrow terminal (ids must never be cut)."""
+    from rich.measure import Measurement
+
+    console = _console()
+    need = max(Measurement.get(console, console.options.update_width(10_000), t).maximum for t in tables)
+    if need > console.width:
+        console.width = need
+    for table in tables:
+        console.print(table)
+
+
+@main.group("runs")
+def runs_group():
+    """The run registry: list, show and remove recorded runs and sweeps."""
+
+
+@runs_group.command("list")
+@click.option("--strategy", metavar="NAME", help="Only runs of this strategy.")
+@click.option("--since", metavar="DATE", help="Only runs created on or after DATE (local time).")
+@click.option("--kind", type=click.Choice(["run", "sweep"]), help="Only runs or only sweeps.")
+@_OUT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the records as one JSON list.")
+def runs_list(strategy, since, kind, out, as_json):
+    """Recorded runs, oldest first: id, time, strategy, period and key statistics."""
+    from backtest import registry
+    from backtest.display import STAT_FORMATS, format_value
+
+    records = registry.list_runs(out, strategy=strategy, since=since, kind=kind)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in records]))
+        return
+    if not records:
+        click.echo(f"no runs recorded in {registry.db_path(out)}")
+        return
+    keys = ("cagr", "sharpe", "max_drawdown")
+    rows = [
+        [r.id, r.created_local, r.kind, r.strategy or "–", f"{r.start or '?'} → {r.end or '?'}",
+         *(format_value(r.strategy_stats.get(k), STAT_FORMATS[k][1]) for k in keys)]
+        for r in records
+    ]
+    header = ["id", "created", "kind", "strategy", "period", *(STAT_FORMATS[k][0] for k in keys)]
+    _print_wide(_table(f"Runs in {registry.db_path(out)}", header, rows))
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@_OUT_OPTION
+def runs_show(run_id, out):
+    """Every field of one run (RUN_ID or a unique prefix) and its statistics."""
+    from backtest import registry
+    from backtest.display import drawdown_rows, stat_rows
+
+    r = registry.get_run(out, run_id)
+    fields = [
+        ["id", r.id], ["kind", r.kind], ["created", r.created_local], ["strategy", r.strategy or "–"],
+        ["params", json.dumps(r.params)], ["period", f"{r.start or '?'} → {r.end or '?'}"],
+        ["config hash", r.config_hash or "–"], ["data fingerprint", r.data_fingerprint or "–"],
+        ["path", r.path or "–"],
+    ]
+    fields += [[key, json.dumps(value)] for key, value in (r.extra or {}).items()]
+    tables = [_table(r.id, ["field", "value"], fields)]
+    tables[0].columns[1].justify = "left"
+    columns = {"Strategy" if r.kind == "run" else "Best": r.strategy_stats}
+    if r.benchmark_stats:
+        columns["Benchmark"] = r.benchmark_stats
+    tables.append(_table("Performance", ["", *columns], stat_rows(columns)))
+    if r.strategy_stats.get("drawdowns"):
+        tables.append(_table("Top drawdowns", ["Peak", "Trough", "Recovery", "Depth", "Days"],
+                             drawdown_rows(r.strategy_stats["drawdowns"])))
+    _print_wide(*tables)
+
+
+@runs_group.command("rm")
+@click.argument("run_id")
+@_OUT_OPTION
+def runs_rm(run_id, out):
+    """Remove a run (RUN_ID or a unique prefix): its registry row and its directory."""
+    from backtest import registry
+
+    r = registry.remove_run(out, run_id)
+    click.echo(f"removed {r.id}" + (f" and {r.path}" if r.path else ""))
 
 
 if __name__ == "__main__":
