@@ -13,8 +13,9 @@ Conventions shared by every kernel:
 - `traded` / `fees` float64[:] per row, or empty arrays when not known (their figures are NaN).
 - Episode indices are row positions; a peak index of -1 means "the initial cash, before row 0".
 
-`summary_nb` makes one pass over the rows and allocates nothing; `relative_nb` makes two passes
-(means, then centred sums) and allocates nothing.
+Every kernel uses numba's numpy error model (x / 0 gives inf or NaN, never an exception).
+`summary_nb` and `relative_nb` allocate nothing: they run a few simple loops over the rows (the
+return and trading sums vectorise, with reassociation as their only fast-math flag).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ assert len(STAT_NAMES) == FEES_PAID + 1 and STAT_NAMES[MAX_DRAWDOWN_DAYS] == "ma
 assert len(RELATIVE_STAT_NAMES) == ALPHA + 1 and RELATIVE_STAT_NAMES[BETA] == "beta"
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def cagr_nb(final_value, init_cash, n, ppy):
     """(final / init)^(ppy / n) - 1; NaN for no rows."""
     if n == 0:
@@ -88,13 +89,116 @@ def cagr_nb(final_value, init_cash, n, ppy):
     return (final_value / init_cash) ** (ppy / n) - 1.0
 
 
-@njit(cache=True)
+# reductions whose order does not matter may be reassociated (so LLVM vectorises them); no other
+# fast-math flag is set, so divisions stay exact and NaN / inf behave as usual
+_REASSOC = {"reassoc"}
+# slack on the multiply-only pre-test for a new deepest drawdown (the exact test follows it)
+_DD_SLACK = 1e-9
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def _return_sums_nb(equity, init_cash, shift):
+    """(sum(r - shift), sum((r - shift)^2), sum(min(r, 0)^2)) over every row's return."""
+    r = equity[0] / init_cash - 1.0
+    d = r - shift
+    s1 = d
+    s2 = d * d
+    m = min(r, 0.0)
+    down2 = m * m
+    for t in range(1, equity.shape[0]):
+        r = equity[t] / equity[t - 1] - 1.0
+        d = r - shift
+        s1 += d
+        s2 += d * d
+        m = min(r, 0.0)
+        down2 += m * m
+    return s1, s2, down2
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def _trading_sums_nb(equity, traded):
+    """(rows with traded > 0, sum(traded / equity))."""
+    count = 0
+    share = 0.0
+    for t in range(equity.shape[0]):
+        x = traded[t]
+        count += 1 if x > 0.0 else 0
+        share += x / equity[t]
+    return count, share
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def _sum_nb(values):
+    total = 0.0
+    for t in range(values.shape[0]):
+        total += values[t]
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _deepest_drawdown_nb(equity, init_cash):
+    """(max_drawdown, its episode's peak row or -1, its recovery row or -1 if unrecovered).
+
+    The running peak starts at the initial cash; a row equal to the peak renews it. Divides only
+    for rows below a multiply-only threshold under which a new deepest drawdown is possible.
+    """
+    peak = init_cash
+    peak_idx = -1
+    mdd = 0.0
+    mdd_peak = -1
+    mdd_rec = -1
+    mdd_open = False
+    threshold = peak * (1.0 + _DD_SLACK)  # every E_t with E_t / peak - 1 < mdd lies below it
+    for t in range(equity.shape[0]):
+        e = equity[t]
+        if e >= peak:
+            if mdd_open:  # the deepest episode so far recovers here
+                mdd_rec = t
+                mdd_open = False
+            peak = e
+            peak_idx = t
+            threshold = peak * (1.0 + mdd + _DD_SLACK)
+        elif e < threshold:
+            dd = e / peak - 1.0
+            if dd < mdd:
+                mdd = dd
+                mdd_peak = peak_idx
+                mdd_rec = -1
+                mdd_open = True
+                threshold = peak * (1.0 + mdd + _DD_SLACK)
+    return mdd, mdd_peak, mdd_rec
+
+
+@njit(cache=True, error_model="numpy")
+def _year_figures_nb(equity, init_cash, year):
+    """(number of years, years with return > 0, best, worst) of the calendar-year returns."""
+    n = equity.shape[0]
+    start_value = init_cash
+    n_years = 0
+    n_positive = 0
+    best = -np.inf
+    worst = np.inf
+    for t in range(n):
+        if t == n - 1 or year[t + 1] != year[t]:
+            e = equity[t]
+            r = e / start_value - 1.0
+            n_years += 1
+            if r > 0.0:
+                n_positive += 1
+            best = max(best, r)
+            worst = min(worst, r)
+            start_value = e
+    return n_years, n_positive, best, worst
+
+
+@njit(cache=True, error_model="numpy")
 def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
     """Fill `out[:len(STAT_NAMES)]` with the figures of `STAT_NAMES`, in that order.
 
-    One pass over the rows, no allocation. Counts (`max_drawdown_days`, `rebalances`) are stored
-    as floats. An empty `traded` (or `fees`) array means "not known": `rebalances` and
-    `turnover` (or `fees_paid`) are NaN.
+    No allocation; a few passes over the rows, each a simple loop (the return and trading sums
+    vectorise). Counts (`max_drawdown_days`, `rebalances`) are stored as floats. An empty
+    `traded` (or `fees`) array means "not known": `rebalances` and `turnover` (or `fees_paid`)
+    are NaN.
     """
     n = equity.shape[0]
     if out.shape[0] < N_STATS:
@@ -108,58 +212,12 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
     if n == 0:
         return
 
-    # returns: shifted sums (shift = first return) for a stable one-pass variance
+    # returns: sums shifted by the first return, for a stable one-pass variance
     shift = equity[0] / init_cash - 1.0
-    s1 = 0.0
-    s2 = 0.0
-    down2 = 0.0
-    # drawdowns: running peak from the initial cash; the deepest episode's peak and recovery rows
-    peak = init_cash
-    peak_idx = -1
-    mdd = 0.0
-    mdd_peak = -1
-    mdd_rec = -1
-    mdd_open = False
-    # calendar years
-    year_start_value = init_cash
-    n_years = 0
-    n_positive = 0
-    best = -np.inf
-    worst = np.inf
+    s1, s2, down2 = _return_sums_nb(equity, init_cash, shift)
 
-    prev = init_cash
-    for t in range(n):
-        e = equity[t]
-        r = e / prev - 1.0
-        d = r - shift
-        s1 += d
-        s2 += d * d
-        if r < 0.0:
-            down2 += r * r
-        if e >= peak:
-            if mdd_open:  # the deepest episode so far recovers here
-                mdd_rec = t
-                mdd_open = False
-            peak = e
-            peak_idx = t
-        else:
-            dd = e / peak - 1.0
-            if dd < mdd:
-                mdd = dd
-                mdd_peak = peak_idx
-                mdd_rec = -1
-                mdd_open = True
-        if t == n - 1 or year[t + 1] != year[t]:
-            yr = e / year_start_value - 1.0
-            n_years += 1
-            if yr > 0.0:
-                n_positive += 1
-            if yr > best:
-                best = yr
-            if yr < worst:
-                worst = yr
-            year_start_value = e
-        prev = e
+    mdd, mdd_peak, mdd_rec = _deepest_drawdown_nb(equity, init_cash)
+    n_years, n_positive, best, worst = _year_figures_nb(equity, init_cash, year)
 
     final = equity[n - 1]
     cagr = cagr_nb(final, init_cash, n, ppy)
@@ -190,27 +248,46 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
     out[PCT_POSITIVE_YEARS] = n_positive / n_years
 
     if traded.shape[0] == n:
-        count = 0
-        share = 0.0
-        for t in range(n):
-            x = traded[t]
-            if x > 0.0:
-                count += 1
-            share += x / equity[t]
+        count, share = _trading_sums_nb(equity, traded)
         out[REBALANCES] = count
         out[TURNOVER] = share / 2.0 / (n / ppy)
     if fees.shape[0] == n:
-        total = 0.0
-        for t in range(n):
-            total += fees[t]
-        out[FEES_PAID] = total
+        out[FEES_PAID] = _sum_nb(fees)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash):
+    """Sums of r, b and x = r - b shifted by their first values, and of their products."""
+    r0 = equity[0] / init_cash - 1.0
+    b0 = bench_equity[0] / bench_init_cash - 1.0
+    x0 = r0 - b0
+    sr = 0.0
+    sb = 0.0
+    sx = 0.0
+    srb = 0.0
+    sbb = 0.0
+    sxx = 0.0
+    # row 0 has zero deviations from the shifts
+    for t in range(1, equity.shape[0]):
+        r = equity[t] / equity[t - 1] - 1.0
+        b = bench_equity[t] / bench_equity[t - 1] - 1.0
+        dr = r - r0
+        db = b - b0
+        dx = (r - b) - x0
+        sr += dr
+        sb += db
+        sx += dx
+        srb += dr * db
+        sbb += db * db
+        sxx += dx * dx
+    return r0, b0, x0, sr, sb, sx, srb, sbb, sxx
+
+
+@njit(cache=True, error_model="numpy")
 def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, out):
     """Fill `out[:len(RELATIVE_STAT_NAMES)]`: strategy vs benchmark on the same rows.
 
-    Two passes (means, then centred sums), no allocation.
+    One pass of shifted sums (vectorised), no allocation.
     """
     n = equity.shape[0]
     if bench_equity.shape[0] != n:
@@ -226,45 +303,24 @@ def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, out):
     )
     if n < 2:
         return
-    sum_r = 0.0
-    sum_b = 0.0
-    prev_r = init_cash
-    prev_b = bench_init_cash
-    for t in range(n):
-        sum_r += equity[t] / prev_r - 1.0
-        sum_b += bench_equity[t] / prev_b - 1.0
-        prev_r = equity[t]
-        prev_b = bench_equity[t]
-    mean_r = sum_r / n
-    mean_b = sum_b / n
-    mean_x = mean_r - mean_b
-    sxx = 0.0  # sum of squared deviations of r - b
-    srb = 0.0  # co-deviations of r and b
-    sbb = 0.0  # squared deviations of b
-    prev_r = init_cash
-    prev_b = bench_init_cash
-    for t in range(n):
-        r = equity[t] / prev_r - 1.0
-        b = bench_equity[t] / prev_b - 1.0
-        dr = r - mean_r
-        db = b - mean_b
-        dx = (r - b) - mean_x
-        sxx += dx * dx
-        srb += dr * db
-        sbb += db * db
-        prev_r = equity[t]
-        prev_b = bench_equity[t]
-    tracking_error = math.sqrt(sxx / (n - 1)) * math.sqrt(ppy)
+    r0, b0, x0, sr, sb, sx, srb, sbb, sxx = _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash)
+    mean_r = r0 + sr / n
+    mean_b = b0 + sb / n
+    mean_x = x0 + sx / n
+    var_x = max((sxx - sx * sx / n) / (n - 1), 0.0)
+    cov_rb = (srb - sr * sb / n) / (n - 1)
+    var_b = max((sbb - sb * sb / n) / (n - 1), 0.0)
+    tracking_error = math.sqrt(var_x) * math.sqrt(ppy)
     out[TRACKING_ERROR] = tracking_error
     if tracking_error > 0.0:
         out[INFORMATION_RATIO] = mean_x * ppy / tracking_error
-    if sbb > 0.0:
-        beta = srb / sbb  # cov / var, the (n - 1) cancels
+    if var_b > 0.0:
+        beta = cov_rb / var_b
         out[BETA] = beta
         out[ALPHA] = (1.0 + (mean_r - beta * mean_b)) ** ppy - 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def drawdown_nb(equity, init_cash, out):
     """out[t] = E_t / max(init_cash, max_{s<=t} E_s) - 1."""
     peak = init_cash
@@ -275,7 +331,7 @@ def drawdown_nb(equity, init_cash, out):
         out[t] = e / peak - 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def drawdown_episodes_nb(equity, init_cash, day_number, top):
     """Drawdown episodes, deepest first (ties: earlier first); at most `top` of them (all if top < 0).
 
@@ -336,7 +392,7 @@ def drawdown_episodes_nb(equity, init_cash, day_number, top):
     return peak_out, trough_out, rec_out, depth_out, days_out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def yearly_returns_nb(equity, init_cash, year):
     """(years, returns): year-end value / previous year-end value - 1, the first from init_cash."""
     n = equity.shape[0]
