@@ -67,6 +67,15 @@ class StatsSection(_Section):
     periods_per_year: int = Field(252, gt=0)
 
 
+class SweepSection(_Section):
+    """`backtest sweep` defaults: grid {dotted key: "a:b" | "a:b:step" | "v1,v2" | [values]}."""
+
+    grid: dict[str, Any] = Field(default_factory=dict)
+    samples: int | None = Field(None, gt=0)
+    seed: int = 0
+    metric: str = "sharpe"
+
+
 class Config(_Section):
     strategy: StrategyBlock
     benchmark: StrategyBlock | None = None
@@ -74,6 +83,7 @@ class Config(_Section):
     period: PeriodSection = Field(default_factory=PeriodSection)
     data: DataSection = Field(default_factory=DataSection)
     stats: StatsSection = Field(default_factory=StatsSection)
+    sweep: SweepSection | None = None  # read by `backtest sweep` only
     # where the config came from: relative strategy files and data paths resolve against it
     base_dir: Path = Field(default=Path("."), exclude=True)
 

@@ -1,0 +1,280 @@
+"""Target-weight rebalancing on plain NumPy arrays, with the engine's order semantics exactly.
+
+The contract is `backtest.engine.portfolio` (vectorbt 1.2 `Portfolio.from_orders` with
+`size_type="targetpercent"`, `direction="longonly"`, `cash_sharing=True`, `call_seq="auto"`), and
+this kernel follows vectorbt's own `simulate_from_orders_nb` / `execute_order_nb` / `buy_nb` /
+`sell_nb` step by step, including its float tolerances (`is_close_nb`, `add_nb`):
+
+- the valuation price of every column is the row's close (forward-filled past NaN closes);
+- at a rebalance row the group value is computed once, before any order: cash + sum(pos * close);
+- the columns are called in ascending order of the approximate order value
+  `w * value - pos * close` (insertion sort, NaN last), so sells release cash first;
+- target shares = w * value / close; a buy pays close * (1 + slippage) plus the proportional fee
+  and is cut to cash / (adj_price * (1 + fee)); a sell receives close * (1 - slippage) minus the
+  fee and sells at most the position;
+- the fee rate is per column (a cash asset such as the T-bill series is fee free).
+
+Inputs of one weight set ("set"): `cols` maps its columns to price columns, `fee_free` marks the
+fee-free columns, `rows` are the rebalance row indices (ascending) and `weights` their targets
+(NaN: no order for that column). `simulate_nb` runs one set and returns curves; `sweep_nb` runs
+many (set, fees, slippage, initial cash) combinations in parallel and keeps only statistics.
+
+No vectorbt import here: the kernels stay cheap to load for the sweep command.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from backtest.kernels.stats import STAT_NAMES, relative_nb, summary_nb
+
+REL_TOL = 1e-9  # vectorbt.utils.math_.rel_tol
+ABS_TOL = 1e-12  # vectorbt.utils.math_.abs_tol
+
+
+@njit(cache=True)
+def _is_close(a, b):
+    if np.isnan(a) or np.isnan(b):
+        return False
+    if np.isinf(a) or np.isinf(b):
+        return False
+    if a == b:
+        return True
+    return abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
+
+
+@njit(cache=True)
+def _is_close_or_less(a, b):
+    if _is_close(a, b):
+        return True
+    return a < b
+
+
+@njit(cache=True)
+def _add(a, b):
+    """vectorbt's add_nb: a + b, snapped to 0.0 when it is zero within tolerance."""
+    if np.sign(a) != np.sign(b):
+        if _is_close(abs(a), abs(b)):
+            return 0.0
+    elif _is_close(a + b, 0.0):
+        return 0.0
+    return a + b
+
+
+@njit(cache=True)
+def _insert_argsort(A, I, n):
+    """vectorbt's insert_argsort_nb on the first n elements (NaN sorts last)."""
+    for j in range(1, n):
+        A_j = A[j]
+        I_j = I[j]
+        i = j - 1
+        while i >= 0 and (A[i] > A_j or np.isnan(A[i])):
+            A[i + 1] = A[i]
+            I[i + 1] = I[i]
+            i = i - 1
+        A[i + 1] = A_j
+        I[i + 1] = I_j
+
+
+@njit(cache=True)
+def _run(prices, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash, equity, traded, fees_out):
+    """Simulate one weight set; fill equity/traded/fees_out (length n). Returns nothing."""
+    n = prices.shape[0]
+    m = rows.shape[0]
+    position = np.zeros(ncols)
+    val_price = np.full(ncols, np.nan)
+    rate = np.empty(ncols)
+    for c in range(ncols):
+        rate[c] = 0.0 if fee_free[c] else fees
+    order_value = np.empty(ncols)
+    call_seq = np.empty(ncols, dtype=np.int64)
+    cash = float(init_cash)
+    r = 0
+    for i in range(n):
+        for c in range(ncols):
+            p = prices[i, cols[c]]
+            if not np.isnan(p):
+                val_price[c] = p
+        row_traded = 0.0
+        row_fees = 0.0
+        # skip rebalance rows before this one (cannot happen with ascending unique rows)
+        while r < m and rows[r] < i:
+            r += 1
+        if r < m and rows[r] == i:
+            value = cash
+            for c in range(ncols):
+                if position[c] != 0:
+                    value += position[c] * val_price[c]
+            for c in range(ncols):
+                order_value[c] = weights[r, c] * value - position[c] * val_price[c]
+                call_seq[c] = c
+            _insert_argsort(order_value, call_seq, ncols)
+            for k in range(ncols):
+                c = call_seq[k]
+                # execute_order_nb: numerical clean-up of the state, kept even if nothing fills
+                if _is_close(cash, 0.0):
+                    cash = 0.0
+                pos = position[c]
+                if _is_close(pos, 0.0):
+                    pos = 0.0
+                position[c] = pos
+                vp = val_price[c]
+                v = value
+                if _is_close(v, 0.0):
+                    v = 0.0
+                size = weights[r, c]
+                price = prices[i, cols[c]]
+                if np.isnan(size) or np.isnan(price):
+                    continue
+                if np.isnan(v) or v <= 0:
+                    continue
+                if np.isnan(vp):
+                    continue
+                order_size = size * v / vp - pos
+                fee = rate[c]
+                if order_size > 0:
+                    # buy_nb, long only, no fixed fees, partial fills allowed
+                    adj_price = price * (1 + slippage)
+                    cash_limit = cash
+                    if cash_limit == 0:
+                        continue
+                    req_cash = order_size * adj_price
+                    req_fees = req_cash * fee
+                    total_req_cash = req_cash + req_fees
+                    if _is_close_or_less(total_req_cash, cash_limit):
+                        final_size = order_size
+                        fees_paid = req_fees
+                        final_req_cash = total_req_cash
+                    else:
+                        max_req_cash = _add(cash_limit, -0.0) / (1 + fee)
+                        if max_req_cash <= 0:
+                            continue
+                        final_size = max_req_cash / adj_price
+                        fees_paid = cash_limit - max_req_cash
+                        final_req_cash = cash_limit
+                    if _is_close(order_size, 0.0):
+                        continue
+                    if final_size < 0 and not _is_close(final_size, 0.0):
+                        continue
+                    cash = _add(cash, -final_req_cash)
+                    position[c] = _add(pos, final_size)
+                    row_traded += final_size * adj_price
+                    row_fees += fees_paid
+                else:
+                    # sell_nb, long only
+                    adj_price = price * (1 - slippage)
+                    size_limit = min(pos, -order_size)
+                    if pos == 0:
+                        continue
+                    if _is_close(size_limit, 0.0):
+                        continue
+                    if size_limit < 0 and not _is_close(size_limit, 0.0):
+                        continue
+                    acq_cash = size_limit * adj_price
+                    fees_paid = acq_cash * fee
+                    final_acq_cash = _add(acq_cash, -fees_paid)
+                    if final_acq_cash < 0:
+                        continue
+                    cash = cash + final_acq_cash
+                    position[c] = _add(pos, -size_limit)
+                    row_traded += size_limit * adj_price
+                    row_fees += fees_paid
+            r += 1
+        total = cash
+        for c in range(ncols):
+            if position[c] != 0:
+                total += position[c] * val_price[c]
+        equity[i] = total
+        traded[i] = row_traded
+        fees_out[i] = row_fees
+
+
+@njit(cache=True)
+def simulate_nb(prices, cols, fee_free, rows, weights, fees, slippage, init_cash):
+    """One weight set -> (equity, traded, fees) per row.
+
+    prices (n, K) price levels; cols (k,) int64 price columns of the set; fee_free (k,) bool;
+    rows (m,) int64 ascending rebalance rows; weights (m, k) targets, NaN: no order.
+    """
+    n = prices.shape[0]
+    equity = np.empty(n)
+    traded = np.empty(n)
+    fees_out = np.empty(n)
+    _run(prices, cols, cols.shape[0], fee_free, rows, weights, fees, slippage, init_cash, equity, traded, fees_out)
+    return equity, traded, fees_out
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def sweep_nb(
+    prices,
+    set_cols,
+    set_ncols,
+    set_fee_free,
+    set_ptr,
+    rows,
+    weights,
+    combo_set,
+    combo_fees,
+    combo_slippage,
+    combo_init_cash,
+    combo_bench,
+    bench_equity,
+    bench_init_cash,
+    ppy,
+    day_number,
+    year,
+    chunk,
+    out,
+    equity_out,
+):
+    """Simulate C combinations and write their statistics to `out` (C, n_stats [+ n_relative]).
+
+    Weight sets in CSR form: set s has `set_ncols[s]` columns `set_cols[s, :ncols]` (price
+    columns, `set_fee_free[s]` marks fee-free ones) and rebalance rows
+    `rows[set_ptr[s]:set_ptr[s+1]]` with targets `weights[set_ptr[s]:set_ptr[s+1], :ncols]`.
+    Combination c runs set `combo_set[c]` with its fees, slippage and initial cash; its
+    statistics are `summary_nb` (columns 0..n_stats-1) and, where `combo_bench[c] >= 0`,
+    `relative_nb` against `bench_equity[combo_bench[c]]` (initial cash `bench_init_cash[...]`)
+    in the next columns (NaN otherwise). With `equity_out` of shape (C, rows) the equity
+    curves are copied there too (pass shape (0, rows) to keep none). Combinations run in chunks of `chunk` over threads;
+    each chunk reuses one set of scratch curves, so memory stays O(threads * rows).
+    """
+    n = prices.shape[0]
+    n_combos = combo_set.shape[0]
+    n_stats = len(STAT_NAMES)
+    width = out.shape[1]
+    n_chunks = (n_combos + chunk - 1) // chunk
+    for j in prange(n_chunks):
+        equity = np.empty(n)
+        traded = np.empty(n)
+        fees_out = np.empty(n)
+        for c in range(j * chunk, min(n_combos, (j + 1) * chunk)):
+            s = combo_set[c]
+            lo = set_ptr[s]
+            hi = set_ptr[s + 1]
+            _run(
+                prices,
+                set_cols[s],
+                set_ncols[s],
+                set_fee_free[s],
+                rows[lo:hi],
+                weights[lo:hi],
+                combo_fees[c],
+                combo_slippage[c],
+                combo_init_cash[c],
+                equity,
+                traded,
+                fees_out,
+            )
+            if equity_out.shape[0] > 0:
+                equity_out[c, :] = equity
+            row = out[c]
+            summary_nb(equity, combo_init_cash[c], ppy, day_number, year, traded, fees_out, row[:n_stats])
+            if width > n_stats:
+                b = combo_bench[c]
+                if b >= 0:
+                    relative_nb(equity, combo_init_cash[c], bench_equity[b], bench_init_cash[b], ppy, row[n_stats:])
+                else:
+                    for k in range(n_stats, width):
+                        row[k] = np.nan

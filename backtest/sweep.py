@@ -1,0 +1,909 @@
+"""Parameter sweeps: grid expansion, batching, backends (local, ray), resume, result table.
+
+A sweep is a base config (the YAML file with `--set` overrides) and a grid: one axis per dotted
+config key, each with a list of values. Every combination is one `backtest run` with those
+values set; its statistics are computed by the same kernels as `backtest run`
+(`backtest.kernels.stats`), on a simulation by `backtest.kernels.rebalance` that follows the
+engine's order semantics exactly.
+
+Work is shared across combinations:
+- keys read by the simulation only (`portfolio.fees`, `portfolio.slippage`,
+  `portfolio.initial_cash`) are per-combination scalars of the compiled kernel;
+- every other key defines a "point"; points that need the same data (same config apart from
+  the strategy parameters and those scalars, same series) share one loaded data set (a
+  "context"), and the strategy is called once per distinct strategy parameter set;
+- the benchmark is computed once per context and distinct (fees, slippage, initial cash).
+
+Combinations run in batches; each finished batch is written at once as a Parquet part file under
+`<out>/<sweep_id>/parts/`, so an interrupted sweep keeps its finished combinations, and running
+the same sweep again (the sweep id is a hash of the resolved base config and the grid) computes
+only the rest. Nothing here prints: callers pass an `on_batch(done, total)` callback.
+"""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import hashlib
+import itertools
+import json
+import math
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+
+from backtest.config import Config, parse_assignment, read_yaml, set_dotted, validate
+from backtest.errors import ConfigError
+
+KERNEL_KEYS = ("portfolio.fees", "portfolio.slippage", "portfolio.initial_cash")
+RF_SERIES = "ff_factors:RF"
+DEFAULT_METRIC = "sharpe"
+DEFAULT_BATCH = 4096
+EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
+
+
+# ---------------------------------------------------------------------------------------------
+# grid values
+
+
+def _scalar(text: str) -> Any:
+    """A YAML scalar: '7' -> 7, '0.5' -> 0.5, 'null' -> None, 'ff_size:Lo 10' -> that string."""
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _number(text: str) -> decimal.Decimal | None:
+    text = text.strip()
+    try:
+        value = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def parse_values(spec: Any, where: str = "grid") -> list:
+    """Grid values from a spec: `a:b` (integers, inclusive), `a:b:step` (inclusive end within
+    rounding), `v1,v2,...` (YAML scalars), a YAML list, or a single value."""
+    if isinstance(spec, (list, tuple)):
+        values = list(spec)
+    elif not isinstance(spec, str):
+        values = [spec]
+    else:
+        text = spec.strip()
+        parts = text.split(":")
+        numbers = [_number(p) for p in parts]
+        if "," not in text and len(parts) in (2, 3) and all(n is not None for n in numbers):
+            values = _range(parts, numbers, where)
+        elif "," in text:
+            values = [_scalar(v) for v in text.split(",")]
+        else:
+            values = [_scalar(text)]
+    if not values:
+        raise ConfigError(f"{where}: no values")
+    unique = []
+    for value in values:
+        if not any(value == u and type(value) is type(u) for u in unique):
+            unique.append(value)
+    return unique
+
+
+def _range(parts: list[str], numbers: list[decimal.Decimal], where: str) -> list:
+    start, stop = numbers[0], numbers[1]
+    if len(numbers) == 2:
+        if start != start.to_integral_value() or stop != stop.to_integral_value():
+            raise ConfigError(f"{where}: {':'.join(parts)}: a:b takes integers; give a step (a:b:step) for decimals")
+        step = decimal.Decimal(1)
+    else:
+        step = numbers[2]
+    if step <= 0:
+        raise ConfigError(f"{where}: {':'.join(parts)}: the step must be positive")
+    if stop < start:
+        raise ConfigError(f"{where}: {':'.join(parts)}: the end is before the start")
+    count = int((stop - start) / step + decimal.Decimal("1e-9")) + 1
+    if count > 10_000_000:
+        raise ConfigError(f"{where}: {':'.join(parts)}: more than 10 million values")
+    integral = all(n == n.to_integral_value() and "." not in p and "e" not in p.lower() for n, p in zip(numbers, parts))
+    values = [start + i * step for i in range(count)]
+    return [int(v) if integral else float(v) for v in values]
+
+
+def parse_grid_option(text: str) -> tuple[str, list]:
+    """'--grid key=spec' -> (key, values)."""
+    key, sep, spec = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--grid {text!r}: expected dotted.key=values (a:b, a:b:step or v1,v2,...)")
+    return key, parse_values(spec, where=f"--grid {key}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan: base config, axes, combinations, sweep id
+
+
+@dataclass(frozen=True)
+class Axis:
+    key: str
+    values: list
+
+
+@dataclass
+class Plan:
+    """Everything that defines a sweep (and its id); plain data, picklable for remote workers."""
+
+    raw: dict  # the base config (overrides applied, without `sweep`)
+    source: str  # the config file, for error messages
+    base_dir: Path
+    axes: list[Axis]
+    combos: np.ndarray  # (C, A) int64: value index of each axis, in combination order
+    metric: str
+    samples: int | None
+    seed: int
+    sweep_id: str = ""
+    strategy_name: str = "sweep"
+
+    @property
+    def keys(self) -> list[str]:
+        return [a.key for a in self.axes]
+
+    def params(self, c: int) -> dict:
+        """The swept values of combination c, by dotted key."""
+        return {a.key: a.values[int(i)] for a, i in zip(self.axes, self.combos[c])}
+
+
+def make_plan(
+    config_path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    grid: list[str] | tuple[str, ...] = (),
+    samples: int | None = None,
+    seed: int | None = None,
+    metric: str | None = None,
+) -> Plan:
+    """Read the config, apply `--set` overrides, merge the `sweep:` section with `--grid` options
+    (a `--grid` key replaces the same key of the section), expand and validate the grid."""
+    path = Path(config_path)
+    raw = read_yaml(path)
+    for text in overrides:
+        set_dotted(raw, *parse_assignment(text))
+    base = validate(raw, source=str(path), base_dir=path.parent)
+    section = base.sweep
+    axes: dict[str, list] = {}
+    if section is not None:
+        for key, spec in section.grid.items():
+            axes[key] = parse_values(spec, where=f"{path}: sweep.grid.{key}")
+    for text in grid:
+        key, values = parse_grid_option(text)
+        axes[key] = values
+    if not axes:
+        raise ConfigError(f"{path}: nothing to sweep (give --grid key=values or a sweep.grid section)")
+    if samples is None and section is not None:
+        samples = section.samples
+    if seed is None:
+        seed = section.seed if section is not None else 0
+    if metric is None:
+        metric = section.metric if section is not None else DEFAULT_METRIC
+    raw = {k: v for k, v in raw.items() if k != "sweep"}
+    axis_list = [Axis(k, v) for k, v in axes.items()]
+    sizes = [len(a.values) for a in axis_list]
+    total = math.prod(sizes)
+    if samples is not None:
+        if samples < 1:
+            raise ConfigError("--samples: must be at least 1")
+        if samples < total:
+            rng = np.random.default_rng(seed)
+            flat = np.sort(rng.choice(total, size=samples, replace=False))
+        else:
+            flat = np.arange(total)
+    else:
+        if total > 50_000_000:
+            raise ConfigError(f"grid: {total:,} combinations; use --samples to draw a subset")
+        flat = np.arange(total)
+    combos = np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int64) if total else np.empty((0, len(sizes)), np.int64)
+    plan = Plan(
+        raw=raw,
+        source=str(path),
+        base_dir=path.parent,
+        axes=axis_list,
+        combos=combos,
+        metric=metric,
+        samples=samples,
+        seed=int(seed),
+        strategy_name=base.strategy.name or Path(base.strategy.file or "strategy").stem,
+    )
+    _check_axes(plan)
+    plan.sweep_id = sweep_id(plan)
+    return plan
+
+
+def _check_axes(plan: Plan) -> None:
+    """Validate every value of every axis on the base config, like `backtest run --set key=value`."""
+    from backtest.pipeline import resolve_leg
+
+    for axis in plan.axes:
+        for value in axis.values:
+            raw = copy.deepcopy(plan.raw)
+            try:
+                set_dotted(raw, axis.key, value)
+            except ConfigError as exc:
+                raise ConfigError(str(exc).replace("--set", "--grid", 1)) from None
+            config = validate(raw, source=plan.source, base_dir=plan.base_dir)
+            if axis.key.startswith(("strategy.", "benchmark.")):
+                resolve_leg(config.strategy, "strategy", config.base_dir)
+                if config.benchmark is not None:
+                    resolve_leg(config.benchmark, "benchmark", config.base_dir)
+
+
+def sweep_id(plan: Plan) -> str:
+    """Deterministic: the same base config, grid and sampling give the same id."""
+    base = validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir).to_dict()
+    base.pop("sweep", None)
+    payload = {
+        "config": base,
+        "base_dir": str(Path(plan.base_dir).resolve()),
+        "grid": [[a.key, a.values] for a in plan.axes],
+        "samples": plan.samples,
+        "seed": plan.seed if plan.samples is not None else None,
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{plan.strategy_name}-sweep-{digest[:12]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluator: contexts (data), weight sets, benchmark curves, the compiled batch
+
+
+def stat_names(with_relative: bool) -> list[str]:
+    from backtest.kernels.stats import RELATIVE_STAT_NAMES, STAT_NAMES
+
+    return list(STAT_NAMES) + (list(RELATIVE_STAT_NAMES) if with_relative else [])
+
+
+@dataclass
+class WeightSet:
+    cols: np.ndarray  # (k,) int64 price columns
+    fee_free: np.ndarray  # (k,) bool
+    rows: np.ndarray  # (m,) int64 rebalance rows
+    weights: np.ndarray  # (m, k) float64
+
+
+@dataclass
+class Context:
+    """One loaded data set and what depends only on it."""
+
+    prepared: Any  # backtest.pipeline.Prepared
+    prices: np.ndarray  # (n, K) price levels of every column of prepared.returns
+    columns: dict  # series id -> price column
+    day_number: np.ndarray
+    year: np.ndarray
+    ppy: float
+    cash_asset: str | None
+    benchmark: Any = None  # Leg or None
+    bench_set: WeightSet | None = None
+    bench_curves: dict = field(default_factory=dict)  # (fees, slippage, init) -> equity
+
+
+def weight_set(context: Context, target_weights) -> WeightSet:
+    """A strategy's target weights as the engine's order inputs (`backtest.engine.simulate`):
+    its columns, plus the fee-free cash asset taking 1 - sum(w) on rebalance rows."""
+    size = target_weights.copy()
+    assets = list(size.columns)
+    fee_free = [False] * len(assets)
+    if context.cash_asset is not None:
+        invested = size.sum(axis=1, min_count=1)
+        size[context.cash_asset] = (1.0 - invested).clip(lower=0.0)
+        assets.append(context.cash_asset)
+        fee_free.append(True)
+    values = np.ascontiguousarray(size[assets].to_numpy(dtype=np.float64))
+    keep = ~np.isnan(values).all(axis=1)
+    rows = context.prepared.returns.index.get_indexer(size.index)
+    return WeightSet(
+        cols=np.array([context.columns[a] for a in assets], dtype=np.int64),
+        fee_free=np.array(fee_free, dtype=np.bool_),
+        rows=np.ascontiguousarray(rows[keep], dtype=np.int64),
+        weights=np.ascontiguousarray(values[keep]),
+    )
+
+
+def _context_key(config: Config, strategy_series: list[str]) -> str:
+    d = config.to_dict()
+    d.pop("sweep", None)
+    d["strategy"] = {k: v for k, v in d["strategy"].items() if k != "params"}
+    d["portfolio"] = {k: v for k, v in d["portfolio"].items() if f"portfolio.{k}" not in KERNEL_KEYS}
+    return json.dumps([d, str(config.base_dir), strategy_series], sort_keys=True, default=str)
+
+
+def _params_key(leg) -> str:
+    return json.dumps([leg.strategy.name, leg.strategy.source, vars(leg.params)], sort_keys=True, default=str)
+
+
+_POOL_STATE: dict = {}
+
+
+def _pool_weights(task):
+    """Process-pool worker: compute weight sets of (context index, point index) pairs."""
+    evaluator = _POOL_STATE["evaluator"]
+    return [evaluator._compute_weight_set(p) for p in task]
+
+
+class Evaluator:
+    """Runs batches of a plan's combinations in this process (numba threads for the kernel,
+    an optional process pool for the strategy calls)."""
+
+    def __init__(self, plan: Plan, jobs: int = 1, keep_equity: bool = False):
+        from backtest.pipeline import prepare, resolve_leg
+
+        self.plan = plan
+        self.jobs = max(1, int(jobs))
+        self.keep_equity = keep_equity
+        kernel_axes = [i for i, a in enumerate(plan.axes) if a.key in KERNEL_KEYS]
+        point_axes = [i for i, a in enumerate(plan.axes) if a.key not in KERNEL_KEYS]
+        if point_axes:
+            point_values, self.point_of_combo = np.unique(plan.combos[:, point_axes], axis=0, return_inverse=True)
+            self.point_of_combo = self.point_of_combo.ravel().astype(np.int64)
+        else:
+            point_values = np.zeros((1, 0), dtype=np.int64)
+            self.point_of_combo = np.zeros(len(plan.combos), dtype=np.int64)
+        self.contexts: list[Context] = []
+        context_ids: dict[str, int] = {}
+        self.point_context = np.empty(len(point_values), dtype=np.int64)
+        self.point_leg: list = []
+        self.point_set = np.empty(len(point_values), dtype=np.int64)  # weight-set id
+        self.set_points: list[int] = []  # a representative point of each weight set
+        set_ids: dict[tuple, int] = {}
+        kernel = np.empty((len(point_values), 3))
+        for p, indices in enumerate(point_values):
+            raw = copy.deepcopy(plan.raw)
+            for axis_i, value_i in zip(point_axes, indices):
+                set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
+            config = validate(raw, source=plan.source, base_dir=plan.base_dir)
+            leg = resolve_leg(config.strategy, "strategy", config.base_dir)
+            key = _context_key(config, leg.series)
+            if key not in context_ids:
+                context_ids[key] = len(self.contexts)
+                self.contexts.append(self._context(prepare(config)))
+            ctx = context_ids[key]
+            self.point_context[p] = ctx
+            self.point_leg.append(leg)
+            skey = (ctx, _params_key(leg))
+            if skey not in set_ids:
+                set_ids[skey] = len(self.set_points)
+                self.set_points.append(p)
+            self.point_set[p] = set_ids[skey]
+            kernel[p] = (config.portfolio.fees, config.portfolio.slippage, config.portfolio.initial_cash)
+        per_combo = kernel[self.point_of_combo]
+        for i in kernel_axes:
+            column = KERNEL_KEYS.index(plan.axes[i].key)
+            values = np.array([float(v) for v in plan.axes[i].values])
+            per_combo[:, column] = values[plan.combos[:, i]]
+        self.combo_fees = np.ascontiguousarray(per_combo[:, 0])
+        self.combo_slippage = np.ascontiguousarray(per_combo[:, 1])
+        self.combo_init = np.ascontiguousarray(per_combo[:, 2])
+        self.with_relative = any(c.benchmark is not None for c in self.contexts)
+        self.names = stat_names(self.with_relative)
+        self.sets: dict[int, WeightSet] = {}
+        self._pool = None
+
+    # -- set-up
+
+    def _context(self, prepared) -> Context:
+        returns = prepared.returns
+        config = prepared.config
+        index = returns.index
+        if index.tz is not None:
+            index = index.tz_localize(None)
+        return Context(
+            prepared=prepared,
+            prices=np.ascontiguousarray(np.cumprod(1.0 + returns.to_numpy(dtype=np.float64), axis=0)),
+            columns={c: i for i, c in enumerate(returns.columns)},
+            day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
+            year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),
+            ppy=float(config.stats.periods_per_year),
+            cash_asset=RF_SERIES if config.portfolio.cash == "rf" else None,
+            benchmark=prepared.legs[1] if len(prepared.legs) > 1 else None,
+        )
+
+    def _compute_weight_set(self, point: int) -> WeightSet:
+        context = self.contexts[self.point_context[point]]
+        leg = self.point_leg[point]
+        return weight_set(context, leg.strategy.target_weights(context.prepared.returns, leg.params))
+
+    def _ensure_sets(self, set_ids) -> None:
+        missing = [int(s) for s in set_ids if int(s) not in self.sets]
+        if not missing:
+            return
+        points = [self.set_points[s] for s in missing]
+        if self.jobs > 1 and len(points) >= 2 * self.jobs:
+            pool = self._get_pool()
+            size = max(1, math.ceil(len(points) / (self.jobs * 4)))
+            tasks = [points[i : i + size] for i in range(0, len(points), size)]
+            computed = [ws for chunk in pool.map(_pool_weights, tasks) for ws in chunk]
+        else:
+            computed = [self._compute_weight_set(p) for p in points]
+        for s, ws in zip(missing, computed):
+            self.sets[s] = ws
+
+    def _get_pool(self):
+        if self._pool is None:
+            import multiprocessing
+
+            _POOL_STATE["evaluator"] = self
+            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+        return self._pool
+
+    def start_pool(self) -> None:
+        """Fork the strategy workers now (before numba starts its threads), if they will be used."""
+        if self.jobs > 1 and len(self.set_points) >= 2 * self.jobs:
+            self._get_pool()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+            _POOL_STATE.clear()
+
+    def _bench_curve(self, context: Context, fees: float, slippage: float, init: float) -> np.ndarray:
+        from backtest.kernels.rebalance import simulate_nb
+
+        key = (fees, slippage, init)
+        if key not in context.bench_curves:
+            if context.bench_set is None:
+                leg = context.benchmark
+                context.bench_set = weight_set(context, leg.strategy.target_weights(context.prepared.returns, leg.params))
+            ws = context.bench_set
+            equity, _, _ = simulate_nb(context.prices, ws.cols, ws.fee_free, ws.rows, ws.weights, fees, slippage, init)
+            context.bench_curves[key] = equity
+        return context.bench_curves[key]
+
+    # -- running
+
+    def run_batch(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Statistics (len(combo_ids), len(self.names)) and, with keep_equity, equity curves
+        (len(combo_ids), rows) of the given combinations."""
+        from backtest.kernels.rebalance import sweep_nb
+
+        combo_ids = np.asarray(combo_ids, dtype=np.int64)
+        points = self.point_of_combo[combo_ids]
+        sets = self.point_set[points]
+        self._ensure_sets(np.unique(sets))
+        out = np.full((len(combo_ids), len(self.names)), np.nan)
+        equity_out = None
+        contexts = self.point_context[points]
+        for ctx_id in np.unique(contexts):
+            context = self.contexts[ctx_id]
+            members = np.flatnonzero(contexts == ctx_id)
+            local_sets, combo_set = np.unique(sets[members], return_inverse=True)
+            kmax = max(self.sets[int(s)].cols.shape[0] for s in local_sets)
+            set_cols = np.zeros((len(local_sets), kmax), dtype=np.int64)
+            set_fee_free = np.zeros((len(local_sets), kmax), dtype=np.bool_)
+            set_ncols = np.zeros(len(local_sets), dtype=np.int64)
+            ptr = np.zeros(len(local_sets) + 1, dtype=np.int64)
+            for j, s in enumerate(local_sets):
+                ws = self.sets[int(s)]
+                k = ws.cols.shape[0]
+                set_cols[j, :k] = ws.cols
+                set_fee_free[j, :k] = ws.fee_free
+                set_ncols[j] = k
+                ptr[j + 1] = ptr[j] + ws.rows.shape[0]
+            rows = np.zeros(ptr[-1], dtype=np.int64)
+            weights = np.full((ptr[-1], kmax), np.nan)
+            for j, s in enumerate(local_sets):
+                ws = self.sets[int(s)]
+                rows[ptr[j] : ptr[j + 1]] = ws.rows
+                weights[ptr[j] : ptr[j + 1], : ws.cols.shape[0]] = ws.weights
+            ids = combo_ids[members]
+            fees = self.combo_fees[ids]
+            slippage = self.combo_slippage[ids]
+            init = self.combo_init[ids]
+            n = context.prices.shape[0]
+            if context.benchmark is not None:
+                triples = {}
+                combo_bench = np.empty(len(ids), dtype=np.int64)
+                for i, key in enumerate(zip(fees.tolist(), slippage.tolist(), init.tolist())):
+                    combo_bench[i] = triples.setdefault(key, len(triples))
+                bench_equity = np.empty((len(triples), n))
+                bench_init = np.empty(len(triples))
+                for key, b in triples.items():
+                    bench_equity[b] = self._bench_curve(context, *key)
+                    bench_init[b] = key[2]
+            else:
+                combo_bench = np.full(len(ids), -1, dtype=np.int64)
+                bench_equity = np.empty((0, n))
+                bench_init = np.empty(0)
+            local_out = np.empty((len(ids), len(self.names)))
+            if self.keep_equity:
+                local_equity = np.empty((len(ids), n))
+            else:
+                local_equity = np.empty((0, n))
+            threads = _threads()
+            chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
+            sweep_nb(
+                context.prices,
+                set_cols,
+                set_ncols,
+                set_fee_free,
+                ptr,
+                rows,
+                weights,
+                combo_set.astype(np.int64).ravel(),
+                fees,
+                slippage,
+                init,
+                combo_bench,
+                bench_equity,
+                bench_init,
+                context.ppy,
+                context.day_number,
+                context.year,
+                chunk,
+                local_out,
+                local_equity,
+            )
+            out[members] = local_out
+            if self.keep_equity:
+                if equity_out is None:
+                    equity_out = np.full((len(combo_ids), n), np.nan)
+                equity_out[members, : local_equity.shape[1]] = local_equity
+        return out, equity_out
+
+    def dates(self, combo: int):
+        return self.contexts[self.point_context[self.point_of_combo[combo]]].prepared.returns.index
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+# ---------------------------------------------------------------------------------------------
+# storage: part files, resume, the final table
+
+
+class Store:
+    """`<out>/<sweep_id>/`: sweep.json, parts/*.parquet (one per finished batch), results.*"""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.parts = self.root / "parts"
+
+    def done(self) -> np.ndarray:
+        """Combination indices already computed (from the part files)."""
+        import pyarrow.parquet as pq
+
+        if not self.parts.is_dir():
+            return np.empty(0, dtype=np.int64)
+        found = [pq.read_table(p, columns=["combo"]).column(0).to_numpy() for p in sorted(self.parts.glob("part-*.parquet"))]
+        return np.unique(np.concatenate(found)).astype(np.int64) if found else np.empty(0, dtype=np.int64)
+
+    def write_part(self, combo_ids: np.ndarray, stats: np.ndarray, names: list[str], equity=None, dates=None) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.parts.mkdir(parents=True, exist_ok=True)
+        tag = f"{int(combo_ids[0]):09d}-{uuid.uuid4().hex[:8]}"
+        if equity is not None:
+            folder = self.root / "equity"
+            folder.mkdir(parents=True, exist_ok=True)
+            columns = {"date": pa.array(np.asarray(dates, dtype="datetime64[ns]"))}
+            for i, c in enumerate(combo_ids.tolist()):
+                columns[str(c)] = pa.array(equity[i])
+            _atomic_parquet(pa.table(columns), folder / f"equity-{tag}.parquet")
+        columns = {"combo": pa.array(np.asarray(combo_ids, dtype=np.int64))}
+        for j, name in enumerate(names):
+            columns[name] = pa.array(stats[:, j])
+        _atomic_parquet(pa.table(columns), self.parts / f"part-{tag}.parquet")
+
+    def read(self, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(combo ids ascending, stats matrix) of every finished combination."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        files = sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
+        if not files:
+            return np.empty(0, dtype=np.int64), np.empty((0, len(names)))
+        table = pa.concat_tables([pq.read_table(p, columns=["combo", *names]) for p in files])
+        combos = table.column("combo").to_numpy()
+        stats = np.column_stack([table.column(n).to_numpy(zero_copy_only=False) for n in names]) if names else np.empty((len(combos), 0))
+        order = np.argsort(combos, kind="stable")
+        combos, stats = combos[order], stats[order]
+        first = np.r_[True, combos[1:] != combos[:-1]]
+        return combos[first], stats[first]
+
+
+def _atomic_parquet(table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# running a sweep
+
+
+@dataclass
+class SweepResult:
+    plan: Plan
+    names: list[str]  # statistic columns
+    stats: np.ndarray  # (C, S), in combination order
+    computed: int  # combinations computed by this call (the rest were resumed)
+    directory: Path | None
+
+    @property
+    def combinations(self) -> int:
+        return len(self.plan.combos)
+
+    def table(self):
+        """The full result table: one row per combination, params then statistics."""
+        import pandas as pd
+
+        frame = {"combo": np.arange(self.combinations)}
+        for i, axis in enumerate(self.plan.axes):
+            frame[axis.key] = _column([axis.values[int(j)] for j in self.plan.combos[:, i]])
+        for j, name in enumerate(self.names):
+            frame[name] = self.stats[:, j]
+        return pd.DataFrame(frame)
+
+    def order(self, metric: str | None = None) -> np.ndarray:
+        """Combination indices by the metric, best first (descending; NaN last)."""
+        metric = metric or self.plan.metric
+        values = self.stats[:, self.names.index(metric)]
+        key = np.where(np.isnan(values), -np.inf, values)
+        return np.argsort(-key, kind="stable")
+
+    def records(self) -> list[dict]:
+        """[{"params": {...}, "stats": {...}}] for every combination, JSON-ready (NaN -> None)."""
+        from backtest.results import json_safe
+
+        counts = _counts()
+        out = []
+        for c in range(self.combinations):
+            figures = {}
+            for name, value in zip(self.names, self.stats[c].tolist()):
+                figures[name] = int(value) if name in counts and not math.isnan(value) else value
+            out.append({"params": self.plan.params(c), "stats": figures})
+        return json_safe(out)
+
+
+def _counts() -> tuple:
+    try:
+        from backtest.stats import _COUNTS
+
+        return tuple(_COUNTS)
+    except ImportError:  # pragma: no cover
+        return ("max_drawdown_days", "rebalances")
+
+
+def _column(values: list) -> list:
+    """Parameter values as a table column: numbers stay numbers, anything else becomes text."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return values
+    if all(isinstance(v, bool) for v in values) or all(isinstance(v, str) for v in values):
+        return values
+    return [v if isinstance(v, str) else json.dumps(v) for v in values]
+
+
+def batches(todo: np.ndarray, size: int) -> list[np.ndarray]:
+    return [todo[i : i + size] for i in range(0, len(todo), size)]
+
+
+def run_sweep(
+    plan: Plan,
+    out: Path | str | None = "results",
+    jobs: int = 0,
+    backend: str = "local",
+    address: str | None = None,
+    keep_equity: bool = False,
+    batch_size: int | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) a sweep; with `out` set, write batches as they finish and the final table.
+
+    jobs: worker count (numba threads and strategy processes locally, Ray tasks in flight);
+    0 means every CPU. `on_batch(done, total)` is called after each finished batch (it may raise
+    to stop the sweep; finished batches stay saved).
+    """
+    if backend not in ("local", "ray"):
+        raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
+    jobs = jobs or os.cpu_count() or 1
+    batch_size = batch_size or (EQUITY_BATCH if keep_equity else DEFAULT_BATCH)
+    store = Store(Path(out) / plan.sweep_id) if out is not None else None
+    total = len(plan.combos)
+    if store is not None:
+        store.root.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "sweep_id": plan.sweep_id,
+            "config": plan.source,
+            "base_config": validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir).to_dict(),
+            "grid": {a.key: a.values for a in plan.axes},
+            "samples": plan.samples,
+            "seed": plan.seed,
+            "combinations": total,
+        }
+        (store.root / "sweep.json").write_text(json.dumps(manifest, indent=2, default=str))
+        done = store.done()
+    else:
+        done = np.empty(0, dtype=np.int64)
+    todo = np.setdiff1d(np.arange(total, dtype=np.int64), done)
+    finished = total - len(todo)
+
+    if backend == "ray":
+        names = _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch)
+        if store is None:
+            raise ConfigError("--backend ray needs an output directory")
+    else:
+        names, kept = _run_local(plan, todo, batch_size, jobs, keep_equity, store, finished, total, on_batch)
+    if store is not None:
+        combos, stats = store.read(names)
+        if len(combos) != total or not np.array_equal(combos, np.arange(total)):
+            raise RuntimeError(f"sweep {plan.sweep_id}: {len(combos)} of {total} combinations found in {store.parts}")
+    else:
+        combos, stats = kept
+    result = SweepResult(plan, names, stats, computed=len(todo), directory=store.root if store else None)
+    if store is not None:
+        write_table(result, store.root)
+    return result
+
+
+def _run_local(plan, todo, batch_size, jobs, keep_equity, store, finished, total, on_batch):
+    import numba
+
+    previous_threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(jobs, numba.config.NUMBA_NUM_THREADS)))
+    evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity)
+    names = evaluator.names
+    kept_stats = np.full((total, len(names)), np.nan) if store is None else None
+    try:
+        if len(todo):
+            evaluator.start_pool()
+        for batch in batches(todo, batch_size):
+            stats, equity = evaluator.run_batch(batch)
+            if store is not None:
+                dates = evaluator.dates(int(batch[0])) if equity is not None else None
+                store.write_part(batch, stats, names, equity, dates)
+            else:
+                kept_stats[batch] = stats
+            finished += len(batch)
+            if on_batch is not None:
+                on_batch(finished, total)
+    finally:
+        evaluator.close()
+        numba.set_num_threads(previous_threads)
+    return names, (np.arange(total), kept_stats)
+
+
+# -- Ray backend: the same batches as Ray tasks; each worker process keeps its own Evaluator.
+
+_RAY_EVALUATORS: dict = {}
+
+
+def _ray_batch(plan: Plan, combo_ids: np.ndarray, keep_equity: bool):
+    import numba
+
+    numba.set_num_threads(1)
+    evaluator = _RAY_EVALUATORS.get(plan.sweep_id)
+    if evaluator is None:
+        _RAY_EVALUATORS.clear()
+        evaluator = _RAY_EVALUATORS[plan.sweep_id] = Evaluator(plan, jobs=1, keep_equity=keep_equity)
+    stats, equity = evaluator.run_batch(combo_ids)
+    dates = evaluator.dates(int(combo_ids[0])) if equity is not None else None
+    return combo_ids, stats, evaluator.names, equity, dates
+
+
+def _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch):
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--backend ray: ray is not installed (pip install 'backtest[ray]')") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        else:
+            ray.init(num_cpus=jobs, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
+    try:
+        remote = ray.remote(num_cpus=1)(_ray_batch)
+        plan_ref = ray.put(plan)
+        names = stat_names(_has_benchmark(plan))
+        pending = [remote.remote(plan_ref, batch, keep_equity) for batch in batches(todo, batch_size)]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            combo_ids, stats, names, equity, dates = ray.get(ready[0])
+            store.write_part(combo_ids, stats, names, equity, dates)
+            finished += len(combo_ids)
+            if on_batch is not None:
+                on_batch(finished, total)
+    except BaseException:
+        for ref in locals().get("pending", []):
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started_here:
+            ray.shutdown()
+    return names
+
+
+def _has_benchmark(plan: Plan) -> bool:
+    """Whether any combination has a benchmark (without loading any data)."""
+    point_axes = [i for i, a in enumerate(plan.axes) if a.key not in KERNEL_KEYS]
+    if not any(plan.axes[i].key.startswith("benchmark") for i in point_axes):
+        return plan.raw.get("benchmark") is not None
+    values = [plan.axes[i].values for i in point_axes]
+    for combo in itertools.product(*values):
+        raw = copy.deepcopy(plan.raw)
+        for i, v in zip(point_axes, combo):
+            set_dotted(raw, plan.axes[i].key, v)
+        if raw.get("benchmark") is not None:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# outputs: table files and the heatmap
+
+
+def write_table(result: SweepResult, directory: Path) -> None:
+    table = result.table()
+    for suffix in ("parquet", "csv"):
+        path = directory / f"results.{suffix}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        if suffix == "parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+
+
+def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None = None) -> Path:
+    """PNG of the metric over two swept keys; other swept keys: the best value over them."""
+    metric = metric or result.plan.metric
+    keys = result.plan.keys
+    for key in (x, y):
+        if key not in keys:
+            raise ConfigError(f"--heatmap {key}: not a swept key (swept: {', '.join(keys)})")
+    if x == y:
+        raise ConfigError("--heatmap: give two different swept keys")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xi, yi = keys.index(x), keys.index(y)
+    xs, ys = result.plan.axes[xi].values, result.plan.axes[yi].values
+    grid = np.full((len(ys), len(xs)), -np.inf)
+    values = result.stats[:, result.names.index(metric)]
+    finite = ~np.isnan(values)
+    np.maximum.at(grid, (result.plan.combos[finite, yi], result.plan.combos[finite, xi]), values[finite])
+    grid[np.isneginf(grid)] = np.nan
+    fig, ax = plt.subplots(figsize=(min(16, 2 + 0.35 * len(xs)), min(12, 1.5 + 0.3 * len(ys))))
+    image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+    fig.colorbar(image, ax=ax, label=metric)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    for axis_set, labels in ((ax.set_xticks, xs), (ax.set_yticks, ys)):
+        step = max(1, len(labels) // 20)
+        positions = list(range(0, len(labels), step))
+        axis_set(positions, [_label(labels[i]) for i in positions])
+    ax.tick_params(axis="x", labelrotation=90)
+    others = [k for k in keys if k not in (x, y)]
+    title = f"{metric} over {x} × {y}" + (f" (best over {', '.join(others)})" if others else "")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _label(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
