@@ -242,10 +242,16 @@ def _check_axes(plan: Plan) -> None:
                     resolve_leg(config.benchmark, "benchmark", config.base_dir)
 
 
-def sweep_id(plan: Plan) -> str:
-    """Deterministic: the same base config, grid and sampling give the same id."""
+def base_config(plan: Plan) -> dict:
+    """The resolved base config (defaults filled in, overrides applied, no `sweep` section)."""
     base = validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir).to_dict()
     base.pop("sweep", None)
+    return base
+
+
+def sweep_id(plan: Plan) -> str:
+    """Deterministic: the same base config, grid and sampling give the same id."""
+    base = base_config(plan)
     payload = {
         "config": base,
         "base_dir": str(Path(plan.base_dir).resolve()),
@@ -663,16 +669,17 @@ class SweepResult:
 
     def records(self) -> list[dict]:
         """[{"params": {...}, "stats": {...}}] for every combination, JSON-ready (NaN -> None)."""
+        return [self.record(c) for c in range(self.combinations)]
+
+    def record(self, c: int) -> dict:
+        """{"params": {...}, "stats": {...}} of combination c, JSON-ready (NaN -> None)."""
         from backtest.results import json_safe
 
         counts = _counts()
-        out = []
-        for c in range(self.combinations):
-            figures = {}
-            for name, value in zip(self.names, self.stats[c].tolist()):
-                figures[name] = int(value) if name in counts and not math.isnan(value) else value
-            out.append({"params": self.plan.params(c), "stats": figures})
-        return json_safe(out)
+        figures = {}
+        for name, value in zip(self.names, self.stats[c].tolist()):
+            figures[name] = int(value) if name in counts and not math.isnan(value) else value
+        return json_safe({"params": self.plan.params(c), "stats": figures})
 
 
 def _counts() -> tuple:
@@ -715,6 +722,7 @@ def run_sweep(
     """
     if backend not in ("local", "ray"):
         raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
+    check_metric(plan)
     jobs = jobs or os.cpu_count() or 1
     batch_size = batch_size or (EQUITY_BATCH if keep_equity else DEFAULT_BATCH)
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
@@ -724,7 +732,7 @@ def run_sweep(
         manifest = {
             "sweep_id": plan.sweep_id,
             "config": plan.source,
-            "base_config": validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir).to_dict(),
+            "base_config": base_config(plan),
             "grid": {a.key: a.values for a in plan.axes},
             "samples": plan.samples,
             "seed": plan.seed,
@@ -831,6 +839,24 @@ def _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished
         if started_here:
             ray.shutdown()
     return names
+
+
+def check_metric(plan: Plan) -> None:
+    names = stat_names(_has_benchmark(plan))
+    if plan.metric not in names:
+        raise ConfigError(f"--metric {plan.metric}: unknown statistic (known: {', '.join(names)})")
+
+
+def resolve_key(plan: Plan, name: str) -> str:
+    """A swept key by its dotted name or a unique last part ("tilt" for strategy.params.tilt)."""
+    name = name.strip()
+    if name in plan.keys:
+        return name
+    matches = [k for k in plan.keys if k.endswith("." + name)]
+    if len(matches) != 1:
+        problem = "ambiguous" if matches else "not a swept key"
+        raise ConfigError(f"--heatmap {name}: {problem} (swept: {', '.join(plan.keys)})")
+    return matches[0]
 
 
 def _has_benchmark(plan: Plan) -> bool:
