@@ -1,0 +1,285 @@
+"""`backtest compare`: the two Sharpe-difference tests against independent computations and
+simulations, argument parsing, outputs, and the command end to end (synthetic runs and real data)."""
+
+import io
+import json
+import math
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from scipy.stats import norm
+
+from backtest import registry
+from backtest.cli import main
+from backtest.compare import (
+    CompareError,
+    bootstrap_sharpe_difference,
+    jobson_korkie_memmel,
+    parse_argument,
+    stationary_bootstrap_indices,
+)
+from tests.conftest import REPO_ROOT
+
+# --- the tests of a Sharpe difference -------------------------------------------------------------
+
+
+def memmel_reference(a, b):
+    """Jobson-Korkie with Memmel's correction, written out independently in plain Python."""
+    T = len(a)
+    sr_a = statistics.fmean(a) / statistics.stdev(a)
+    sr_b = statistics.fmean(b) / statistics.stdev(b)
+    ma, mb = statistics.fmean(a), statistics.fmean(b)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b)) / (T - 1)
+    rho = cov / (statistics.stdev(a) * statistics.stdev(b))
+    theta = 2 - 2 * rho + 0.5 * (sr_a**2 + sr_b**2 - 2 * sr_a * sr_b * rho**2)
+    z = (sr_a - sr_b) / math.sqrt(theta / T)
+    return z, 2 * norm.sf(abs(z))
+
+
+def _pair(seed, T, mean_a, mean_b, corr=0.5, vol=0.01):
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0, vol, T)
+    a = mean_a + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, T)
+    b = mean_b + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, T)
+    return a, b
+
+
+@pytest.mark.parametrize("seed,T,mean_a,mean_b,corr", [(1, 500, 0.0006, 0.0002, 0.3), (2, 2000, 0.0, 0.0004, 0.8), (3, 60, 0.002, -0.001, 0.0)])
+def test_jkm_matches_the_memmel_formula(seed, T, mean_a, mean_b, corr):
+    a, b = _pair(seed, T, mean_a, mean_b, corr)
+    z, p = memmel_reference(list(a), list(b))
+    out = jobson_korkie_memmel(a, b)
+    assert out["z"] == pytest.approx(z, rel=1e-10)
+    assert out["p_value"] == pytest.approx(p, rel=1e-9, abs=1e-15)
+    assert out["T"] == T and out["rho"] == pytest.approx(np.corrcoef(a, b)[0, 1], rel=1e-12)
+
+
+def test_identical_strategies_give_p_one():
+    a, _ = _pair(4, 1500, 0.0004, 0.0, 0.5)
+    assert jobson_korkie_memmel(a, a.copy())["p_value"] == 1.0
+    boot = bootstrap_sharpe_difference(a, a.copy(), resamples=300)
+    assert boot["p_value"] == 1.0 and boot["difference"] == 0.0
+
+
+def test_clearly_better_strategy_is_significant():
+    a, b = _pair(6, 2520, 0.0012, 0.0, 0.5)  # annual Sharpe ~1.9 vs 0, ten years
+    jkm = jobson_korkie_memmel(a, b)
+    boot = bootstrap_sharpe_difference(a, b, resamples=2000, block=21, seed=0)
+    assert jkm["z"] > 0 and jkm["p_value"] < 0.01
+    assert boot["p_value"] < 0.01 and boot["difference"] > 0 and boot["ci_low"] > 0
+    # swapping the two changes the sign, not the p-values
+    assert jobson_korkie_memmel(b, a)["p_value"] == pytest.approx(jkm["p_value"])
+    assert bootstrap_sharpe_difference(b, a, seed=0)["p_value"] == pytest.approx(boot["p_value"])
+
+
+def test_p_values_are_roughly_uniform_under_the_null():
+    """Two independent series with the same true Sharpe ratio, 200 seeds: about 5 % rejections."""
+    p_jkm, p_boot = [], []
+    for seed in range(200):
+        rng = np.random.default_rng(1000 + seed)
+        a = rng.normal(0.0005, 0.01, 500)
+        b = rng.normal(0.0005, 0.01, 500)
+        p_jkm.append(jobson_korkie_memmel(a, b)["p_value"])
+        p_boot.append(bootstrap_sharpe_difference(a, b, resamples=199, block=21, seed=seed)["p_value"])
+    for p in (np.array(p_jkm), np.array(p_boot)):
+        assert 0.01 <= (p < 0.05).mean() <= 0.12
+        assert 0.4 <= p.mean() <= 0.6
+        assert all(20 <= n <= 60 for n in np.histogram(p, bins=5, range=(0, 1))[0])
+
+
+def test_stationary_bootstrap_indices():
+    rng = np.random.default_rng(0)
+    T, block = 5000, 21
+    idx = stationary_bootstrap_indices(rng, 40, T, block)
+    assert idx.shape == (40, T) and idx.min() >= 0 and idx.max() < T
+    breaks = (idx[:, 1:] != (idx[:, :-1] + 1) % T).sum()
+    assert breaks / (40 * (T - 1)) == pytest.approx(1 / block, rel=0.1)  # geometric blocks, mean ~21
+    one = bootstrap_sharpe_difference(*_pair(7, 800, 0.0005, 0.0), resamples=500, seed=3)
+    assert one == bootstrap_sharpe_difference(*_pair(7, 800, 0.0005, 0.0), resamples=500, seed=3)  # seeded
+
+
+# --- arguments ------------------------------------------------------------------------------------
+
+
+def test_parse_argument():
+    assert parse_argument("abc123") == ("abc123", [])
+    assert parse_argument("configs/first10.yaml --set strategy.params.lookback=5") == (
+        "configs/first10.yaml", ["strategy.params.lookback=5"])
+    assert parse_argument("c.yaml --set=a.b=1 --set 'strategy.params.small=ff_size:Lo 10' --start 2000-01-01 --end=2010-12-31") == (
+        "c.yaml", ["a.b=1", "strategy.params.small=ff_size:Lo 10", "period.start=2000-01-01", "period.end=2010-12-31"])
+    for bad in ("c.yaml --bogus 1", "c.yaml --set", "c.yaml 'unbalanced", ""):
+        with pytest.raises(CompareError):
+            parse_argument(bad)
+
+
+# --- the command on synthetic recorded runs (no data needed) ---------------------------------------
+
+
+def _write_run(root, run_id, dates, returns, initial_cash=100_000.0):
+    """A run directory in the layout `backtest run` writes, and its registry row."""
+    from backtest import stats
+
+    equity = pd.Series(initial_cash * np.cumprod(1 + returns), index=dates, name="strategy")
+    figures = stats.performance(equity, initial_cash, 252)
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True)
+    pd.DataFrame({"strategy": equity}).rename_axis("date").to_csv(run_dir / "equity.csv", date_format="%Y-%m-%d")
+    summary = {"run_id": run_id, "start": figures["start"], "end": figures["end"], "strategy": figures, "benchmark": None}
+    from backtest.results import json_safe
+
+    (run_dir / "stats.json").write_text(json.dumps(json_safe(summary)))
+    config = {"strategy": {"name": "synthetic", "params": {}}, "portfolio": {"initial_cash": initial_cash}, "stats": {"periods_per_year": 252}}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    registry.record_run(root, run_id, config, json_safe(summary), run_dir=run_dir)
+    return run_dir, equity
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    """Two runs on overlapping business-day calendars: 2000-2009 and 2005-2014."""
+    rng = np.random.default_rng(11)
+    d1 = pd.bdate_range("2000-01-03", "2009-12-31")
+    d2 = pd.bdate_range("2005-01-03", "2014-12-31")
+    _, e1 = _write_run(tmp_path, "alpha-20260101-000000-aaaaaa", d1, rng.normal(0.0004, 0.01, len(d1)))
+    _, e2 = _write_run(tmp_path, "beta-20260101-000000-bbbbbb", d2, rng.normal(0.0002, 0.012, len(d2)))
+    return tmp_path, e1, e2
+
+
+def _invoke(*args):
+    return CliRunner().invoke(main, ["compare", *map(str, args)])
+
+
+def test_compare_recorded_runs_json(two_runs):
+    root, e1, e2 = two_runs
+    out = _invoke("alpha", root / "beta-20260101-000000-bbbbbb", "--out", root, "--format", "json", "--resamples", 300)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert [e["label"] for e in result["entries"]] == ["alpha-20260101-000000-aaaaaa", "beta-20260101-000000-bbbbbb"]
+    assert [e["kind"] for e in result["entries"]] == ["run", "run"]
+    stored = json.loads((root / "alpha-20260101-000000-aaaaaa" / "stats.json").read_text())["strategy"]
+    assert result["entries"][0]["stats"]["sharpe"] == pytest.approx(stored["sharpe"], rel=1e-12)
+    assert result["entries"][1]["start"] == "2005-01-03" and result["entries"][1]["end"] == "2014-12-31"
+    (test,) = result["sharpe_tests"]
+    common = e1.index.intersection(e2.index)
+    assert test["common_dates"] == len(common) and (test["start"], test["end"]) == ("2005-01-03", "2009-12-31")
+    # the tests ran on each run's own daily returns, intersected
+    r1 = (e1 / e1.shift(1).fillna(100_000.0) - 1).loc[common].to_numpy()
+    r2 = (e2 / e2.shift(1).fillna(100_000.0) - 1).loc[common].to_numpy()
+    z, p = memmel_reference(list(r2), list(r1))
+    assert test["jkm_z"] == pytest.approx(z, rel=1e-9) and test["jkm_p_value"] == pytest.approx(p, rel=1e-8)
+    boot = bootstrap_sharpe_difference(r2, r1, resamples=300, block=21, seed=0)
+    assert test["bootstrap_p_value"] == pytest.approx(boot["p_value"])
+    assert test["resamples"] == 300
+    # yearly returns side by side: 2000-2014, each run's own years, NaN (null) where it has none
+    assert list(result["yearly"]["alpha-20260101-000000-aaaaaa"]) == [str(y) for y in range(2000, 2015)]
+    assert result["yearly"]["alpha-20260101-000000-aaaaaa"]["2012"] is None
+    first = e1[e1.index.year == 2000].iloc[-1] / 100_000.0 - 1
+    assert result["yearly"]["alpha-20260101-000000-aaaaaa"]["2000"] == pytest.approx(first, rel=1e-12)
+    directory = root / f"compare-{result['compare_id']}"
+    assert directory == root / result["directory"].split("/")[-1]
+    names = {p.name for p in directory.iterdir()}
+    assert names == {"stats.csv", "sharpe_tests.csv", "yearly.csv", "equity.csv", "equity.png", "drawdown.png", "compare.json"}
+    assert (directory / "equity.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((directory / "compare.json").read_text()) == result
+    yearly = pd.read_csv(directory / "yearly.csv", index_col="year")
+    assert list(yearly.columns) == [e["label"] for e in result["entries"]]
+    assert not list(root.glob(".compare-*.tmp"))
+
+
+def test_compare_formats(two_runs):
+    root, *_ = two_runs
+    base = ["alpha", "beta", "--out", root, "--resamples", 200, "--label", "A", "--label", "B"]
+    out = _invoke(*base, "--format", "csv")
+    assert out.exit_code == 0, out.output
+    frame = pd.read_csv(io.StringIO(out.stdout), index_col="statistic")
+    assert list(frame.columns) == ["A", "B"]
+    for key in ("start", "sessions", "cagr", "sharpe", "max_drawdown", "jkm_p_value", "bootstrap_p_value", "common_dates"):
+        assert key in frame.index, key
+    assert 0 <= float(frame.loc["jkm_p_value", "B"]) <= 1 and pd.isna(frame.loc["jkm_p_value", "A"])
+
+    out = _invoke(*base, "--format", "markdown")
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "|  | A | B |" and lines[1] == "|---|---:|---:|"
+    assert any(line.startswith("| Sharpe |") for line in lines)
+    assert any("Jobson–Korkie–Memmel" in line for line in lines)
+
+    out = _invoke(*base)
+    assert out.exit_code == 0, out.output
+    for text in ("Side by side", "Sharpe", "CAGR", "common dates", "(JKM)", "(bootstrap)", "Calendar-year returns", "2014", "Charts and tables:"):
+        assert text in out.output, text
+
+
+@pytest.mark.parametrize("args,message", [
+    (["alpha", "nope"], "nope: not a config file, run directory or run id"),
+    (["alpha", "a"], "ambiguous"),  # with a second alpha-... run recorded below
+    (["alpha"], "at least two"),
+    (["alpha", "missing.yaml"], "missing.yaml: config file not found"),
+    (["alpha", "configs/first10.yaml --bogus"], "unexpected '--bogus'"),
+    (["alpha", "configs/first10.yaml --set portfolio.feez=0"], "portfolio.feez: unknown key"),
+    (["alpha", "beta", "--label", "x", "--label", "y", "--label", "z"], "--label given 3 times"),
+])
+def test_bad_arguments_are_one_line_exit_2(two_runs, monkeypatch, args, message):
+    root, *_ = two_runs
+    monkeypatch.chdir(REPO_ROOT)
+    if args == ["alpha", "a"]:
+        registry.record_run(root, "alpha-2", {"strategy": {"name": "x"}}, {})
+    out = _invoke(*args, "--out", root, "--resamples", 50)
+    assert out.exit_code == 2, out.output
+    assert message in out.stderr and out.stderr.startswith("error:")
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.output
+    assert not list(root.glob("compare-*"))
+
+
+# --- end to end on the real data -----------------------------------------------------------------
+
+
+def test_compare_configs_with_overrides_real_data(shared_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    out = _invoke("configs/first10.yaml --start 1990-01-01",
+                  "configs/first10.yaml --start 1990-01-01 --set strategy.params.lookback=5",
+                  "--out", tmp_path, "--format", "json", "--resamples", 500)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert [e["label"] for e in result["entries"]] == ["first10 start=1990-01-01", "first10 start=1990-01-01 lookback=5"]
+    (test,) = result["sharpe_tests"]
+    assert test["common_dates"] == result["entries"][0]["sessions"] == result["entries"][1]["sessions"]
+    assert 0 <= test["jkm_p_value"] <= 1 and 0 <= test["bootstrap_p_value"] <= 1
+    assert result["entries"][0]["stats"]["sharpe"] != result["entries"][1]["stats"]["sharpe"]
+
+
+def test_compare_recorded_run_with_its_config_real_data(shared_data, tmp_path, monkeypatch):
+    """A recorded run and the same config run again: same statistics, p = 1 for both tests."""
+    monkeypatch.chdir(REPO_ROOT)
+    ran = CliRunner().invoke(main, ["run", "configs/first10.yaml", "--start", "2000-01-01", "--out", str(tmp_path), "--json"])
+    assert ran.exit_code == 0, ran.output
+    run = json.loads(ran.stdout)
+    out = _invoke(run["run_id"][:-3], "configs/first10.yaml --start 2000-01-01", "--out", tmp_path, "--format", "json", "--resamples", 200)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    recorded, rerun = result["entries"]
+    assert recorded["kind"] == "run" and recorded["run_id"] == run["run_id"] and rerun["kind"] == "config"
+    for name in ("final_value", "cagr", "sharpe", "max_drawdown", "turnover"):
+        assert recorded["stats"][name] == pytest.approx(run["strategy"][name], rel=1e-9), name
+        assert rerun["stats"][name] == pytest.approx(run["strategy"][name], rel=1e-9), name
+    (test,) = result["sharpe_tests"]
+    assert test["jkm_p_value"] == pytest.approx(1.0) and test["bootstrap_p_value"] == pytest.approx(1.0)
+
+
+def test_compare_different_calendars_real_data(shared_data, tmp_path, monkeypatch):
+    """Ken French size portfolios (1926-) vs ETFs (2000-): own statistics, tests on common dates."""
+    monkeypatch.chdir(REPO_ROOT)
+    out = _invoke("configs/first10.yaml", "configs/first10_etf.yaml", "--out", tmp_path, "--resamples", 300)
+    assert out.exit_code == 0, out.output
+    assert "common dates" in out.output and "(JKM)" in out.output
+    (directory,) = tmp_path.glob("compare-*")
+    result = json.loads((directory / "compare.json").read_text())
+    french, etf = result["entries"]
+    assert french["start"] == "1926-07-01" and etf["start"] >= "2000-01-01"
+    (test,) = result["sharpe_tests"]
+    assert 0 < test["common_dates"] < etf["sessions"] + 1 and test["start"] >= etf["start"]
+    assert test["common_dates"] > 5000
