@@ -309,5 +309,94 @@ def compare_command(items, labels, fmt, out, resamples, block, seed):
     console.print(f"Charts and tables: {result.directory}")
 
 
+# --- sweep (backtest.sweep) -------------------------------------------------------------------
+
+
+@main.command("sweep")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grid", "grid", multiple=True, metavar="KEY=VALUES", help="Swept key and values: a:b (integers), a:b:step, or v1,v2,... (repeatable); adds to or replaces the config's sweep.grid.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key before the grid (repeatable).")
+@click.option("--samples", type=click.IntRange(min=1), help="Run a seeded random subset of this many combinations.")
+@click.option("--seed", type=int, help="Seed of --samples (default: sweep.seed or 0).")
+@click.option("--metric", help="Statistic to rank by, descending (default: sweep.metric or sharpe).")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Rows of the printed ranking.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True, help="Workers (threads, processes or Ray tasks); 0: every CPU.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", metavar="HOST:PORT|auto", help="Ray cluster to join (default: start a local one).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every combination's statistics.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the sweep is written to OUT/<sweep_id>/.")
+@click.option("--heatmap", metavar="KEY_A,KEY_B", help="Plot the metric over two swept keys (default: when exactly two are swept).")
+@click.option("--keep-equity", is_flag=True, help="Also save every combination's equity curve (OUT/<sweep_id>/equity/).")
+def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, address, as_json, out, heatmap, keep_equity):
+    """Run CONFIG over a grid of parameters; rank, save and plot the results.
+
+    Rerunning the same sweep resumes it: finished batches are kept in OUT/<sweep_id>/parts/.
+    """
+    from backtest import sweep
+
+    plan = sweep.make_plan(config, overrides, grid, samples=samples, seed=seed, metric=metric)
+    axes = [sweep.resolve_key(plan, k) for k in heatmap.split(",")] if heatmap else plan.keys
+    if heatmap and len(axes) != 2:
+        raise click.BadParameter("give two swept keys, e.g. lookback,tilt", param_hint="--heatmap")
+    sweep.check_metric(plan)
+    show_progress = not as_json and sys.stdout.isatty()
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+        progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=_console(), transient=True)
+        with progress:
+            task = progress.add_task(plan.sweep_id, total=len(plan.combos))
+            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, on_batch=lambda done, total: progress.update(task, completed=done))
+    else:
+        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity)
+    picture = None
+    if len(axes) == 2 and len(plan.combos):
+        picture = sweep.heatmap(result, axes[0], axes[1], result.directory / f"heatmap_{plan.metric}.png")
+    order = result.order()
+    _record_sweep(out, result, order)
+    if as_json:
+        click.echo(json.dumps({"sweep_id": plan.sweep_id, "combinations": result.combinations, "results": result.records()}))
+        return
+
+    from backtest.display import STAT_FORMATS, format_value
+
+    shown = [plan.metric] + [n for n in ("cagr", "sharpe", "max_drawdown", "final_value", "turnover") if n != plan.metric and n in result.names]
+    header = ["#", *(k.rsplit(".", 1)[-1] for k in plan.keys), *(STAT_FORMATS.get(n, (n, ""))[0] for n in shown)]
+    rows = []
+    for rank, c in enumerate(order[:top], start=1):
+        params = [str(v) for v in plan.params(int(c)).values()]
+        figures = [format_value(result.stats[c, result.names.index(n)], STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in shown]
+        rows.append([str(rank), *params, *figures])
+    console = _console()
+    resumed = result.combinations - result.computed
+    console.print(f"[bold]{plan.sweep_id}[/]: {result.combinations:,} combinations" + (f" ({resumed:,} resumed from an earlier run)" if resumed else ""))
+    _print_wide(_table(f"Top {min(top, result.combinations)} by {plan.metric}", header, rows))
+    console.print(f"Results: {result.directory}" + (f"  heatmap: {picture.name}" if picture else ""))
+
+
+def _record_sweep(out, result, order):
+    """Record a finished sweep (its best combination); a registry failure only warns."""
+    import sqlite3
+
+    from backtest import registry, sweep
+
+    plan = result.plan
+    best_record = result.record(int(order[0])) if len(order) else {"params": None, "stats": None}
+    try:
+        registry.record_sweep(
+            out,
+            plan.sweep_id,
+            sweep.base_config(plan),
+            {a.key: a.values for a in plan.axes},
+            result.combinations,
+            best_record["stats"],
+            best_params=best_record["params"],
+            path=result.directory,
+            extra={"metric": plan.metric},
+        )
+    except (sqlite3.Error, OSError) as exc:
+        click.echo(f"warning: {plan.sweep_id} not recorded in {registry.db_path(out)}: {exc}", err=True)
+
+
 if __name__ == "__main__":
     main()
