@@ -106,7 +106,7 @@ def _writer(root, worker, n):
 def test_concurrent_writers(tmp_path):
     """Several processes recording at once, starting on a fresh file: every row lands."""
     workers, per_worker = 6, 25
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     procs = [ctx.Process(target=_writer, args=(tmp_path, w, per_worker)) for w in range(workers)]
     for p in procs:
         p.start()
