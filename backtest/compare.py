@@ -9,8 +9,10 @@ Config arguments go through the one pipeline (`backtest.pipeline.run_backtest`);
 are read back from their directories. Only each entry's strategy leg is compared.
 
 Statistics are each entry's own, on its own calendar. The tests of a Sharpe difference compare
-each entry with the first on the dates the two have in common (daily returns r_t = E_t/E_{t-1} - 1
-measured on each entry's own calendar, E_{-1} = initial cash, then intersected):
+each entry with the first on the dates the two have in common: both equity curves are taken on
+those dates and r_t = E_t / E_{t-1} - 1 between consecutive common dates, so both returns of a
+pair always span the same interval (the first common date counts too, from the initial cash,
+when both runs start on it):
 
   Jobson-Korkie with Memmel's (2003) correction, on per-period Sharpe ratios SR = mean/std(ddof=1)
   and the correlation rho of the two return series over T common dates:
@@ -167,12 +169,6 @@ class Entry:
     def end(self) -> str:
         return self.equity.index[-1].strftime("%Y-%m-%d")
 
-    @property
-    def returns(self) -> pd.Series:
-        previous = self.equity.shift(1)
-        previous.iloc[0] = self.initial_cash
-        return self.equity / previous - 1.0
-
 
 def parse_argument(text: str) -> tuple[str, list[str]]:
     """'CONFIG [--set k=v]... [--start D] [--end D]' -> (CONFIG, overrides); a plain id -> (id, [])."""
@@ -305,15 +301,21 @@ class Comparison:
 
 def sharpe_tests(reference: Entry, other: Entry, resamples: int, block: float, seed: int) -> dict:
     """Both tests of other's Sharpe vs the reference's on the dates they share."""
-    joined = pd.concat([other.returns.rename("a"), reference.returns.rename("b")], axis=1, join="inner").dropna()
-    a, b = joined["a"].to_numpy(), joined["b"].to_numpy()
+    equity = pd.concat([other.equity.rename("a"), reference.equity.rename("b")], axis=1, join="inner", sort=True).dropna()
+    previous = equity.shift(1)
+    if len(equity) and other.equity.index[0] == reference.equity.index[0] == equity.index[0]:
+        previous.iloc[0] = [other.initial_cash, reference.initial_cash]
+    joined = equity.loc[previous.notna().all(axis=1)]
+    returns = (equity / previous - 1.0).dropna()
+    a, b = returns["a"].to_numpy(), returns["b"].to_numpy()
     jkm = jobson_korkie_memmel(a, b)
     boot = bootstrap_sharpe_difference(a, b, resamples, block, seed)
     ann = math.sqrt(reference.periods_per_year)
     return {
         "label": other.label,
         "reference": reference.label,
-        "common_dates": len(joined),
+        "common_dates": len(equity),
+        "returns": len(returns),  # the T of both tests
         "start": joined.index[0].strftime("%Y-%m-%d") if len(joined) else None,
         "end": joined.index[-1].strftime("%Y-%m-%d") if len(joined) else None,
         "sharpe": jkm["sharpe_a"] * ann,  # annualised, on the common dates
@@ -498,7 +500,7 @@ def write(comparison: Comparison, charts: bool = True) -> Path:
         (tmp / "stats.csv").write_text(to_csv(comparison))
         pd.DataFrame(comparison.tests).to_csv(tmp / "sharpe_tests.csv", index=False)
         comparison.yearly.to_csv(tmp / "yearly.csv")
-        equity = pd.concat([e.equity.rename(e.label) for e in comparison.entries], axis=1).sort_index()
+        equity = pd.concat([e.equity.rename(e.label) for e in comparison.entries], axis=1, sort=True)
         equity.rename_axis("date").to_csv(tmp / "equity.csv", date_format="%Y-%m-%d")
         if charts:
             plot(comparison.entries, tmp)

@@ -165,10 +165,11 @@ def test_compare_recorded_runs_json(two_runs):
     assert result["entries"][1]["start"] == "2005-01-03" and result["entries"][1]["end"] == "2014-12-31"
     (test,) = result["sharpe_tests"]
     common = e1.index.intersection(e2.index)
-    assert test["common_dates"] == len(common) and (test["start"], test["end"]) == ("2005-01-03", "2009-12-31")
-    # the tests ran on each run's own daily returns, intersected
-    r1 = (e1 / e1.shift(1).fillna(100_000.0) - 1).loc[common].to_numpy()
-    r2 = (e2 / e2.shift(1).fillna(100_000.0) - 1).loc[common].to_numpy()
+    assert test["common_dates"] == len(common) and test["returns"] == len(common) - 1
+    # returns between consecutive common dates (alpha has earlier rows, so the first date has none)
+    assert (test["start"], test["end"]) == ("2005-01-04", "2009-12-31")
+    r1 = e1.loc[common].pct_change().iloc[1:].to_numpy()
+    r2 = e2.loc[common].pct_change().iloc[1:].to_numpy()
     z, p = memmel_reference(list(r2), list(r1))
     assert test["jkm_z"] == pytest.approx(z, rel=1e-9) and test["jkm_p_value"] == pytest.approx(p, rel=1e-8)
     boot = bootstrap_sharpe_difference(r2, r1, resamples=300, block=21, seed=0)
@@ -248,6 +249,7 @@ def test_compare_configs_with_overrides_real_data(shared_data, tmp_path, monkeyp
     assert [e["label"] for e in result["entries"]] == ["first10 start=1990-01-01", "first10 start=1990-01-01 lookback=5"]
     (test,) = result["sharpe_tests"]
     assert test["common_dates"] == result["entries"][0]["sessions"] == result["entries"][1]["sessions"]
+    assert test["returns"] == test["common_dates"]  # same calendar, same first date: from the initial cash
     assert 0 <= test["jkm_p_value"] <= 1 and 0 <= test["bootstrap_p_value"] <= 1
     assert result["entries"][0]["stats"]["sharpe"] != result["entries"][1]["stats"]["sharpe"]
 
