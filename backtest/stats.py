@@ -128,12 +128,7 @@ def _day_string(day_numbers: np.ndarray, i: int) -> str:
     return str(np.datetime64(int(day_numbers[i]), "D"))
 
 
-def drawdowns(equity: pd.Series, initial_cash: float, top: int = TOP_DRAWDOWNS) -> list[dict]:
-    """The `top` deepest drawdown episodes (all if top < 0), deepest first, as plain dicts:
-    peak, trough, recovery ("YYYY-MM-DD", recovery None if unrecovered), depth, length_days."""
-    index = _dates(equity.index)
-    values = _values(equity, "equity")
-    days = _day_numbers(index)
+def _episode_table(values: np.ndarray, initial_cash: float, days: np.ndarray, top: int) -> list[dict]:
     peak, trough, recovery, depth, length = drawdown_episodes_nb(values, float(initial_cash), days, int(top))
     return [
         {
@@ -145,6 +140,13 @@ def drawdowns(equity: pd.Series, initial_cash: float, top: int = TOP_DRAWDOWNS) 
         }
         for j in range(len(depth))
     ]
+
+
+def drawdowns(equity: pd.Series, initial_cash: float, top: int = TOP_DRAWDOWNS) -> list[dict]:
+    """The `top` deepest drawdown episodes (all if top < 0), deepest first, as plain dicts:
+    peak, trough, recovery ("YYYY-MM-DD", recovery None if unrecovered), depth, length_days."""
+    index = _dates(equity.index)
+    return _episode_table(_values(equity, "equity"), initial_cash, _day_numbers(index), top)
 
 
 def performance(
@@ -174,7 +176,7 @@ def performance(
     figures: dict = {}
     for name, value in zip(STAT_NAMES, out.tolist()):
         figures[name] = int(value) if name in _COUNTS and not math.isnan(value) else float(value)
-    figures["drawdowns"] = drawdowns(equity, initial_cash, TOP_DRAWDOWNS)
+    figures["drawdowns"] = _episode_table(values, initial_cash, days, TOP_DRAWDOWNS)
     figures["start"] = _day_string(days, 0)
     figures["end"] = _day_string(days, len(days) - 1)
     return figures
