@@ -99,14 +99,20 @@ def jobson_korkie_memmel(a, b) -> dict:
 def stationary_bootstrap_indices(rng: np.random.Generator, n: int, T: int, block: float) -> np.ndarray:
     """(n, T) row indices of n stationary-bootstrap resamples of T rows (wrapping around):
     a new block starts at each row with probability 1/block, at a uniformly drawn row."""
-    positions = np.arange(T)
-    new_block = rng.random((n, T)) < 1.0 / block
+    p = 1.0 / block
+    u = rng.random((n, T), dtype=np.float32)
+    new_block = u < p
     new_block[:, 0] = True
-    starts = rng.integers(0, T, size=(n, T))
-    block_start = np.where(new_block, positions, 0)
+    u[:, 0] = rng.random(n, dtype=np.float32) * np.float32(p)
+    positions = np.arange(T, dtype=np.int32)
+    block_start = np.where(new_block, positions, np.int32(0))
     np.maximum.accumulate(block_start, axis=1, out=block_start)
-    first = np.take_along_axis(starts, block_start, axis=1)
-    return (first + positions - block_start) % T
+    # given u < p, u / p is uniform on [0, 1): it also draws the block's first row
+    first = (np.take_along_axis(u, block_start, axis=1) * np.float32(T / p)).astype(np.int32)
+    np.minimum(first, T - 1, out=first)
+    idx = first + (positions - block_start)
+    idx[idx >= T] -= T
+    return idx
 
 
 def bootstrap_sharpe_difference(

@@ -98,6 +98,8 @@ def test_stationary_bootstrap_indices():
     assert idx.shape == (40, T) and idx.min() >= 0 and idx.max() < T
     breaks = (idx[:, 1:] != (idx[:, :-1] + 1) % T).sum()
     assert breaks / (40 * (T - 1)) == pytest.approx(1 / block, rel=0.1)  # geometric blocks, mean ~21
+    counts = np.bincount(idx.ravel(), minlength=T)  # every row about equally likely
+    assert counts.min() > 0 and counts.std() / counts.mean() < 0.6
     one = bootstrap_sharpe_difference(*_pair(7, 800, 0.0005, 0.0), resamples=500, seed=3)
     assert one == bootstrap_sharpe_difference(*_pair(7, 800, 0.0005, 0.0), resamples=500, seed=3)  # seeded
 
