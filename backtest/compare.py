@@ -257,7 +257,8 @@ def resolve(text: str, root: Path | str) -> Entry:
     """One compare argument -> an Entry (see the module docstring for what it may be)."""
     from backtest import registry
 
-    head, overrides = parse_argument(text)
+    # a path that exists as given (even one with spaces) is never split
+    head, overrides = (text, []) if Path(text).exists() else parse_argument(text)
     path = Path(head)
     if path.is_file() or overrides or path.suffix in (".yaml", ".yml"):
         if not path.is_file():

@@ -193,6 +193,19 @@ def test_compare_recorded_runs_json(two_runs):
     assert not list(root.glob(".compare-*.tmp"))
 
 
+def test_paths_with_spaces_and_run_directories(two_runs):
+    root, *_ = two_runs
+    spaced = root / "my runs" / "beta copy"
+    import shutil
+
+    shutil.copytree(root / "beta-20260101-000000-bbbbbb", spaced)
+    out = _invoke(root / "alpha-20260101-000000-aaaaaa", spaced, "--out", root, "--format", "json", "--resamples", 50)
+    assert out.exit_code == 0, out.output
+    entries = json.loads(out.stdout)["entries"]
+    assert [e["label"] for e in entries] == ["alpha-20260101-000000-aaaaaa", "beta copy"]
+    assert entries[1]["kind"] == "run" and entries[1]["sessions"] == len(pd.bdate_range("2005-01-03", "2014-12-31"))
+
+
 def test_compare_formats(two_runs):
     root, *_ = two_runs
     base = ["alpha", "beta", "--out", root, "--resamples", 200, "--label", "A", "--label", "B"]
