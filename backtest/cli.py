@@ -398,5 +398,107 @@ def _record_sweep(out, result, order):
         click.echo(f"warning: {plan.sweep_id} not recorded in {registry.db_path(out)}: {exc}", err=True)
 
 
+# --- study (backtest.study) -------------------------------------------------------------------
+
+
+def _study_options(fn):
+    """Options every study takes (applied bottom-up, so they show in this order)."""
+    options = [
+        click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD) of the period studied."),
+        click.option("--end", metavar="DATE", help="Last date (YYYY-MM-DD) of the period studied."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap and the permutations."),
+        click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True, help="Bootstrap resamples and permutations."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the study is written to OUT/study-<name>-<...>/."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (returns as fractions, NaN as null)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _run_study(name, as_json, out, **params):
+    from backtest import study
+    from backtest.study.common import report
+
+    module = study.module(name)
+    result = module.run(**params)
+    result.write(out, module.plot)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+        return
+    tables, lines = report(result, module.COLUMNS, module.OUTCOMES, module.MAX_ROWS)
+    _print_wide(*(_table(title, header, rows) for title, header, rows in tables))
+    console = _console()
+    for line in lines:
+        console.print(line, markup=False)
+    console.print(f"Results: {result.directory}", markup=False)
+
+
+@main.group("study")
+def study_group():
+    """Research questions answered from the data, with bootstrap intervals and permutation tests."""
+
+
+@study_group.command("first10")
+@click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id.")
+@click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id.")
+@click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id.")
+@click.option("--lookback", type=click.IntRange(min=1), default=10, show_default=True, help="Sessions at the start of the year (N).")
+@_study_options
+def study_first10(as_json, out, **params):
+    """Small minus large over the first N sessions vs the market's rest of the year."""
+    _run_study("first10", as_json, out, **params)
+
+
+@study_group.command("january")
+@click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id.")
+@click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id.")
+@click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id.")
+@_study_options
+def study_january(as_json, out, **params):
+    """Small minus large in January vs the market's rest of the year."""
+    _run_study("january", as_json, out, **params)
+
+
+@study_group.command("rates")
+@click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id.")
+@click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id.")
+@click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id.")
+@click.option("--rf", default="ff_factors:RF", show_default=True, help="T-bill series id (daily return).")
+@click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Rate change over the prior M months.")
+@_study_options
+def study_rates(as_json, out, **params):
+    """Monthly small minus large after easing vs tightening T-bill regimes."""
+    _run_study("rates", as_json, out, **params)
+
+
+@study_group.command("sectors")
+@click.option("--universe", type=click.Choice(["ff", "sectors"]), default="ff", show_default=True, help="ff: Ken French industries; sectors: Select Sector SPDRs.")
+@click.option("--small", help="Small-cap series id (default: ff_size:Lo 30 / etf:IWM).")
+@click.option("--large", help="Large-cap series id (default: ff_size:Hi 30 / etf:SPY).")
+@click.option("--rf", default="ff_factors:RF", show_default=True, help="T-bill series id (daily return).")
+@click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Rate change over the prior M months.")
+@_study_options
+def study_sectors(as_json, out, **params):
+    """Monthly cyclicals minus defensives by rate regime and by last month's small-cap lead."""
+    _run_study("sectors", as_json, out, **params)
+
+
+@study_group.command("ytd")
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@click.option("--as-of", "as_of", required=True, metavar="DATE", help="Date (YYYY-MM-DD); the last close on or before it is used.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def study_ytd(ids, as_of, as_json):
+    """Year-to-date returns of series IDs as of a date (previous year's last close to that close)."""
+    from backtest.study import ytd
+
+    result = ytd.run(list(ids), as_of)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for line in ytd.lines(result):
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

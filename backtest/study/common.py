@@ -1,0 +1,315 @@
+"""What the studies share: loading and cutting data, calendar years and months, results, output.
+
+Data comes only through `backtest.data` (`load_returns`, `align_calendars`); returns are daily
+simple returns (fractions) on the data's own calendar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import UserError
+
+PARTIAL_YEAR_DAY = (12, 20)  # the data's last year is partial if it ends before Dec 20
+
+
+class StudyError(UserError):
+    """A study's input is unusable: an empty period, a date outside the data, a bad option."""
+
+
+def parse_date(value, what: str) -> pd.Timestamp | None:
+    if value is None or value == "":
+        return None
+    try:
+        return pd.Timestamp(value).normalize()
+    except (ValueError, TypeError):
+        raise StudyError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def load(ids: list[str], search_path=None, *, align: bool = True) -> tuple[pd.DataFrame, int]:
+    """Daily returns of `ids` (columns in that order) from backtest.data; aligned if `align`.
+
+    Returns (frame, dates dropped by the alignment). Leading/trailing rows where every series is
+    missing are dropped either way.
+    """
+    from backtest import data
+
+    ids = list(dict.fromkeys(ids))
+    frame = data.load_returns(ids, search_path)
+    frame = frame[ids]
+    frame.index = pd.DatetimeIndex(frame.index)
+    frame = frame.sort_index()
+    dropped = 0
+    if align:
+        frame, dropped = data.align_calendars(frame)
+    frame = frame.dropna(how="all")
+    return frame, int(dropped)
+
+
+def cut(frame: pd.DataFrame, start, end, *, keep_previous: bool = True, what: str = "") -> pd.DataFrame:
+    """Rows from `start` to `end` (inclusive); with keep_previous also the row before `start`
+    (the previous close a first period needs). Raises StudyError when nothing is left."""
+    s, e = parse_date(start, "--start"), parse_date(end, "--end")
+    if s is not None and e is not None and s > e:
+        raise StudyError(f"--start {s.date()} is after --end {e.date()}")
+    index = frame.index
+    lo = 0 if s is None else int(index.searchsorted(s, side="left"))
+    hi = len(index) if e is None else int(index.searchsorted(e, side="right"))
+    if hi <= lo:
+        span = f"{s.date() if s is not None else 'the first date'} to {e.date() if e is not None else 'the last date'}"
+        first = index[0].date() if len(index) else "?"
+        last = index[-1].date() if len(index) else "?"
+        raise StudyError(f"no data{what} from {span} (the data covers {first} to {last})")
+    if keep_previous and lo > 0:
+        lo -= 1
+    return frame.iloc[lo:hi]
+
+
+def is_partial_year(year: int, last_date: pd.Timestamp, data_last: pd.Timestamp) -> bool:
+    """The data's last year counts as partial when its last date is before Dec 20."""
+    return year == data_last.year and (last_date.month, last_date.day) < PARTIAL_YEAR_DAY
+
+
+def monthly_returns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Compounded calendar-month returns per column, each on its own dates (NaN skipped);
+    a month with no value for a column is NaN. Indexed by month (Period[M])."""
+    month = frame.index.to_period("M")
+    growth = np.log1p(frame)
+    sums = growth.groupby(month).sum(min_count=1)
+    return np.expm1(sums)
+
+
+def partial_last_month(frame: pd.DataFrame) -> pd.Period | None:
+    """The data's last month if its last date is before the month's last weekday, else None."""
+    if not len(frame):
+        return None
+    last = frame.index[-1]
+    if last < last + pd.offsets.BMonthEnd(0):
+        return last.to_period("M")
+    return None
+
+
+def rate_regime(rf_daily: pd.Series, months: int) -> pd.Series:
+    """The T-bill regime known at the start of each month.
+
+    The monthly average of the daily RF return in month t-1 against month t-1-m: "easing" if
+    lower, "tightening" if higher, "flat" if equal, None where either month is missing.
+    Indexed by month (Period[M]) over every month of `rf_daily`'s span and the one after it.
+    """
+    month = rf_daily.index.to_period("M")
+    avg = rf_daily.groupby(month).mean()
+    span = pd.period_range(avg.index.min(), avg.index.max() + 1, freq="M")
+    avg = avg.reindex(span)
+    prior, base = avg.shift(1), avg.shift(1 + months)
+    regime = pd.Series(None, index=span, dtype=object)
+    # compare on a fixed grid so float noise of the averages never flips "flat"
+    diff = np.round(prior.to_numpy(dtype=float) - base.to_numpy(dtype=float), 12)
+    regime[diff < 0] = "easing"
+    regime[diff > 0] = "tightening"
+    regime[diff == 0] = "flat"
+    return regime
+
+
+def to_jsonable(value):
+    """NaN/inf -> None, numpy scalars -> Python, timestamps/periods -> ISO strings, recursively."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, pd.Timestamp):
+        return str(value.date())
+    if isinstance(value, pd.Period):
+        return str(value)
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if value is pd.NaT:
+        return None
+    return str(value)
+
+
+def slug(*parts) -> str:
+    text = "-".join(str(p) for p in parts if p not in (None, ""))
+    return re.sub(r"[^A-Za-z0-9.=+]+", "_", text).strip("_")
+
+
+@dataclass
+class StudyResult:
+    """What a study returns: its rows (one per year or month), the summary, and how it was run."""
+
+    name: str  # "first10", "january", ...
+    params: dict
+    rows: pd.DataFrame  # one row per period; `row_key` names the period column
+    row_key: str  # "years" or "rows" in the JSON
+    summary: dict
+    notes: list[str] = field(default_factory=list)
+    directory: Path | None = None
+
+    @property
+    def run_id(self) -> str:
+        digest = hashlib.sha1(json.dumps(to_jsonable(self.params), sort_keys=True).encode()).hexdigest()[:8]
+        p = self.params
+        return slug(f"study-{self.name}", p.get("small"), p.get("large"), p.get("universe"), digest)
+
+    def to_json(self) -> dict:
+        records = [{k: to_jsonable(v) for k, v in row.items()} for row in self.rows.to_dict("records")]
+        out = {
+            "study": self.name,
+            "params": to_jsonable(self.params),
+            self.row_key: records,
+            "summary": to_jsonable(self.summary),
+            "notes": list(self.notes),
+        }
+        if self.directory is not None:
+            out["directory"] = str(self.directory)
+        return out
+
+    def write(self, out: Path, plot=None) -> Path:
+        """Write <out>/<run_id>/: rows.csv, summary.json and the plot (plot(result, path))."""
+        directory = Path(out) / self.run_id
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.rows.to_csv(directory / "rows.csv", index=False)
+        tmp = directory / "study.json.tmp"
+        tmp.write_text(json.dumps(self.to_json(), indent=2))
+        tmp.replace(directory / "study.json")
+        if plot is not None:
+            plot(self, directory / f"{self.name}.png")
+        return directory
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, imported only when a plot is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def scatter_by_signal(result: StudyResult, path: Path, x: str, y: str, signal: str, labels: dict, xlabel: str, ylabel: str, title: str):
+    """Per-row x vs y, coloured by the boolean `signal` column; partial rows left out."""
+    plt = pyplot()
+    rows = result.rows
+    if "partial" in rows:
+        rows = rows[~rows["partial"].astype(bool)]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for value, colour in ((True, "tab:green"), (False, "tab:red")):
+        part = rows[rows[signal] == value]
+        ax.scatter(part[x] * 100, part[y] * 100, s=22, c=colour, alpha=0.8, label=f"{labels[value]} ({len(part)})")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(xlabel + " (%)")
+    ax.set_ylabel(ylabel + " (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def group_bars(result: StudyResult, path: Path, outcome: str, title: str):
+    """Mean of `outcome` per summary group with its bootstrap 95 % interval."""
+    plt = pyplot()
+    names = [g for g, v in result.summary.items() if isinstance(v, dict) and f"{outcome}_mean" in v]
+    means = np.array([result.summary[g][f"{outcome}_mean"] for g in names], dtype=float) * 100
+    cis = np.array([result.summary[g][f"{outcome}_mean_ci"] for g in names], dtype=float) * 100
+    err = np.abs(np.vstack([means - cis[:, 0], cis[:, 1] - means])) if len(names) else None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.bar(names, means, yerr=err, capsize=5, color=["tab:blue", "tab:orange", "tab:green", "tab:red"][: len(names)])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_ylabel(f"mean monthly {outcome} (%)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def monthly_data(ids: list[str], outcome_ids: list[str], rf: str, months: int, start, end, search_path=None, frame=None):
+    """Monthly returns of `ids` over [start, end], the rate regime of each month and the partial month.
+
+    Each series keeps its own calendar (no alignment: months compound each series' own sessions).
+    The regime uses the whole RF history, so the first months of a cut period have one.
+    Returns (monthly returns indexed by Period[M], regime Series, partial month or None).
+    """
+    if months < 1:
+        raise StudyError(f"--months {months}: must be at least 1")
+    if frame is None:
+        frame, _ = load([*ids, rf], search_path, align=False)
+    regime = rate_regime(frame[rf].dropna(), months)
+    daily = cut(frame[ids], start, end, keep_previous=False, what=f" for {', '.join(ids)}")
+    outcome = daily[outcome_ids].dropna(how="any")
+    if not len(outcome):
+        raise StudyError(f"no common dates of {', '.join(outcome_ids)} from {start or 'the first date'} to {end or 'the last date'}")
+    monthly = monthly_returns(daily)
+    monthly = monthly.loc[outcome.index[0].to_period("M") : outcome.index[-1].to_period("M")]
+    return monthly, regime.reindex(monthly.index), partial_last_month(outcome)
+
+
+def _cell(value, kind: str) -> str:
+    from backtest.display import format_value
+
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return "–"
+    if kind == "bool":
+        return "yes" if value else "no"
+    if kind in ("str", "int"):
+        return str(value)
+    return format_value(value, kind)
+
+
+def report(result: StudyResult, columns, outcomes, max_rows: int | None = None):
+    """Tables for people: [(title, header, rows)], then lines of notes and verdicts.
+
+    The rows table shows every row (or the last `max_rows`); the summary shows, per group and
+    outcome, count, mean [95 % CI], median and positive share.
+    """
+    rows = result.rows
+    shown = rows if max_rows is None else rows.tail(max_rows)
+    header = [label for _, label, _ in columns] + (["Partial"] if rows["partial"].any() else [])
+    body = []
+    for record in shown.to_dict("records"):
+        cells = [_cell(record.get(key), kind) for key, _, kind in columns]
+        if rows["partial"].any():
+            cells.append(f"to {record['end']}" if "end" in record and record["partial"] else ("yes" if record["partial"] else ""))
+        body.append(cells)
+    title = f"{result.name}: {len(rows)} {result.row_key if result.row_key == 'years' else 'months'}"
+    if len(shown) < len(rows):
+        title += f" (last {len(shown)} shown; all in rows.csv)"
+    tables = [(title, header, body)]
+    sheader = ["group", "outcome", "count", "mean", "mean 95 % CI", "median", "positive"]
+    srows = []
+    for group, entry in result.summary.items():
+        if not isinstance(entry, dict):
+            continue
+        for outcome in outcomes:
+            if f"{outcome}_mean" not in entry:
+                continue
+            lo, hi = entry[f"{outcome}_mean_ci"]
+            srows.append([
+                group, outcome, str(entry["count"]), _cell(entry[f"{outcome}_mean"], "pct"),
+                f"{_cell(lo, 'pct')} … {_cell(hi, 'pct')}", _cell(entry[f"{outcome}_median"], "pct"),
+                _cell(entry[f"{outcome}_positive_share"], "pct"),
+            ])
+    tables.append(("Summary (complete periods; bootstrap 95 % percentile intervals)", sheader, srows))
+    p = result.params
+    lines = list(result.notes)
+    lines.append(f"permutation tests: two-sided, difference in means, {p['resamples']:,} permutations, seed {p['seed']}")
+    for c in result.summary["comparisons"]:
+        lines.append(f"{c['claim']}: {c['verdict']}")
+    return tables, lines

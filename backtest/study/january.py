@@ -1,0 +1,45 @@
+"""january: does January's small-minus-large return tell the rest of the year?
+
+For every year: small-minus-large over January's sessions (previous year's last close to January's
+last close), then the market's rest-of-year (February to December) and full-year return,
+small-minus-large over the rest of the year and the market's max drawdown within the year.
+Years where small caps won January are compared with the others (complete years only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backtest.study import first10
+from backtest.study.common import StudyResult
+from backtest.study.stats import DEFAULT_RESAMPLES
+
+DEFAULTS = {k: v for k, v in first10.DEFAULTS.items() if k != "lookback"}
+
+
+def january_sessions(dates) -> int:
+    return int((dates.month == 1).sum())
+
+
+def run(
+    small: str = DEFAULTS["small"],
+    large: str = DEFAULTS["large"],
+    market: str = DEFAULTS["market"],
+    start=None,
+    end=None,
+    seed: int = 0,
+    resamples: int = DEFAULT_RESAMPLES,
+    search_path=None,
+    frame=None,
+) -> StudyResult:
+    """The January study (`frame`: daily returns to use instead of loading them)."""
+    return first10._run_yearly(
+        "january", small, large, market, january_sessions, "in January", {}, start, end, seed, resamples, search_path, frame,
+    )
+
+
+def plot(result: StudyResult, path: Path) -> None:
+    first10.plot(result, path)
+
+
+COLUMNS, OUTCOMES, MAX_ROWS = first10.COLUMNS, first10.OUTCOMES, None
