@@ -1,0 +1,143 @@
+"""Parser for Yahoo-style daily price files, in every form found in the wild:
+
+* classic download: `Date,Open,High,Low,Close,Adj Close,Volume`;
+* yfinance `to_csv` with a three-line header: `Price,Adj Close,Close,...` / `Ticker,^SPX,...` /
+  `Date,,,...` (and the same with the `Ticker`/`Date` lines missing);
+* any other column order, e.g. `Date,Close,High,Low,Open,Volume` (no `Adj Close`);
+* the web page's "historical data" table export: UTF-8 byte-order mark, CRLF, `"Dec 30, 2024"`
+  dates newest first, quoted thousands separators, and event rows (`"Dec 20, 2024",1.966
+  Dividend,,,,,`, `... Stock Splits,,,,,`) which are not prices and are skipped.
+
+The price is `Adj Close` where the file has it, else `Close`. Dates are sorted ascending. A
+missing price (empty, `null`, `NaN`) stays NaN; a price <= 0, an unparseable value or a date
+listed twice with different values is a DataError naming the file and the date (a row repeated
+identically is kept once).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import DataError
+
+PRICE_FIELDS = ("Adj Close", "Close")
+MISSING_TOKENS = frozenset({"", "null", "nan", "none", "n/a", "na", "-", "--"})
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T].*)?$")
+_TEXTUAL = re.compile(r"[A-Za-z]")
+
+
+def _header(rows: list[list[str]], source: str) -> tuple[list[str], int]:
+    """Column names (first = date) and the index of the first data row."""
+    if not rows:
+        raise DataError(f"{source}: empty price file")
+    first = [f.strip() for f in rows[0]]
+    if first[0] == "Price":  # yfinance multi-line header
+        start = 1
+        while start < len(rows) and rows[start] and rows[start][0].strip() in ("Ticker", "Date") \
+                and (rows[start][0].strip() == "Ticker" or not any(f.strip() for f in rows[start][1:])):
+            start += 1
+        return ["Date", *first[1:]], start
+    if first[0].lower() in ("date", "datetime"):
+        return ["Date", *first[1:]], 1
+    raise DataError(f"{source}: not a Yahoo price file (header {','.join(first)[:80]!r}; expected Date,...,Close,...)")
+
+
+def parse(data: bytes, source: str) -> pd.DataFrame:
+    """Prices in one float64 column named after the field used ('Adj Close' or 'Close'),
+    DatetimeIndex 'date' ascending; NaN where a price is missing."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    rows = list(csv.reader(text.splitlines()))
+    columns, start = _header(rows, source)
+    field = next((f for f in PRICE_FIELDS if f in columns), None)
+    if field is None:
+        raise DataError(f"{source}: no 'Adj Close' or 'Close' column (columns: {', '.join(columns[1:])})")
+    position = columns.index(field)
+    width = len(columns)
+
+    dates: list[str] = []
+    prices: list[str] = []
+    full: list[tuple[str, ...]] = []
+    for line, row in enumerate(rows[start:], start + 1):
+        fields = [f.strip() for f in row]
+        if not any(fields):
+            continue
+        values = fields[1:]
+        filled = [v for v in values if v]
+        if len(filled) == 1 and _TEXTUAL.search(filled[0]) and filled[0].lower() not in MISSING_TOKENS:
+            continue  # an event row, not a price: dividend, stock split, capital gain
+        if len(fields) != width:
+            raise DataError(f"{source}: line {line} (date {fields[0]}) has {len(fields)} fields, expected {width}")
+        dates.append(fields[0])
+        prices.append(fields[position])
+        full.append(tuple(fields))
+
+    if not dates:
+        raise DataError(f"{source}: no price rows")
+    index = _dates(pd.Series(dates, dtype=object), source)
+    values = _prices(pd.Series(prices, dtype=object), index, field, source)
+
+    frame = pd.DataFrame({field: values}, index=pd.DatetimeIndex(index, name="date"))
+    if frame.index.has_duplicates:
+        dup = frame.index.duplicated(keep=False)
+        keyed = pd.Series(full, index=frame.index)[dup]
+        for date, group in keyed.groupby(level=0):
+            if len(set(group)) > 1:
+                raise DataError(f"{source}: date {date.date()} listed twice with different values")
+        frame = frame[~frame.index.duplicated(keep="first")]
+    return frame.sort_index(kind="stable")
+
+
+def _dates(raw: pd.Series, source: str) -> pd.Series:
+    iso = raw.str.match(_ISO)
+    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    if iso.any():
+        parsed[iso] = pd.to_datetime(raw[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    if (~iso).any():
+        parsed[~iso] = pd.to_datetime(raw[~iso], format="%b %d, %Y", errors="coerce")
+    if parsed.isna().any():
+        raise DataError(f"{source}: {raw[parsed.isna()].iloc[0]!r} is not a date (expected YYYY-MM-DD or 'Dec 30, 2024')")
+    return parsed
+
+
+def _prices(raw: pd.Series, dates: pd.Series, field: str, source: str) -> np.ndarray:
+    cleaned = raw.str.replace(",", "", regex=False)
+    missing = cleaned.str.lower().isin(MISSING_TOKENS).to_numpy()
+    values = pd.to_numeric(cleaned.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
+    bad = np.isnan(values) & ~missing
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}: date {dates.iloc[k].date()}: {field} {raw.iloc[k]!r} is not a number")
+    nonpositive = values <= 0
+    if nonpositive.any():
+        k = int(np.flatnonzero(nonpositive)[0])
+        raise DataError(f"{source}: date {dates.iloc[k].date()}: {field} {values[k]:g} is not a positive price")
+    infinite = np.isinf(values)
+    if infinite.any():
+        k = int(np.flatnonzero(infinite)[0])
+        raise DataError(f"{source}: date {dates.iloc[k].date()}: {field} is infinite")
+    return values
+
+
+def price_field(frame: pd.DataFrame) -> str:
+    return frame.columns[0]
+
+
+def to_returns(prices: pd.Series) -> pd.Series:
+    """Simple daily returns; the first row, a missing price and the row after it are NaN."""
+    return prices / prices.shift(1) - 1.0
+
+
+def read(path) -> pd.DataFrame:
+    """Parse a Yahoo price file without the cache."""
+    from pathlib import Path
+
+    path = Path(path)
+    return parse(path.read_bytes(), str(path))
