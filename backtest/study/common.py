@@ -144,7 +144,7 @@ def to_jsonable(value):
 
 def slug(*parts) -> str:
     text = "-".join(str(p) for p in parts if p not in (None, ""))
-    return re.sub(r"[^A-Za-z0-9.=+]+", "_", text).strip("_")
+    return re.sub(r"[^A-Za-z0-9.=+-]+", "_", text).strip("_-")
 
 
 @dataclass
