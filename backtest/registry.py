@@ -267,7 +267,8 @@ def record_sweep(
 
     grid: {dotted.key: [values]}; best_stats: the best combination's strategy statistics;
     best_params: that combination's overrides or parameters; extra: anything else to keep
-    (e.g. the ranking metric), merged into the `extra` column."""
+    (e.g. the ranking metric), merged into the `extra` column. start/end default to the
+    "start"/"end" of best_stats (as `backtest.stats.performance` returns them)."""
     name, params = _strategy_of(config_dict)
     if data_files is None and path is not None:
         data_files = _manifest_files(path)
@@ -283,8 +284,8 @@ def record_sweep(
             "data_fingerprint": data_fingerprint(data_files),
             "stats": _dumps({"strategy": best_stats, "benchmark": benchmark_stats}),
             "path": str(Path(path).resolve()) if path is not None else None,
-            "start": start,
-            "end": end,
+            "start": start or (best_stats or {}).get("start"),
+            "end": end or (best_stats or {}).get("end"),
             "config": _dumps(config_dict),
             "extra": _dumps({"grid": grid, "n_combinations": n_combinations, "best_params": best_params, **(extra or {})}),
         },

@@ -70,6 +70,10 @@ def test_record_sweep(tmp_path):
     assert record.extra["n_combinations"] == 3 and record.extra["grid"]["strategy.params.lookback"] == [5, 10, 20]
     assert record.extra["best_params"] == {"strategy.params.lookback": 5}
     assert registry.list_runs(tmp_path, kind="run") == []
+    assert (record.start, record.end) == ("1990-01-02", "2000-12-29")
+    # without start/end: taken from the best statistics' own dates
+    registry.record_sweep(tmp_path, "sweep-2", CONFIG_DICT, {}, 1, {"sharpe": 1.0, "start": "1926-07-01", "end": "2025-05-30"})
+    assert (registry.get_run(tmp_path, "sweep-2").start, registry.get_run(tmp_path, "sweep-2").end) == ("1926-07-01", "2025-05-30")
 
 
 def test_filters_prefixes_and_removal(tmp_path):
