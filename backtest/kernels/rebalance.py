@@ -78,9 +78,64 @@ def _insert_argsort(A, I, n):
 
 
 @njit(cache=True)
-def _run(prices, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash, equity, traded, fees_out):
-    """Simulate one weight set; fill equity/traded/fees_out (length n). Returns nothing."""
-    n = prices.shape[0]
+def _fill(prices_t, cols, ncols, position, val_price, cash, start, stop, finite, equity):
+    """Rows start..stop-1 without orders: value = cash + sum over columns of position * close.
+
+    Column by column over contiguous rows of `prices_t` (K, n), adding in column order, so each
+    value is the same sum as row by row."""
+    if stop <= start:
+        return
+    if finite and ncols == 2:
+        # a zero position adds exactly +0.0 to the value, so the terms need no test
+        q0 = position[0]
+        q1 = position[1]
+        l0 = prices_t[cols[0]]
+        l1 = prices_t[cols[1]]
+        for i in range(start, stop):
+            equity[i] = cash + q0 * l0[i] + q1 * l1[i]
+        for c in range(ncols):
+            val_price[c] = prices_t[cols[c], stop - 1]
+    elif finite and ncols == 3:
+        q0 = position[0]
+        q1 = position[1]
+        q2 = position[2]
+        l0 = prices_t[cols[0]]
+        l1 = prices_t[cols[1]]
+        l2 = prices_t[cols[2]]
+        for i in range(start, stop):
+            equity[i] = cash + q0 * l0[i] + q1 * l1[i] + q2 * l2[i]
+        for c in range(ncols):
+            val_price[c] = prices_t[cols[c], stop - 1]
+    elif finite:
+        for i in range(start, stop):
+            equity[i] = cash
+        for c in range(ncols):
+            q = position[c]
+            if q != 0:
+                line = prices_t[cols[c]]
+                for i in range(start, stop):
+                    equity[i] += q * line[i]
+        for c in range(ncols):
+            val_price[c] = prices_t[cols[c], stop - 1]
+    else:
+        for i in range(start, stop):
+            for c in range(ncols):
+                p = prices_t[cols[c], i]
+                if not np.isnan(p):
+                    val_price[c] = p
+            total = cash
+            for c in range(ncols):
+                if position[c] != 0:
+                    total += position[c] * val_price[c]
+            equity[i] = total
+
+
+@njit(cache=True)
+def _run(prices_t, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded, fees_out):
+    """Simulate one weight set; fill `equity` (length n) and write `traded`/`fees_out` on the
+    rebalance rows only (the caller passes them zeroed). `prices_t` (K, n): the price levels,
+    one row per column; `finite`: no NaN among them."""
+    n = prices_t.shape[1]
     m = rows.shape[0]
     position = np.zeros(ncols)
     val_price = np.full(ncols, np.nan)
@@ -90,97 +145,96 @@ def _run(prices, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash
     order_value = np.empty(ncols)
     call_seq = np.empty(ncols, dtype=np.int64)
     cash = float(init_cash)
-    r = 0
-    for i in range(n):
+    done = 0  # rows before `done` are filled
+    for r in range(m):
+        i = rows[r]
+        if i < done or i >= n:
+            continue  # rows must ascend; anything else is ignored
+        _fill(prices_t, cols, ncols, position, val_price, cash, done, i, finite, equity)
         for c in range(ncols):
-            p = prices[i, cols[c]]
+            p = prices_t[cols[c], i]
             if not np.isnan(p):
                 val_price[c] = p
         row_traded = 0.0
         row_fees = 0.0
-        # skip rebalance rows before this one (cannot happen with ascending unique rows)
-        while r < m and rows[r] < i:
-            r += 1
-        if r < m and rows[r] == i:
-            value = cash
-            for c in range(ncols):
-                if position[c] != 0:
-                    value += position[c] * val_price[c]
-            for c in range(ncols):
-                order_value[c] = weights[r, c] * value - position[c] * val_price[c]
-                call_seq[c] = c
-            _insert_argsort(order_value, call_seq, ncols)
-            for k in range(ncols):
-                c = call_seq[k]
-                # execute_order_nb: numerical clean-up of the state, kept even if nothing fills
-                if _is_close(cash, 0.0):
-                    cash = 0.0
-                pos = position[c]
-                if _is_close(pos, 0.0):
-                    pos = 0.0
-                position[c] = pos
-                vp = val_price[c]
-                v = value
-                if _is_close(v, 0.0):
-                    v = 0.0
-                size = weights[r, c]
-                price = prices[i, cols[c]]
-                if np.isnan(size) or np.isnan(price):
+        value = cash
+        for c in range(ncols):
+            if position[c] != 0:
+                value += position[c] * val_price[c]
+        for c in range(ncols):
+            order_value[c] = weights[r, c] * value - position[c] * val_price[c]
+            call_seq[c] = c
+        _insert_argsort(order_value, call_seq, ncols)
+        for k in range(ncols):
+            c = call_seq[k]
+            # execute_order_nb: numerical clean-up of the state, kept even if nothing fills
+            if _is_close(cash, 0.0):
+                cash = 0.0
+            pos = position[c]
+            if _is_close(pos, 0.0):
+                pos = 0.0
+            position[c] = pos
+            vp = val_price[c]
+            v = value
+            if _is_close(v, 0.0):
+                v = 0.0
+            size = weights[r, c]
+            price = prices_t[cols[c], i]
+            if np.isnan(size) or np.isnan(price):
+                continue
+            if np.isnan(v) or v <= 0:
+                continue
+            if np.isnan(vp):
+                continue
+            order_size = size * v / vp - pos
+            fee = rate[c]
+            if order_size > 0:
+                # buy_nb, long only, no fixed fees, partial fills allowed
+                adj_price = price * (1 + slippage)
+                cash_limit = cash
+                if cash_limit == 0:
                     continue
-                if np.isnan(v) or v <= 0:
-                    continue
-                if np.isnan(vp):
-                    continue
-                order_size = size * v / vp - pos
-                fee = rate[c]
-                if order_size > 0:
-                    # buy_nb, long only, no fixed fees, partial fills allowed
-                    adj_price = price * (1 + slippage)
-                    cash_limit = cash
-                    if cash_limit == 0:
-                        continue
-                    req_cash = order_size * adj_price
-                    req_fees = req_cash * fee
-                    total_req_cash = req_cash + req_fees
-                    if _is_close_or_less(total_req_cash, cash_limit):
-                        final_size = order_size
-                        fees_paid = req_fees
-                        final_req_cash = total_req_cash
-                    else:
-                        max_req_cash = _add(cash_limit, -0.0) / (1 + fee)
-                        if max_req_cash <= 0:
-                            continue
-                        final_size = max_req_cash / adj_price
-                        fees_paid = cash_limit - max_req_cash
-                        final_req_cash = cash_limit
-                    if _is_close(order_size, 0.0):
-                        continue
-                    if final_size < 0 and not _is_close(final_size, 0.0):
-                        continue
-                    cash = _add(cash, -final_req_cash)
-                    position[c] = _add(pos, final_size)
-                    row_traded += final_size * adj_price
-                    row_fees += fees_paid
+                req_cash = order_size * adj_price
+                req_fees = req_cash * fee
+                total_req_cash = req_cash + req_fees
+                if _is_close_or_less(total_req_cash, cash_limit):
+                    final_size = order_size
+                    fees_paid = req_fees
+                    final_req_cash = total_req_cash
                 else:
-                    # sell_nb, long only
-                    adj_price = price * (1 - slippage)
-                    size_limit = min(pos, -order_size)
-                    if pos == 0:
+                    max_req_cash = _add(cash_limit, -0.0) / (1 + fee)
+                    if max_req_cash <= 0:
                         continue
-                    if _is_close(size_limit, 0.0):
-                        continue
-                    if size_limit < 0 and not _is_close(size_limit, 0.0):
-                        continue
-                    acq_cash = size_limit * adj_price
-                    fees_paid = acq_cash * fee
-                    final_acq_cash = _add(acq_cash, -fees_paid)
-                    if final_acq_cash < 0:
-                        continue
-                    cash = cash + final_acq_cash
-                    position[c] = _add(pos, -size_limit)
-                    row_traded += size_limit * adj_price
-                    row_fees += fees_paid
-            r += 1
+                    final_size = max_req_cash / adj_price
+                    fees_paid = cash_limit - max_req_cash
+                    final_req_cash = cash_limit
+                if _is_close(order_size, 0.0):
+                    continue
+                if final_size < 0 and not _is_close(final_size, 0.0):
+                    continue
+                cash = _add(cash, -final_req_cash)
+                position[c] = _add(pos, final_size)
+                row_traded += final_size * adj_price
+                row_fees += fees_paid
+            else:
+                # sell_nb, long only
+                adj_price = price * (1 - slippage)
+                size_limit = min(pos, -order_size)
+                if pos == 0:
+                    continue
+                if _is_close(size_limit, 0.0):
+                    continue
+                if size_limit < 0 and not _is_close(size_limit, 0.0):
+                    continue
+                acq_cash = size_limit * adj_price
+                fees_paid = acq_cash * fee
+                final_acq_cash = _add(acq_cash, -fees_paid)
+                if final_acq_cash < 0:
+                    continue
+                cash = cash + final_acq_cash
+                position[c] = _add(pos, -size_limit)
+                row_traded += size_limit * adj_price
+                row_fees += fees_paid
         total = cash
         for c in range(ncols):
             if position[c] != 0:
@@ -188,6 +242,8 @@ def _run(prices, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash
         equity[i] = total
         traded[i] = row_traded
         fees_out[i] = row_fees
+        done = i + 1
+    _fill(prices_t, cols, ncols, position, val_price, cash, done, n, finite, equity)
 
 
 @njit(cache=True)
@@ -199,9 +255,10 @@ def simulate_nb(prices, cols, fee_free, rows, weights, fees, slippage, init_cash
     """
     n = prices.shape[0]
     equity = np.empty(n)
-    traded = np.empty(n)
-    fees_out = np.empty(n)
-    _run(prices, cols, cols.shape[0], fee_free, rows, weights, fees, slippage, init_cash, equity, traded, fees_out)
+    traded = np.zeros(n)
+    fees_out = np.zeros(n)
+    finite = np.isfinite(prices).all()
+    _run(np.ascontiguousarray(prices.T), cols, cols.shape[0], fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded, fees_out)
     return equity, traded, fees_out
 
 
@@ -245,16 +302,18 @@ def sweep_nb(
     n_stats = len(STAT_NAMES)
     width = out.shape[1]
     n_chunks = (n_combos + chunk - 1) // chunk
+    finite = np.isfinite(prices).all()
+    prices_t = np.ascontiguousarray(prices.T)
     for j in prange(n_chunks):
         equity = np.empty(n)
-        traded = np.empty(n)
-        fees_out = np.empty(n)
+        traded = np.zeros(n)
+        fees_out = np.zeros(n)
         for c in range(j * chunk, min(n_combos, (j + 1) * chunk)):
             s = combo_set[c]
             lo = set_ptr[s]
             hi = set_ptr[s + 1]
             _run(
-                prices,
+                prices_t,
                 set_cols[s],
                 set_ncols[s],
                 set_fee_free[s],
@@ -263,6 +322,7 @@ def sweep_nb(
                 combo_fees[c],
                 combo_slippage[c],
                 combo_init_cash[c],
+                finite,
                 equity,
                 traded,
                 fees_out,
@@ -278,3 +338,7 @@ def sweep_nb(
                 else:
                     for k in range(n_stats, width):
                         row[k] = np.nan
+            for r in range(lo, hi):  # back to zero for the next combination
+                if 0 <= rows[r] < n:
+                    traded[rows[r]] = 0.0
+                    fees_out[rows[r]] = 0.0
