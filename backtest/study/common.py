@@ -109,7 +109,7 @@ def rate_regime(rf_daily: pd.Series, months: int) -> pd.Series:
     span = pd.period_range(avg.index.min(), avg.index.max() + 1, freq="M")
     avg = avg.reindex(span)
     prior, base = avg.shift(1), avg.shift(1 + months)
-    regime = pd.Series(None, index=span, dtype=object)
+    regime = pd.Series([None] * len(span), index=span, dtype=object)
     # compare on a fixed grid so float noise of the averages never flips "flat"
     diff = np.round(prior.to_numpy(dtype=float) - base.to_numpy(dtype=float), 12)
     regime[diff < 0] = "easing"
@@ -258,7 +258,9 @@ def monthly_data(ids: list[str], outcome_ids: list[str], rf: str, months: int, s
         raise StudyError(f"no common dates of {', '.join(outcome_ids)} from {start or 'the first date'} to {end or 'the last date'}")
     monthly = monthly_returns(daily)
     monthly = monthly.loc[outcome.index[0].to_period("M") : outcome.index[-1].to_period("M")]
-    return monthly, regime.reindex(monthly.index), partial_last_month(outcome)
+    regime = regime.reindex(monthly.index).astype(object)
+    regime[regime.isna()] = None
+    return monthly, regime, partial_last_month(outcome)
 
 
 def _cell(value, kind: str) -> str:
