@@ -98,8 +98,6 @@ def test_series_list_kind_coerces_and_feeds_series(monkeypatch):
 
 
 def test_series_list_checks_ids_against_the_catalog():
-    if not hasattr(pytest.importorskip("backtest.data"), "check_series_id"):
-        pytest.skip("data layer not present")
     with pytest.raises(StrategyError, match=r"strategy.params.universe\[1\]"):
         load_strategy("sector_rotation").resolve_params({"universe": ["ff_industry10:Manuf", "ff_industry10:Nope"]})
     p = load_strategy("sector_rotation").resolve_params({"universe": ["sector:XLB", "sector:XLE"]})
@@ -458,3 +456,17 @@ def test_real_january_effect_calendar(french):
     weights = _run("january_effect", french.loc["1999-12":"2002-02"])
     assert [d.strftime("%Y-%m-%d") for d in weights.index] == [
         "1999-12-01", "1999-12-31", "2000-01-31", "2000-12-29", "2001-01-31", "2001-12-31", "2002-01-31"]
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_CONFIGS))
+def test_library_configs_run_on_real_data(shared_data, name):
+    """Each config end to end (data -> weights -> engine -> statistics), over 2015-2018."""
+    from backtest.config import load_config
+    from backtest.pipeline import run_backtest
+
+    result = run_backtest(load_config(CONFIGS / name, ["period.start=2015-01-01", "period.end=2018-12-31"]))
+    weights = result.strategy.target_weights
+    assert len(weights) >= 4 and np.isfinite(result.strategy.stats["cagr"])
+    assert result.benchmark is not None and result.start.startswith("2015-01")
+    if name == "rate_regime.yaml":
+        assert (weights[RF] == 0).all()
