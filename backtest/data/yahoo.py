@@ -28,7 +28,8 @@ PRICE_FIELDS = ("Adj Close", "Close")
 MISSING_TOKENS = frozenset({"", "null", "nan", "none", "n/a", "na", "-", "--"})
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T].*)?$")
-_TEXTUAL = re.compile(r"[A-Za-z]")
+# "1.966 Dividend", "1231:1000 Stock Splits", "0.5 Capital Gain": an amount or ratio, then words
+_EVENT = re.compile(r"^[\d.,:/]+\s*[A-Za-z]")
 
 
 def _header(rows: list[list[str]], source: str) -> tuple[list[str], int]:
@@ -71,7 +72,7 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
             continue
         values = fields[1:]
         filled = [v for v in values if v]
-        if len(filled) == 1 and _TEXTUAL.search(filled[0]) and filled[0].lower() not in MISSING_TOKENS:
+        if len(filled) == 1 and _EVENT.match(filled[0].replace("\u00a0", " ")):
             continue  # an event row, not a price: dividend, stock split, capital gain
         if len(fields) != width:
             raise DataError(f"{source}: line {line} (date {fields[0]}) has {len(fields)} fields, expected {width}")
