@@ -8,7 +8,6 @@ on that date, the return is 0 from that close.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from backtest.study.common import StudyError, load, parse_date
 
