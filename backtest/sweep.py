@@ -290,6 +290,7 @@ class Context:
     columns: dict  # series id -> price column
     day_number: np.ndarray
     year: np.ndarray
+    index_ns: np.ndarray  # the calendar as int64 nanoseconds (rebalance dates -> rows)
     ppy: float
     cash_asset: str | None
     benchmark: Any = None  # Leg or None
@@ -299,18 +300,19 @@ class Context:
 
 def weight_set(context: Context, target_weights) -> WeightSet:
     """A strategy's target weights as the engine's order inputs (`backtest.engine.simulate`):
-    its columns, plus the fee-free cash asset taking 1 - sum(w) on rebalance rows."""
-    size = target_weights.copy()
-    assets = list(size.columns)
+    its columns, plus the fee-free cash asset taking max(1 - sum(w), 0) on rebalance rows."""
+    assets = list(target_weights.columns)
+    values = target_weights.to_numpy(dtype=np.float64)
     fee_free = [False] * len(assets)
     if context.cash_asset is not None:
-        invested = size.sum(axis=1, min_count=1)
-        size[context.cash_asset] = (1.0 - invested).clip(lower=0.0)
+        missing = np.isnan(values)
+        invested = np.where(missing, 0.0, values).sum(axis=1)  # pandas' sum(axis=1, min_count=1)
+        invested[missing.all(axis=1)] = np.nan
+        values = np.column_stack([values, np.maximum(1.0 - invested, 0.0)])
         assets.append(context.cash_asset)
         fee_free.append(True)
-    values = np.ascontiguousarray(size[assets].to_numpy(dtype=np.float64))
     keep = ~np.isnan(values).all(axis=1)
-    rows = context.prepared.returns.index.get_indexer(size.index)
+    rows = np.searchsorted(context.index_ns, target_weights.index.to_numpy(dtype="datetime64[ns]").view(np.int64))
     return WeightSet(
         cols=np.array([context.columns[a] for a in assets], dtype=np.int64),
         fee_free=np.array(fee_free, dtype=np.bool_),
@@ -345,7 +347,7 @@ class Evaluator:
     an optional process pool for the strategy calls)."""
 
     def __init__(self, plan: Plan, jobs: int = 1, keep_equity: bool = False):
-        from backtest.pipeline import prepare, resolve_leg
+        from backtest.pipeline import Leg, prepare, resolve_leg
 
         self.plan = plan
         self.jobs = max(1, int(jobs))
@@ -366,16 +368,35 @@ class Evaluator:
         self.set_points: list[int] = []  # a representative point of each weight set
         set_ids: dict[tuple, int] = {}
         kernel = np.empty((len(point_values), 3))
+        params_only = all(plan.axes[i].key.startswith("strategy.params.") for i in point_axes)
+        if params_only:
+            # only strategy parameters vary: the config is the base one (its params are a free
+            # mapping), and each point's parameters are checked by the strategy's declarations
+            base = validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir)
+            base_leg = resolve_leg(base.strategy, "strategy", base.base_dir)
         for p, indices in enumerate(point_values):
-            raw = copy.deepcopy(plan.raw)
-            for axis_i, value_i in zip(point_axes, indices):
-                set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
-            config = validate(raw, source=plan.source, base_dir=plan.base_dir)
-            leg = resolve_leg(config.strategy, "strategy", config.base_dir)
+            raw = None
+            if params_only:
+                config = base
+                values = copy.deepcopy(base.strategy.params)
+                holder = {"params": values}
+                for axis_i, value_i in zip(point_axes, indices):
+                    set_dotted(holder, plan.axes[axis_i].key.removeprefix("strategy."), plan.axes[axis_i].values[int(value_i)])
+                leg = Leg("strategy", base_leg.strategy, base_leg.strategy.resolve_params(holder["params"], where="strategy.params"))
+            else:
+                raw = copy.deepcopy(plan.raw)
+                for axis_i, value_i in zip(point_axes, indices):
+                    set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
+                config = validate(raw, source=plan.source, base_dir=plan.base_dir)
+                leg = resolve_leg(config.strategy, "strategy", config.base_dir)
             key = _context_key(config, leg.series)
             if key not in context_ids:
+                if raw is None:  # the point's own config: its series decide the data loaded
+                    raw = copy.deepcopy(plan.raw)
+                    for axis_i, value_i in zip(point_axes, indices):
+                        set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
                 context_ids[key] = len(self.contexts)
-                self.contexts.append(self._context(prepare(config)))
+                self.contexts.append(self._context(prepare(validate(raw, source=plan.source, base_dir=plan.base_dir))))
             ctx = context_ids[key]
             self.point_context[p] = ctx
             self.point_leg.append(leg)
@@ -412,6 +433,7 @@ class Evaluator:
             columns={c: i for i, c in enumerate(returns.columns)},
             day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
             year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),
+            index_ns=returns.index.to_numpy(dtype="datetime64[ns]").view(np.int64),
             ppy=float(config.stats.periods_per_year),
             cash_asset=RF_SERIES if config.portfolio.cash == "rf" else None,
             benchmark=prepared.legs[1] if len(prepared.legs) > 1 else None,

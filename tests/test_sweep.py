@@ -227,6 +227,18 @@ def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path
             assert got[name] == pytest.approx(expected[name], rel=1e-9, abs=1e-12, nan_ok=True), (plan.params(c), name)
 
 
+def test_swapping_series_ids_loads_their_data(fake_data, config_file):
+    grid = ["strategy.params.small=ff_size:Lo 30,ff_size:Lo 10", "strategy.params.large=ff_size:Hi 30,ff_size:Hi 10", "strategy.params.tilt=0.8"]
+    plan = sweep.make_plan(config_file, [], grid)
+    result = sweep.run_sweep(plan, out=None, jobs=1)
+    finals = result.stats[:, result.names.index("final_value")]
+    assert len(set(finals.tolist())) == 4
+    for c in range(4):
+        expected = _run_stats(config_file, plan.params(c))
+        assert finals[c] == pytest.approx(expected["final_value"], rel=1e-9)
+        assert result.stats[c, result.names.index("beta")] == pytest.approx(expected["beta"], rel=1e-9)
+
+
 def test_strategy_called_once_per_distinct_parameter_set(fake_data, config_file, monkeypatch):
     import strategies.first10 as first10
 
