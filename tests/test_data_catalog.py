@@ -253,3 +253,15 @@ def test_list_datasets_reports_a_broken_file(tmp_path):
     assert "not a positive price" in info.error and str(tmp_path) in info.error
     with pytest.raises(DataError, match="SPY.csv: date 2020-01-02: Close 0 is not a positive price"):
         load_returns(["etf:SPY"], [tmp_path])
+
+
+def test_file_without_a_requested_column(tmp_path):
+    (tmp_path / "kenfrench").mkdir()
+    fixture = REPO_ROOT / "tests" / "fixtures" / "kenfrench" / "Portfolios_Formed_on_ME_Daily.CSV"
+    shutil.copy(fixture, tmp_path / "kenfrench" / "Portfolios_Formed_on_ME_Daily.csv")
+    assert load_returns(["ff_size:Lo 30"], [tmp_path]).shape == (5, 1)  # the columns it has load
+    with pytest.raises(DataError) as err:
+        load_returns(["ff_size:Lo 30", "ff_size:Lo 20"], [tmp_path])
+    assert "Portfolios_Formed_on_ME_Daily.csv: no column 'Lo 20' for series ff_size:Lo 20" in str(err.value)
+    info = {i.name: i for i in list_datasets([tmp_path])}["ff_size"]
+    assert info.rows == 5 and "'Lo 20'" in info.error

@@ -147,10 +147,6 @@ def read_source(source: Source, path: Path) -> pd.DataFrame:
     if source.kind == "kenfrench":
         frame = cache.cached_parse(path, "kenfrench", {"block": source.block},
                                    lambda data: kenfrench.parse(data, str(path), source.block))
-        missing = [c for c in source.columns if c not in frame.columns]
-        if missing:
-            raise DataError(f"{path}: no column {missing[0]!r} for dataset {source.name} "
-                            f"(file columns: {', '.join(frame.columns)})")
     else:
         frame = cache.cached_parse(path, "yahoo", {}, lambda data: yahoo.parse(data, str(path)))
     if frame.index.unit != DATE_UNIT:
@@ -159,9 +155,18 @@ def read_source(source: Source, path: Path) -> pd.DataFrame:
     return frame
 
 
-def _series(source: Source, frame: pd.DataFrame, column: str) -> pd.Series:
+def _missing_columns(source: Source, frame: pd.DataFrame, columns) -> list[str]:
+    needed = [p for c in columns for p in source.derived.get(c, (c,))]
+    return [c for c in dict.fromkeys(needed) if c not in frame.columns]
+
+
+def _series(source: Source, frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     if source.kind == "yahoo":
         return yahoo.to_returns(frame.iloc[:, 0].astype("float64"))
+    missing = _missing_columns(source, frame, [column])
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} for series {source.dataset}:{column} "
+                        f"(file columns: {', '.join(frame.columns)})")
     if column in source.derived:
         parts = source.derived[column]
         out = frame[parts[0]].astype("float64")
@@ -178,12 +183,14 @@ def load_returns(series_ids: Sequence[str], search_path: Sequence[Path] | None =
     ids = list(dict.fromkeys(series_ids))
     resolved = [(sid, *resolve_id(sid)) for sid in ids]  # all ids checked before any file I/O
     directories = resolve_search_path(search_path)
-    frames: dict[str, pd.DataFrame] = {}
+    frames: dict[str, tuple[Path, pd.DataFrame]] = {}
     columns: dict[str, pd.Series] = {}
     for sid, source, column in resolved:
         if source.name not in frames:
-            frames[source.name] = read_source(source, locate(source, directories))
-        columns[sid] = _series(source, frames[source.name], column)
+            path = locate(source, directories)
+            frames[source.name] = path, read_source(source, path)
+        path, frame = frames[source.name]
+        columns[sid] = _series(source, frame, column, path)
     if not columns:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date").as_unit(DATE_UNIT), dtype="float64")
     index = None
@@ -235,6 +242,9 @@ def list_datasets(search_path: Sequence[Path] | None = None) -> list[DatasetInfo
             except DataError as exc:
                 info.error = str(exc)
             else:
+                missing = _missing_columns(source, frame, source.columns) if source.kind == "kenfrench" else []
+                if missing:
+                    info.error = f"{path}: no column {', '.join(map(repr, missing))} (file columns: {', '.join(frame.columns)})"
                 info.rows = len(frame)
                 if len(frame):
                     info.first_date, info.last_date = frame.index[0], frame.index[-1]
