@@ -62,7 +62,7 @@ def test_first10_never_looks_ahead(cut):
 
 
 @pytest.mark.parametrize("period,expected_first_sessions", [
-    ("monthly", ["2001-01-01", "2001-02-01", "2001-03-01"]),
+    ("monthly", ["2001-01-01", "2001-02-01", "2001-03-01", "2001-04-02"]),
     ("quarterly", ["2001-01-01", "2001-04-02"]),
     ("annual", ["2001-01-01"]),
     ("never", ["2001-01-01"]),
