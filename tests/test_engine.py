@@ -62,3 +62,13 @@ def test_cash_asset_takes_the_uninvested_share():
     assert sim.equity.iloc[0] == pytest.approx(a_value + 400, rel=1e-12)
     assert sim.fees.iloc[0] == pytest.approx(a_value * 0.001, rel=1e-12)
     assert sim.equity.iloc[2] == pytest.approx(a_value * 1.02 * 1.01 + 400 * 1.001**2, rel=1e-12)
+
+
+def test_cash_asset_named_by_the_strategy_is_not_doubled():
+    returns = _frame([[0.01, 0.001], [0.02, 0.001]], columns=("a", "rf"))
+    named = _frame([[0.6, 0.0]], columns=("a", "rf")).iloc[:1]
+    unnamed = named[["a"]]
+    one = simulate(returns, named, 1000.0, fees=0.001, cash_asset="rf")
+    other = simulate(returns, unnamed, 1000.0, fees=0.001, cash_asset="rf")
+    pd.testing.assert_series_equal(one.equity, other.equity)
+    assert set(one.orders["asset"]) == {"a", "rf"} and len(one.orders) == 2

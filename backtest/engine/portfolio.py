@@ -43,12 +43,13 @@ def simulate(
 
     assets = list(target_weights.columns)
     size = target_weights.reindex(index=returns.index)
-    fee_rates = np.full(len(assets), fees, dtype=np.float64)
     if cash_asset is not None:
-        invested = size.sum(axis=1, min_count=1)
+        # the cash asset gets whatever the other targets leave (even if the strategy named it)
+        if cash_asset not in assets:
+            assets.append(cash_asset)
+        invested = size.drop(columns=cash_asset, errors="ignore").sum(axis=1, min_count=1)
         size[cash_asset] = (1.0 - invested).clip(lower=0.0)
-        assets.append(cash_asset)
-        fee_rates = np.append(fee_rates, 0.0)
+    fee_rates = np.array([0.0 if asset == cash_asset else fees for asset in assets])
     prices = np.cumprod(1.0 + returns[assets].to_numpy(), axis=0)
     close = pd.DataFrame(prices, index=returns.index, columns=assets)
 
