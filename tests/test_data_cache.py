@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import pytest
 
-from backtest.data import cache, kenfrench, load_returns, yahoo
+from backtest.data import cache, kenfrench, load_returns
 from backtest.errors import DataError
 from tests.conftest import REPO_ROOT
 
@@ -139,4 +139,3 @@ def test_second_load_of_all_size_columns_is_fast(cache_dir, shared_data):
     t2 = time.perf_counter()
     pd.testing.assert_frame_equal(cold, warm, check_exact=True)
     assert (t2 - t1) < 0.5 and (t2 - t1) < (t1 - t0)
-    assert yahoo  # the module is importable alongside (no circular import)

@@ -66,7 +66,7 @@ def _url(source: Source, base_url: str | None) -> str:
     return base_url.rstrip("/") + "/" + source.url.rsplit("/", 1)[1]
 
 
-def download(url: str, what: str, timeout: float = TIMEOUT_S) -> bytes:
+def download(url: str, what: str, timeout: float = TIMEOUT_S, target: Path | None = None) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -75,8 +75,8 @@ def download(url: str, what: str, timeout: float = TIMEOUT_S) -> bytes:
         raise DataError(f"could not download {what} from {url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DataError(f"could not download {what} from {url}: {reason} (no network? "
-                        f"copy the file by hand into a data directory)") from None
+        by_hand = f"save {url} as {target} by hand" if target else "copy the file into a data directory by hand"
+        raise DataError(f"could not download {what} from {url}: {reason} (no network? {by_hand})") from None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -97,8 +97,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def fetch_kenfrench(source: Source, dest: Path, *, base_url: str | None = None,
                     timeout: float = TIMEOUT_S) -> Path:
     url = _url(source, base_url)
-    data = download(url, source.name, timeout)
     target = Path(dest) / source.files[0]
+    data = download(url, source.name, timeout, target)
     frame = kenfrench.parse(data, f"{url} (downloaded for {source.name})", source.block)
     missing = [c for c in source.columns if c not in frame.columns]
     if missing:
@@ -112,7 +112,9 @@ def _yfinance(sources: list[Source]):
     try:
         import yfinance
     except ImportError:
-        names = ", ".join(s.name for s in sources if s.kind == "yahoo")
+        names = ", ".join(dict.fromkeys(s.dataset if len(catalog()[s.dataset].sources) > 1 and
+                                        all(t in sources for t in catalog()[s.dataset].sources.values()) else s.name
+                                        for s in sources if s.kind == "yahoo"))
         raise DataError(f"fetching {names} needs yfinance: install backtest[yahoo] "
                         f"(pip install 'backtest[yahoo]'), or fetch only the Ken French datasets") from None
     return yfinance

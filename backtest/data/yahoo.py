@@ -6,7 +6,8 @@
 * any other column order, e.g. `Date,Close,High,Low,Open,Volume` (no `Adj Close`);
 * the web page's "historical data" table export: UTF-8 byte-order mark, CRLF, `"Dec 30, 2024"`
   dates newest first, quoted thousands separators, and event rows (`"Dec 20, 2024",1.966
-  Dividend,,,,,`, `... Stock Splits,,,,,`) which are not prices and are skipped.
+  Dividend,,,,,`, `... 1231:1000 Stock Splits,,,,,`: one field holding an amount or ratio then
+  words, the rest empty) which are not prices and are skipped.
 
 The price is `Adj Close` where the file has it, else `Close`. Dates are sorted ascending. A
 missing price (empty, `null`, `NaN`) stays NaN; a price <= 0, an unparseable value or a date
