@@ -22,11 +22,11 @@ from backtest.data.catalog import catalog
 from backtest.errors import DataError, UserError
 from tests.conftest import REPO_ROOT, SHARED_DATA
 
-# The README table of ../shared/data: (rows, first, last). ff_factors resolves to the original
-# zip (first candidate), a 2024-07 vintage; the other Ken French sets only exist as cleaned CSVs.
+# The README table of ../shared/data: (rows, first, last). ff_factors resolves to the cleaned CSV
+# (first candidate, 2025-05), not the older 2024-07 vintage of the original zip beside it.
 EXPECTED = {
     "ff_size": (26_003, "1926-07-01", "2025-05-30"),
-    "ff_factors": (25_795, "1926-07-01", "2024-07-31"),
+    "ff_factors": (26_003, "1926-07-01", "2025-05-30"),
     "ff_industry10": (25_982, "1926-07-01", "2025-04-30"),
     "index:SPX": (24_656, "1927-12-30", "2026-02-27"),
     "index:RUT": (9_297, "1987-09-10", "2024-08-02"),
@@ -56,7 +56,7 @@ def test_catalog_has_exactly_the_required_ids():
     for sid in ALL_IDS:
         check_series_id(sid)
     kf = catalog()["ff_size"].sources["Lo 30"]
-    assert kf.files == ("kenfrench/Portfolios_Formed_on_ME_Daily_CSV.zip", "kenfrench/Portfolios_Formed_on_ME_Daily.csv")
+    assert kf.files == ("kenfrench/Portfolios_Formed_on_ME_Daily.csv", "kenfrench/Portfolios_Formed_on_ME_Daily_CSV.zip")
     assert kf.url == "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/Portfolios_Formed_on_ME_Daily_CSV.zip"
     assert catalog()["index"].sources["SPX"].ticker == "^GSPC"
     assert catalog()["index"].sources["RUT"].ticker == "^RUT" and catalog()["etf"].sources["IWM"].ticker == "IWM"
@@ -110,7 +110,7 @@ def test_kenfrench_values_are_fractions(shared_data):
 def test_mkt_is_mkt_rf_plus_rf(shared_data):
     frame = load_returns(["ff_factors:Mkt", "ff_factors:Mkt-RF", "ff_factors:RF"], [shared_data])
     np.testing.assert_array_equal(frame["ff_factors:Mkt"], frame["ff_factors:Mkt-RF"] + frame["ff_factors:RF"])
-    assert frame.loc["1926-07-01", "ff_factors:Mkt"] == pytest.approx(0.00109)
+    assert frame.loc["1926-07-01", "ff_factors:Mkt"] == pytest.approx(0.00099)  # 0.09 + 0.009 percent
 
 
 def test_size_column_le_0_is_all_missing(shared_data):
@@ -166,7 +166,7 @@ def test_missing_file_names_dataset_files_and_directories(tmp_path):
 
 
 def test_search_path_order_and_priority(tmp_path, shared_data):
-    """Directories in order; within one directory the original zip before the cleaned CSV."""
+    """Directories in order; within one directory the cleaned CSV before the original zip."""
     first, second = tmp_path / "a", tmp_path / "b"
     (first / "kenfrench").mkdir(parents=True)
     (second / "kenfrench").mkdir(parents=True)
@@ -176,7 +176,7 @@ def test_search_path_order_and_priority(tmp_path, shared_data):
     assert len(load_returns(["ff_factors:RF"], [first, second])) == 26_003  # first directory wins
     assert len(load_returns(["ff_factors:RF"], [second, first])) == 25_795
     shutil.copy(shared_data / "kenfrench/F-F_Research_Data_Factors_daily_CSV.zip", first / "kenfrench")
-    assert len(load_returns(["ff_factors:RF"], [first])) == 25_795  # zip before CSV in one directory
+    assert len(load_returns(["ff_factors:RF"], [first])) == 26_003  # CSV before zip in one directory
 
 
 def test_default_search_path(monkeypatch, tmp_path):
@@ -225,7 +225,7 @@ def test_source_files_hash_each_file_once(shared_data):
     files = source_files(["ff_size:Lo 30", "ff_size:Hi 30", "etf:SPY", "ff_factors:Mkt"], [shared_data])
     size = (shared_data / "kenfrench/Portfolios_Formed_on_ME_Daily.csv").resolve()
     assert list(files) == [str(size), str((shared_data / "etfs/SPY.csv").resolve()),
-                           str((shared_data / "kenfrench/F-F_Research_Data_Factors_daily_CSV.zip").resolve())]
+                           str((shared_data / "kenfrench/F-F_Research_Data_Factors_daily.csv").resolve())]
     assert files[str(size)] == hashlib.sha256(size.read_bytes()).hexdigest()
 
 

@@ -97,7 +97,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def fetch_kenfrench(source: Source, dest: Path, *, base_url: str | None = None,
                     timeout: float = TIMEOUT_S) -> Path:
     url = _url(source, base_url)
-    target = Path(dest) / source.files[0]
+    target = Path(dest) / next(f for f in source.files if f.endswith(".zip"))  # the original download
     data = download(url, source.name, timeout, target)
     frame = kenfrench.parse(data, f"{url} (downloaded for {source.name})", source.block)
     missing = [c for c in source.columns if c not in frame.columns]
