@@ -758,7 +758,9 @@ def run_sweep(
         raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
     check_metric(plan)
     jobs = jobs or os.cpu_count() or 1
-    batch_size = batch_size or (EQUITY_BATCH if keep_equity else DEFAULT_BATCH)
+    total = len(plan.combos)
+    if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
+        batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
     total = len(plan.combos)
     if store is not None:
@@ -778,8 +780,11 @@ def run_sweep(
         done = np.empty(0, dtype=np.int64)
     todo = np.setdiff1d(np.arange(total, dtype=np.int64), done)
     finished = total - len(todo)
+    if on_batch is not None and finished:
+        on_batch(finished, total)
 
     if backend == "ray":
+        batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
         names = _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch)
         if store is None:
             raise ConfigError("--backend ray needs an output directory")
