@@ -142,9 +142,9 @@ def data_list():
         found = str(info.found_path) if info.found_path else "not found (backtest data fetch)"
         first = str(info.first_date.date()) if info.first_date is not None else "–"
         last = str(info.last_date.date()) if info.last_date is not None else "–"
-        series = ", ".join(info.series)
+        series = ", ".join(s.split(":", 1)[1] for s in info.series)
         rows.append([info.name, found, info.price_field, first, last, f"{info.rows:,}" if info.rows else "–", series])
-    _console().print(_table("Datasets", ["dataset", "file", "values from", "first", "last", "rows", "series"], rows))
+    _console().print(_table("Datasets", ["dataset", "file", "values from", "first", "last", "rows", "series (dataset:<name>)"], rows))
 
 
 @data_group.command("fetch")

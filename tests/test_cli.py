@@ -122,3 +122,15 @@ def test_console_script_exit_codes(shared_data, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "missing.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_data_list_and_strategies_commands(shared_data, monkeypatch):
+    monkeypatch.setenv("BACKTEST_DATA_PATH", str(shared_data))
+    monkeypatch.setenv("COLUMNS", "250")
+    listing = CliRunner().invoke(main, ["data", "list"])
+    assert listing.exit_code == 0, listing.output
+    for expected in ("ff_size", "Portfolios_Formed_on_ME_Daily.csv", "1926-07-01", "26,003", "etf:IWM", "Adj Close"):
+        assert expected in listing.output
+    strategies = CliRunner().invoke(main, ["strategies"])
+    assert strategies.exit_code == 0, strategies.output
+    assert "first10" in strategies.output and "lookback" in strategies.output
