@@ -89,32 +89,36 @@ def _fill(prices_t, cols, ncols, position, val_price, cash, start, stop, finite,
         # a zero position adds exactly +0.0 to the value, so the terms need no test
         q0 = position[0]
         q1 = position[1]
-        l0 = prices_t[cols[0]]
-        l1 = prices_t[cols[1]]
-        for i in range(start, stop):
-            equity[i] = cash + q0 * l0[i] + q1 * l1[i]
+        # slices indexed from 0: provably non-negative indices, so the loop vectorises
+        e = equity[start:stop]
+        l0 = prices_t[cols[0], start:stop]
+        l1 = prices_t[cols[1], start:stop]
+        for j in range(e.shape[0]):
+            e[j] = cash + q0 * l0[j] + q1 * l1[j]
         for c in range(ncols):
             val_price[c] = prices_t[cols[c], stop - 1]
     elif finite and ncols == 3:
         q0 = position[0]
         q1 = position[1]
         q2 = position[2]
-        l0 = prices_t[cols[0]]
-        l1 = prices_t[cols[1]]
-        l2 = prices_t[cols[2]]
-        for i in range(start, stop):
-            equity[i] = cash + q0 * l0[i] + q1 * l1[i] + q2 * l2[i]
+        e = equity[start:stop]
+        l0 = prices_t[cols[0], start:stop]
+        l1 = prices_t[cols[1], start:stop]
+        l2 = prices_t[cols[2], start:stop]
+        for j in range(e.shape[0]):
+            e[j] = cash + q0 * l0[j] + q1 * l1[j] + q2 * l2[j]
         for c in range(ncols):
             val_price[c] = prices_t[cols[c], stop - 1]
     elif finite:
-        for i in range(start, stop):
-            equity[i] = cash
+        e = equity[start:stop]
+        for j in range(e.shape[0]):
+            e[j] = cash
         for c in range(ncols):
             q = position[c]
             if q != 0:
-                line = prices_t[cols[c]]
-                for i in range(start, stop):
-                    equity[i] += q * line[i]
+                line = prices_t[cols[c], start:stop]
+                for j in range(e.shape[0]):
+                    e[j] += q * line[j]
         for c in range(ncols):
             val_price[c] = prices_t[cols[c], stop - 1]
     else:
