@@ -72,3 +72,20 @@ def test_cash_asset_named_by_the_strategy_is_not_doubled():
     other = simulate(returns, unnamed, 1000.0, fees=0.001, cash_asset="rf")
     pd.testing.assert_series_equal(one.equity, other.equity)
     assert set(one.orders["asset"]) == {"a", "rf"} and len(one.orders) == 2
+
+
+def test_equity_equals_vectorbts_own_value():
+    """The equity rebuilt from the order records is vectorbt's Portfolio.value()."""
+    import vectorbt as vbt
+
+    rng = np.random.default_rng(3)
+    returns = _frame(rng.normal(0.0005, 0.01, (300, 2)))
+    weights = _frame([[0.5, 0.5], [0.9, 0.1], [0.2, 0.3]]).set_axis(returns.index[[0, 100, 200]])
+    sim = simulate(returns, weights, 1e4, fees=0.003, slippage=0.001)
+    close = np.cumprod(1 + returns.to_numpy(), axis=0)
+    size = weights.reindex(returns.index).to_numpy()
+    portfolio = vbt.Portfolio.from_orders(
+        close, size=size, size_type="targetpercent", direction="longonly", fees=0.003, slippage=0.001,
+        init_cash=1e4, cash_sharing=True, group_by=True, call_seq="auto",
+    )
+    np.testing.assert_allclose(sim.equity.to_numpy(), portfolio.value().to_numpy().ravel(), rtol=1e-12)
