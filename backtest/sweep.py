@@ -813,8 +813,24 @@ def _run_local(plan, todo, batch_size, jobs, keep_equity, store, finished, total
     try:
         if len(todo):
             evaluator.start_pool()
-        for batch in batches(todo, batch_size):
+        chunks = batches(todo, batch_size)
+        # weight sets: computed in waves spanning several batches (fewer pool round trips), and
+        # dropped after the last batch that uses them (memory stays bounded)
+        batch_sets = [np.unique(evaluator.point_set[evaluator.point_of_combo[b]]) for b in chunks]
+        last_use = np.full(len(evaluator.set_points), -1)
+        for b, used in enumerate(batch_sets):
+            last_use[used] = b
+        wave = max(256, 32 * jobs)
+        for b, batch in enumerate(chunks):
+            if any(int(s) not in evaluator.sets for s in batch_sets[b]):
+                needed, end = [], b
+                while end < len(chunks) and (end == b or sum(map(len, needed)) < wave):
+                    needed.append(batch_sets[end])
+                    end += 1
+                evaluator._ensure_sets(np.unique(np.concatenate(needed)))
             stats, equity = evaluator.run_batch(batch)
+            for s in batch_sets[b][last_use[batch_sets[b]] == b]:
+                evaluator.sets.pop(int(s), None)
             if store is not None:
                 dates = evaluator.dates(int(batch[0])) if equity is not None else None
                 store.write_part(batch, stats, names, equity, dates)
