@@ -761,8 +761,11 @@ def run_sweep(
     total = len(plan.combos)
     if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
         batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
+    if backend == "ray" and out is None:
+        raise ConfigError("--backend ray needs an output directory")
+    # local: every combination is validated and the data loaded before anything is written
+    evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity) if backend == "local" else None
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
-    total = len(plan.combos)
     if store is not None:
         store.root.mkdir(parents=True, exist_ok=True)
         manifest = {
@@ -786,10 +789,8 @@ def run_sweep(
     if backend == "ray":
         batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
         names = _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch)
-        if store is None:
-            raise ConfigError("--backend ray needs an output directory")
     else:
-        names, kept = _run_local(plan, todo, batch_size, jobs, keep_equity, store, finished, total, on_batch)
+        names, kept = _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
     if store is not None:
         combos, stats = store.read(names)
         if len(combos) != total or not np.array_equal(combos, np.arange(total)):
@@ -802,12 +803,11 @@ def run_sweep(
     return result
 
 
-def _run_local(plan, todo, batch_size, jobs, keep_equity, store, finished, total, on_batch):
+def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch):
     import numba
 
     previous_threads = numba.get_num_threads()
     numba.set_num_threads(max(1, min(jobs, numba.config.NUMBA_NUM_THREADS)))
-    evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity)
     names = evaluator.names
     kept_stats = np.full((total, len(names)), np.nan) if store is None else None
     try:

@@ -380,6 +380,17 @@ def test_cli_bad_values_name_the_key(fake_data, config_file, tmp_path, grid, nee
     assert not (tmp_path / "out").exists()
 
 
+def test_cli_combination_errors_stop_before_any_output(fake_data, config_file, tmp_path):
+    # each value is fine alone, one combination (start 1996 with end 1995) is not
+    result = _cli(
+        "sweep", str(config_file), "--grid", "period.start=1991-01-01,1996-01-01", "--grid", "period.end=1995-01-01,1999-01-01",
+        "--grid", "strategy.params.lookback=5:6", "--out", str(tmp_path / "out"),
+    )
+    assert result.exit_code == 2
+    assert "period" in result.output and "after end" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_unknown_metric_is_a_user_error(fake_data, config_file, tmp_path):
     result = _cli("sweep", str(config_file), "--grid", "strategy.params.lookback=5:6", "--metric", "luck", "--out", str(tmp_path))
     assert result.exit_code == 2 and "--metric luck" in result.output
