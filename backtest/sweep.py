@@ -44,6 +44,7 @@ KERNEL_KEYS = ("portfolio.fees", "portfolio.slippage", "portfolio.initial_cash")
 RF_SERIES = "ff_factors:RF"
 DEFAULT_METRIC = "sharpe"
 DEFAULT_BATCH = 4096
+MAX_COMBINATIONS = 10_000_000  # a full grid beyond this needs --samples (the plan is held in memory)
 EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
 
 
@@ -204,7 +205,7 @@ def make_plan(
         else:
             flat = np.arange(total)
     else:
-        if total > 50_000_000:
+        if total > MAX_COMBINATIONS:
             raise ConfigError(f"grid: {total:,} combinations; use --samples to draw a subset")
         flat = np.arange(total)
     combos = np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int64) if total else np.empty((0, len(sizes)), np.int64)
@@ -449,7 +450,7 @@ class Evaluator:
         if not missing:
             return
         points = [self.set_points[s] for s in missing]
-        if self.jobs > 1 and len(points) >= 2 * self.jobs:
+        if self.jobs > 1 and len(points) >= 2 * self.jobs and self._can_fork():
             pool = self._get_pool()
             size = max(1, math.ceil(len(points) / (self.jobs * 4)))
             tasks = [points[i : i + size] for i in range(0, len(points), size)]
@@ -463,13 +464,18 @@ class Evaluator:
         if self._pool is None:
             import multiprocessing
 
-            _POOL_STATE["evaluator"] = self
+            _POOL_STATE["evaluator"] = self  # inherited by the forked workers
             self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
         return self._pool
 
+    def _can_fork(self) -> bool:
+        import multiprocessing
+
+        return "fork" in multiprocessing.get_all_start_methods()
+
     def start_pool(self) -> None:
         """Fork the strategy workers now (before numba starts its threads), if they will be used."""
-        if self.jobs > 1 and len(self.set_points) >= 2 * self.jobs:
+        if self.jobs > 1 and len(self.set_points) >= 2 * self.jobs and self._can_fork():
             self._get_pool()
 
     def close(self) -> None:
