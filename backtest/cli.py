@@ -327,7 +327,8 @@ def compare_command(items, labels, fmt, out, resamples, block, seed):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the sweep is written to OUT/<sweep_id>/.")
 @click.option("--heatmap", metavar="KEY_A,KEY_B", help="Plot the metric over two swept keys (default: when exactly two are swept).")
 @click.option("--keep-equity", is_flag=True, help="Also save every combination's equity curve (OUT/<sweep_id>/equity/).")
-def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, address, as_json, out, heatmap, keep_equity):
+@click.option("--batch-size", type=click.IntRange(min=1), help="Combinations per saved batch (default: from the sweep's size).")
+def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, address, as_json, out, heatmap, keep_equity, batch_size):
     """Run CONFIG over a grid of parameters; rank, save and plot the results.
 
     Rerunning the same sweep resumes it: finished batches are kept in OUT/<sweep_id>/parts/.
@@ -346,9 +347,9 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=_console(), transient=True)
         with progress:
             task = progress.add_task(plan.sweep_id, total=len(plan.combos))
-            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, on_batch=lambda done, total: progress.update(task, completed=done))
+            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, on_batch=lambda done, total: progress.update(task, completed=done))
     else:
-        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity)
+        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size)
     picture = None
     if len(axes) == 2 and len(plan.combos):
         picture = sweep.heatmap(result, axes[0], axes[1], result.directory / f"heatmap_{plan.metric}.png")
