@@ -29,7 +29,6 @@ import itertools
 import json
 import math
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -635,7 +634,8 @@ class Store:
         import pyarrow.parquet as pq
 
         self.parts.mkdir(parents=True, exist_ok=True)
-        tag = f"{int(combo_ids[0]):09d}-{uuid.uuid4().hex[:8]}"
+        # named by the batch's first and last combination: a recomputed batch replaces its file
+        tag = f"{int(combo_ids[0]):09d}-{int(combo_ids[-1]):09d}"
         if equity is not None:
             folder = self.root / "equity"
             folder.mkdir(parents=True, exist_ok=True)
