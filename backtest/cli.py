@@ -402,19 +402,33 @@ def _record_sweep(out, result, order):
 # --- study (backtest.study) -------------------------------------------------------------------
 
 
-def _study_options(fn):
-    """Options every study takes (applied bottom-up, so they show in this order)."""
-    options = [
-        click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD) of the period studied."),
-        click.option("--end", metavar="DATE", help="Last date (YYYY-MM-DD) of the period studied."),
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap and the permutations."),
-        click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True, help="Bootstrap resamples and permutations."),
-        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the study is written to OUT/study-<name>-<...>/."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (returns as fractions, NaN as null)."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+def _options(*options):
+    """One decorator applying several click options, listed in the order they show in --help."""
+
+    def apply(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
+# options every study takes
+_study_options = _options(
+    click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD) of the period studied."),
+    click.option("--end", metavar="DATE", help="Last date (YYYY-MM-DD) of the period studied."),
+    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap and the permutations."),
+    click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True, help="Bootstrap resamples and permutations."),
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the study is written to OUT/study-<name>-<...>/."),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON object (returns as fractions, NaN as null)."),
+)
+
+# the series of the studies of small vs large caps
+_size_pair_options = _options(
+    click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id."),
+    click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id."),
+    click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id."),
+)
 
 
 def _run_study(name, as_json, out, **params):
@@ -441,9 +455,7 @@ def study_group():
 
 
 @study_group.command("first10")
-@click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id.")
-@click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id.")
-@click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id.")
+@_size_pair_options
 @click.option("--lookback", type=click.IntRange(min=1), default=10, show_default=True, help="Sessions at the start of the year (N).")
 @_study_options
 def study_first10(as_json, out, **params):
@@ -452,9 +464,7 @@ def study_first10(as_json, out, **params):
 
 
 @study_group.command("january")
-@click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id.")
-@click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id.")
-@click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id.")
+@_size_pair_options
 @_study_options
 def study_january(as_json, out, **params):
     """Small minus large in January vs the market's rest of the year."""
@@ -462,9 +472,7 @@ def study_january(as_json, out, **params):
 
 
 @study_group.command("rates")
-@click.option("--small", default="ff_size:Lo 30", show_default=True, help="Small-cap series id.")
-@click.option("--large", default="ff_size:Hi 30", show_default=True, help="Large-cap series id.")
-@click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id.")
+@_size_pair_options
 @click.option("--rf", default="ff_factors:RF", show_default=True, help="T-bill series id (daily return).")
 @click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Rate change over the prior M months.")
 @_study_options
