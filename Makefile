@@ -20,8 +20,9 @@ demo: $(STAMP)  ## the main job: first10 over all available history
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
 
-bench: $(STAMP)
+bench: $(STAMP)  ## speed benchmarks (results in bench/out/)
 	$(BIN)/python bench/bench_run.py
+	$(BIN)/python bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) results/*/ .pytest_cache
