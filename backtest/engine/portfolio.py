@@ -55,7 +55,8 @@ def simulate(
 
     portfolio = vbt.Portfolio.from_orders(
         close,
-        size=size[assets].to_numpy(),
+        # C order always: one compiled signature of vectorbt's simulator serves every call
+        size=np.ascontiguousarray(size[assets].to_numpy()),
         size_type="targetpercent",
         direction="longonly",
         fees=fee_rates[None, :],
