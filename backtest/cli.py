@@ -328,14 +328,29 @@ def compare_command(items, labels, fmt, out, resamples, block, seed):
 @click.option("--heatmap", metavar="KEY_A,KEY_B", help="Plot the metric over two swept keys (default: when exactly two are swept).")
 @click.option("--keep-equity", is_flag=True, help="Also save every combination's equity curve (OUT/<sweep_id>/equity/).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Combinations per saved batch (default: from the sweep's size).")
-def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, address, as_json, out, heatmap, keep_equity, batch_size):
+@click.option("--split", metavar="START:END", help="Choose in-sample (START:END), report the winners out-of-sample (after END).")
+@click.option("--walk-forward", "walk_forward", metavar="train=30y,test=5y", help="Re-choose on rolling training windows; stitch the out-of-sample test windows.")
+def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, address, as_json, out, heatmap, keep_equity, batch_size, split, walk_forward):
     """Run CONFIG over a grid of parameters; rank, save and plot the results.
 
     Rerunning the same sweep resumes it: finished batches are kept in OUT/<sweep_id>/parts/.
+    Every sweep reports the deflated Sharpe ratio of its winner (is it more than luck?).
     """
-    from backtest import sweep
+    from backtest import guards, sweep
+    from backtest.config import load_config
 
-    plan = sweep.make_plan(config, overrides, grid, samples=samples, seed=seed, metric=metric)
+    whole = load_config(config, overrides)
+    split = split or (whole.sweep.split if whole.sweep else None)
+    walk_forward = walk_forward or (whole.sweep.walk_forward if whole.sweep else None)
+    if split and walk_forward:
+        raise click.BadParameter("give --split or --walk-forward, not both", param_hint="--split")
+    sweep_overrides = list(overrides)
+    if split:
+        in_sample_start, in_sample_end = guards.parse_split(split)
+        if in_sample_start is not None:
+            sweep_overrides.append(f"period.start={in_sample_start}")
+        sweep_overrides.append(f"period.end={in_sample_end}")
+    plan = sweep.make_plan(config, sweep_overrides, grid, samples=samples, seed=seed, metric=metric)
     axes = [sweep.resolve_key(plan, k) for k in heatmap.split(",")] if heatmap else plan.keys
     if heatmap and len(axes) != 2:
         raise click.BadParameter("give two swept keys, e.g. lookback,tilt", param_hint="--heatmap")
@@ -355,8 +370,25 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         picture = sweep.heatmap(result, axes[0], axes[1], result.directory / f"heatmap_{plan.metric}.png")
     order = result.order()
     _record_sweep(out, result, order)
+    guard_rails = {"deflated_sharpe": guards.sweep_deflated_sharpe(result) if len(plan.combos) else None}
+    if len(plan.combos) and "information_ratio" in result.names:
+        guard_rails["deflated_sharpe_vs_benchmark"] = guards.sweep_deflated_sharpe(result, active=True)
+    if split:
+        guard_rails["split"] = guards.split(plan, result, in_sample_end, (whole.period.start, whole.period.end), top=min(top, 5))
+    if walk_forward:
+        train, test = guards.parse_walk_forward(walk_forward)
+
+        def window_sweep(start, end):
+            window_plan = sweep.make_plan(config, [*overrides, f"period.start={start.date()}", f"period.end={end.date()}"], grid, samples=samples, seed=seed, metric=metric)
+            return sweep.run_sweep(window_plan, None, jobs=jobs)
+
+        walk = guards.walk_forward(plan, train, test, window_sweep)
+        walk.pop("equity").rename("equity").rename_axis("date").to_frame().to_csv(result.directory / "walk_forward_equity.csv")
+        guard_rails["walk_forward"] = walk
     if as_json:
-        click.echo(json.dumps({"sweep_id": plan.sweep_id, "combinations": result.combinations, "results": result.records()}))
+        from backtest.results import json_safe
+
+        click.echo(json.dumps({"sweep_id": plan.sweep_id, "combinations": result.combinations, "results": result.records(), **json_safe(guard_rails)}))
         return
 
     from backtest.display import STAT_FORMATS, format_value
@@ -373,6 +405,32 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     console.print(f"[bold]{plan.sweep_id}[/]: {result.combinations:,} combinations" + (f" ({resumed:,} resumed from an earlier run)" if resumed else ""))
     _print_wide(_table(f"Top {min(top, result.combinations)} by {plan.metric}", header, rows))
     console.print(f"Results: {result.directory}" + (f"  heatmap: {picture.name}" if picture else ""))
+    _print_guard_rails(console, plan, guard_rails)
+
+
+def _print_guard_rails(console, plan, guard_rails):
+    """Deflated Sharpe verdict, and the split / walk-forward tables when asked for."""
+    from backtest.display import STAT_FORMATS, format_value
+
+    def cells(figures, names):
+        return [format_value(figures.get(n), STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in names]
+
+    for key, what in (("deflated_sharpe", "Sharpe ratio"), ("deflated_sharpe_vs_benchmark", "information ratio vs the benchmark")):
+        dsr = guard_rails.get(key)
+        if dsr is not None:
+            console.print(f"Deflated {what} of the winner {dsr['params']}: {dsr['dsr']:.3f}: {dsr['verdict']}")
+    names = list(dict.fromkeys([plan.metric, "cagr", "sharpe", "max_drawdown"]))
+    if "split" in guard_rails:
+        report = guard_rails["split"]
+        header = ["params", *(f"IS {n}" for n in names), *(f"OOS {n}" for n in names)]
+        rows = [[str(w["params"]), *cells(w["in_sample"], names), *cells(w["out_of_sample"], names)] for w in report["winners"]]
+        _print_wide(_table(f"In-sample winners (to {report['in_sample_end']}) out of sample (from {report['out_of_sample_start']})", header, rows))
+    if "walk_forward" in guard_rails:
+        report = guard_rails["walk_forward"]
+        rows = [[*w["train"], *w["test"], str(w["params"]), *cells(w["test_stats"], names)] for w in report["windows"]]
+        _print_wide(_table("Walk-forward: chosen on each training window, run on the next test window", ["train from", "train to", "test from", "test to", "params", *names], rows))
+        stitched = report["stitched"]
+        console.print("Stitched out-of-sample: " + ", ".join(f"{STAT_FORMATS.get(n, (n,))[0]} {c}" for n, c in zip(names, cells(stitched, names))))
 
 
 def _record_sweep(out, result, order):

@@ -74,6 +74,8 @@ class SweepSection(_Section):
     samples: int | None = Field(None, gt=0)
     seed: int = 0
     metric: str = "sharpe"
+    split: str | None = None  # "IN_SAMPLE_START:IN_SAMPLE_END", as --split
+    walk_forward: str | None = None  # "train=30y,test=5y", as --walk-forward
 
 
 class Config(_Section):
