@@ -424,6 +424,8 @@ def _print_guard_rails(console, plan, guard_rails):
         report = guard_rails["split"]
         header = ["params", *(f"IS {n}" for n in names), *(f"OOS {n}" for n in names)]
         rows = [[str(w["params"]), *cells(w["in_sample"], names), *cells(w["out_of_sample"], names)] for w in report["winners"]]
+        if report["benchmark_out_of_sample"] is not None:
+            rows.append(["benchmark", *[""] * len(names), *cells(report["benchmark_out_of_sample"], names)])
         _print_wide(_table(f"In-sample winners (to {report['in_sample_end']}) out of sample (from {report['out_of_sample_start']})", header, rows))
     if "walk_forward" in guard_rails:
         report = guard_rails["walk_forward"]

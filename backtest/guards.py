@@ -147,10 +147,10 @@ def _returns(equity: pd.Series, initial: float) -> np.ndarray:
     return values / np.r_[initial, values[:-1]] - 1
 
 
-def window_of(run, start, end) -> dict:
-    """A run cut to [start, end], rebased so the window starts from the initial cash."""
+def window_of(run, start, end, leg: str = "strategy") -> dict:
+    """A run's leg cut to [start, end], rebased so the window starts from the initial cash."""
     initial = run.prepared.config.portfolio.initial_cash
-    simulation = run.strategy.simulation
+    simulation = getattr(run, leg).simulation
     equity = simulation.equity
     inside = (equity.index >= start) & (equity.index <= end)
     first = int(np.argmax(inside))
@@ -179,7 +179,7 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
     from backtest.pipeline import run_backtest
 
     oos_start = pd.Timestamp(is_end) + pd.Timedelta(days=1)
-    rows = []
+    rows, benchmark = [], None
     for c in result.order()[:top]:
         params = plan.params(int(c))
         run = run_backtest(config_with(plan, params, period))
@@ -190,7 +190,16 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
         window = window_of(run, oos_start, dates[-1])
         oos = _figures(window, config.portfolio.initial_cash, config.stats.periods_per_year)
         rows.append({"params": params, "in_sample": result.record(int(c))["stats"], "out_of_sample": oos})
-    return {"in_sample_end": str(is_end), "out_of_sample_start": str(oos_start.date()), "metric": plan.metric, "winners": rows}
+        if benchmark is None and run.benchmark is not None:
+            window = window_of(run, oos_start, dates[-1], leg="benchmark")
+            benchmark = _figures(window, config.portfolio.initial_cash, config.stats.periods_per_year)
+    return {
+        "in_sample_end": str(is_end),
+        "out_of_sample_start": str(oos_start.date()),
+        "metric": plan.metric,
+        "winners": rows,
+        "benchmark_out_of_sample": benchmark,
+    }
 
 
 def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_sweep) -> dict:

@@ -109,7 +109,11 @@ def test_split_on_real_data(shared_data, tmp_path):
     sets = [a for k, v in winner["params"].items() for a in ("--set", f"{k}={v}")]
     run = CliRunner().invoke(main, ["run", CONFIG, *sets, "--start", "1950-01-01", "--out", str(tmp_path / "run"), "--json"])
     run_id = json.loads(run.stdout)["run_id"]
-    equity = pd.read_csv(tmp_path / "run" / run_id / "equity.csv", index_col="date", parse_dates=True)["strategy"]
+    curves = pd.read_csv(tmp_path / "run" / run_id / "equity.csv", index_col="date", parse_dates=True)
+    bench = curves["benchmark"]
+    bench_cagr = (bench.iloc[-1] / bench[:"1989-12-31"].iloc[-1]) ** (252 / len(bench["1990-01-01":])) - 1
+    assert out["split"]["benchmark_out_of_sample"]["cagr"] == pytest.approx(bench_cagr, rel=1e-9)
+    equity = curves["strategy"]
     before = equity[:"1989-12-31"].iloc[-1]
     oos = equity["1990-01-01":]
     cagr = (oos.iloc[-1] / before) ** (252 / len(oos)) - 1
