@@ -28,24 +28,18 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     n = params.lookback
     levels = np.cumprod(1.0 + returns[[params.small, params.large]].to_numpy(), axis=0)
     years = returns.index.year.to_numpy()
-    first_rows = np.flatnonzero(np.r_[False, years[1:] != years[:-1]])  # first session of each year
-    year_ends = np.r_[first_rows[1:], len(years)]
-
-    signals = []  # (row, small weight)
-    for first, end in zip(first_rows, year_ends):
-        if end - first < n + 1:
-            continue
-        # growth from the previous year's last close to the close of the N-th session
-        small_growth, large_growth = levels[first + n - 1] / levels[first - 1]
-        tilt = params.tilt if small_growth > large_growth else 1.0 - params.tilt
-        signals.append((first + n, tilt))
-
-    rows = {0: 0.5}
-    for i, (row, tilt) in enumerate(signals):
-        rows[row] = tilt
-        exit_row = row + params.hold
-        next_signal = signals[i + 1][0] if i + 1 < len(signals) else len(years)
-        if params.hold > 0 and exit_row < next_signal:
-            rows[exit_row] = 0.5
-    dates = returns.index[list(rows)]
-    return pd.DataFrame([(w, 1.0 - w) for w in rows.values()], index=dates, columns=[params.small, params.large])
+    first = np.flatnonzero(years[1:] != years[:-1]) + 1  # each year's first session after a previous close
+    year_end = np.r_[first[1:], len(years)]
+    first = first[year_end - first >= n + 1]  # years with at least N+1 sessions
+    # growth from the previous year's last close to the close of the N-th session
+    growth = levels[first + n - 1] / levels[first - 1]
+    signal_rows = first + n
+    rows = np.r_[0, signal_rows]
+    small = np.r_[0.5, np.where(growth[:, 0] > growth[:, 1], params.tilt, 1.0 - params.tilt)]
+    if params.hold > 0:  # back to 50/50 K sessions after a signal, unless the next signal comes first
+        exits = signal_rows + params.hold
+        exits = exits[exits < np.r_[signal_rows[1:], len(years)]]
+        rows, small = np.r_[rows, exits], np.r_[small, np.full(len(exits), 0.5)]
+        order = np.argsort(rows, kind="stable")
+        rows, small = rows[order], small[order]
+    return pd.DataFrame(np.column_stack([small, 1.0 - small]), index=returns.index[rows], columns=[params.small, params.large])
