@@ -395,3 +395,16 @@ def test_real_ytd_iwm_mid_january_2026(real_loader):
     expected = np.prod(1 + s["2026-01-01":"2026-01-16"]) - 1
     assert out["ytd"] == pytest.approx(expected, abs=1e-12)
     assert out["base_date"] == str(s[:"2025-12-31"].index[-1].date())
+
+
+def test_rates_study_with_the_market_as_one_of_the_pair(shared_data, tmp_path):
+    """--large and --market may be the same series (SPY is both the large caps and the market)."""
+    from click.testing import CliRunner
+
+    from backtest.cli import main
+
+    result = CliRunner().invoke(main, ["study", "rates", "--small", "etf:IWM", "--large", "etf:SPY", "--market", "etf:SPY",
+                                       "--resamples", "200", "--json", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert rows and all("small_minus_large" in r for r in rows)

@@ -249,6 +249,7 @@ def monthly_data(ids: list[str], outcome_ids: list[str], rf: str, months: int, s
     """
     if months < 1:
         raise StudyError(f"--months {months}: must be at least 1")
+    ids = list(dict.fromkeys(ids))  # the market may be one of the pair (e.g. --large etf:SPY --market etf:SPY)
     if frame is None:
         frame, _ = load([*ids, rf], search_path, align=False)
     regime = rate_regime(frame[rf].dropna(), months)
