@@ -350,6 +350,9 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         if in_sample_start is not None:
             sweep_overrides.append(f"period.start={in_sample_start}")
         sweep_overrides.append(f"period.end={in_sample_end}")
+    walk = guards.parse_walk_forward(walk_forward) if walk_forward else None
+    if split or walk:
+        guards.check_periods(whole, in_sample_end if split else None, walk)
     plan = sweep.make_plan(config, sweep_overrides, grid, samples=samples, seed=seed, metric=metric)
     axes = [sweep.resolve_key(plan, k) for k in heatmap.split(",")] if heatmap else plan.keys
     if heatmap and len(axes) != 2:
@@ -375,8 +378,8 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         guard_rails["deflated_sharpe_vs_benchmark"] = guards.sweep_deflated_sharpe(result, active=True)
     if split:
         guard_rails["split"] = guards.split(plan, result, in_sample_end, (whole.period.start, whole.period.end), top=min(top, 5))
-    if walk_forward:
-        train, test = guards.parse_walk_forward(walk_forward)
+    if walk:
+        train, test = walk
 
         def window_sweep(start, end):
             window_plan = sweep.make_plan(config, [*overrides, f"period.start={start.date()}", f"period.end={end.date()}"], grid, samples=samples, seed=seed, metric=metric)

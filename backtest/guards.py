@@ -110,6 +110,18 @@ def windows(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset) 
     return out
 
 
+def check_periods(config, in_sample_end: dt.date | None = None, walk: tuple | None = None) -> None:
+    """Fail before any sweep runs if a split leaves no out-of-sample data, or no walk-forward
+    window fits in the data."""
+    from backtest.pipeline import prepare
+
+    dates = prepare(config).returns.index
+    if in_sample_end is not None and dates[-1] <= pd.Timestamp(in_sample_end):
+        raise ConfigError(f"--split: no data after the in-sample end {in_sample_end} (the data ends {dates[-1].date()})")
+    if walk is not None and not windows(dates, *walk):
+        raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training plus test window")
+
+
 def config_with(plan, params: dict, period: tuple | None = None):
     """The sweep's base config with one combination's values (and a new period), validated."""
     raw = copy.deepcopy(plan.raw)

@@ -147,3 +147,13 @@ def test_walk_forward_on_real_data(shared_data, tmp_path):
 def test_split_and_walk_forward_together_is_an_error(shared_data, tmp_path):
     result = CliRunner().invoke(main, ["sweep", CONFIG, *GRID, "--out", str(tmp_path), "--split", "1950-01-01:1989-12-31", "--walk-forward", "train=20y,test=10y"])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--split", "1926-01-01:2030-01-01"], "--split: no data after the in-sample end 2030-01-01"),
+    (["--walk-forward", "train=200y,test=5y"], "--walk-forward: the data"),
+])
+def test_impossible_guard_periods_fail_before_writing(shared_data, tmp_path, args, message):
+    result = CliRunner().invoke(main, ["sweep", CONFIG, *GRID, "--out", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2 and message in result.stderr
+    assert not (tmp_path / "out").exists()
