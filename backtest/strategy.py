@@ -26,6 +26,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError
@@ -178,23 +179,28 @@ def check_weights(weights: Any, calendar: pd.DatetimeIndex, assets: list[str], n
     unknown = [c for c in weights.columns if c not in assets]
     if unknown:
         raise StrategyError(f"strategy {name!r}: weights for unknown asset {unknown[0]!r} (assets: {', '.join(assets)})")
-    off_calendar = weights.index.difference(calendar)
-    if len(off_calendar):
-        raise StrategyError(f"strategy {name!r}: rebalance date {off_calendar[0].date()} is not a trading date of the data")
-    if not weights.index.is_monotonic_increasing or weights.index.has_duplicates:
+    if not isinstance(weights.index, pd.DatetimeIndex):
+        raise StrategyError(f"strategy {name!r}: the weights' index must be dates (a DatetimeIndex)")
+    rows = calendar.get_indexer(weights.index)
+    if (rows < 0).any():
+        date = weights.index[int(np.argmax(rows < 0))]
+        raise StrategyError(f"strategy {name!r}: rebalance date {date.date()} is not a trading date of the data")
+    if (np.diff(rows) <= 0).any():
         raise StrategyError(f"strategy {name!r}: rebalance dates must be unique and ascending")
-    values = weights.reindex(columns=assets).astype("float64")
-    finite = values.to_numpy()
-    bad = (finite < -1e-12) | ~(pd.isna(finite) | (abs(finite) < float("inf")))
+    if list(weights.columns) != assets:
+        weights = weights.reindex(columns=assets)
+    values = weights.to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = (values < -1e-12) | np.isinf(values)
     if bad.any():
-        row = bad.any(axis=1).argmax()
-        raise StrategyError(f"strategy {name!r}: negative or infinite weight on {values.index[row].date()}")
-    sums = values.sum(axis=1, min_count=1)
+        row = int(bad.any(axis=1).argmax())
+        raise StrategyError(f"strategy {name!r}: negative or infinite weight on {weights.index[row].date()}")
+    sums = np.where(np.isnan(values).all(axis=1), np.nan, np.nansum(values, axis=1))
     over = sums > 1 + 1e-9
     if over.any():
-        date = sums.index[over.argmax()]
-        raise StrategyError(f"strategy {name!r}: weights sum to {sums[date]:.6g} on {date.date()} (more than 1: no leverage)")
-    return values
+        row = int(over.argmax())
+        raise StrategyError(f"strategy {name!r}: weights sum to {sums[row]:.6g} on {weights.index[row].date()} (more than 1: no leverage)")
+    return pd.DataFrame(values, index=weights.index, columns=assets)
 
 
 def _from_module(module: ModuleType, name: str, source: str) -> Strategy:

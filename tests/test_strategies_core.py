@@ -97,3 +97,30 @@ def test_weights_with_leverage_are_rejected():
     strategy = load_strategy("buy_and_hold")
     with pytest.raises(StrategyError, match="more than 1"):
         strategy.resolve_params({"weights": {"ff_size:Lo 30": 0.7, "ff_size:Hi 30": 0.7}})
+
+
+@pytest.mark.parametrize("rows,index,message", [
+    ([[0.5, 0.5]], ["2001-01-06"], "rebalance date 2001-01-06 is not a trading date"),  # a Saturday
+    ([[0.5, 0.5], [0.4, 0.6]], ["2001-01-03", "2001-01-02"], "unique and ascending"),
+    ([[0.5, 0.5], [0.4, 0.6]], ["2001-01-02", "2001-01-02"], "unique and ascending"),
+    ([[-0.1, 0.5]], ["2001-01-02"], "negative or infinite weight on 2001-01-02"),
+    ([[float("inf"), 0.5]], ["2001-01-02"], "negative or infinite weight"),
+    ([[0.7, 0.5]], ["2001-01-03"], "weights sum to 1.2 on 2001-01-03"),
+])
+def test_bad_strategy_output_is_named(rows, index, message):
+    from backtest.strategy import check_weights
+
+    calendar = pd.bdate_range("2001-01-01", periods=10)
+    weights = pd.DataFrame(rows, index=pd.to_datetime(index), columns=["a", "b"])
+    with pytest.raises(StrategyError, match=message):
+        check_weights(weights, calendar, ["a", "b"], "demo")
+
+
+def test_strategy_output_is_put_in_asset_order_with_nan_rows_kept():
+    from backtest.strategy import check_weights
+
+    calendar = pd.bdate_range("2001-01-01", periods=10)
+    weights = pd.DataFrame({"b": [0.3, np.nan], "a": [0.6, np.nan]}, index=calendar[[0, 5]])
+    checked = check_weights(weights, calendar, ["a", "b"], "demo")
+    assert list(checked.columns) == ["a", "b"]
+    assert checked.iloc[0].tolist() == [0.6, 0.3] and checked.iloc[1].isna().all()
