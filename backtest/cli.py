@@ -430,12 +430,14 @@ def _print_guard_rails(console, plan, guard_rails):
         if report["benchmark_out_of_sample"] is not None:
             rows.append(["benchmark", *[""] * len(names), *cells(report["benchmark_out_of_sample"], names)])
         _print_wide(_table(f"In-sample winners (to {report['in_sample_end']}) out of sample (from {report['out_of_sample_start']})", header, rows))
+        console.print(f"[dim]{report['note']}.[/]")
     if "walk_forward" in guard_rails:
         report = guard_rails["walk_forward"]
         rows = [[*w["train"], *w["test"], str(w["params"]), *cells(w["test_stats"], names)] for w in report["windows"]]
         _print_wide(_table("Walk-forward: chosen on each training window, run on the next test window", ["train from", "train to", "test from", "test to", "params", *names], rows))
         stitched = report["stitched"]
         console.print("Stitched out-of-sample: " + ", ".join(f"{STAT_FORMATS.get(n, (n,))[0]} {c}" for n, c in zip(names, cells(stitched, names))))
+        console.print(f"[dim]{report['note']}.[/]")
 
 
 def _record_sweep(out, result, order):

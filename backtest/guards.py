@@ -28,6 +28,11 @@ from backtest.errors import ConfigError
 
 EULER_GAMMA = 0.5772156649015329
 CONFIDENCE = 0.95
+OUT_OF_SAMPLE_NOTE = (
+    "out-of-sample figures: each window is cut from a run of the chosen parameters over the history up to "
+    "the window's end, rebased to the initial cash at the window's start (the rule keeps the history it needs, "
+    "e.g. the previous year's close; every decision uses only data up to its date)"
+)
 
 
 def deflated_sharpe(returns: np.ndarray, trial_sharpes: np.ndarray) -> dict:
@@ -211,6 +216,7 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
         "metric": plan.metric,
         "winners": rows,
         "benchmark_out_of_sample": benchmark,
+        "note": OUT_OF_SAMPLE_NOTE,
     }
 
 
@@ -248,4 +254,5 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
         "windows": report,
         "stitched": _figures(stitched, initial, ppy),
         "equity": stitched["equity"],
+        "note": OUT_OF_SAMPLE_NOTE + "; the stitched curve chains the test windows, each starting from the previous one's end value",
     }

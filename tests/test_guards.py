@@ -121,6 +121,8 @@ def test_split_on_real_data(shared_data, tmp_path):
     assert winner["out_of_sample"]["cagr"] == pytest.approx(cagr, rel=1e-9)
     assert winner["out_of_sample"]["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252), rel=1e-9)
     assert out["deflated_sharpe"]["trials"] == 4 and 0 <= out["deflated_sharpe"]["dsr"] <= 1
+    assert {"dsr", "sr0", "sr_best", "trials", "verdict"} <= set(out["deflated_sharpe"])
+    assert "rebased to the initial cash" in out["split"]["note"]
 
 
 def test_walk_forward_on_real_data(shared_data, tmp_path):
@@ -142,6 +144,13 @@ def test_walk_forward_on_real_data(shared_data, tmp_path):
     r = stitched / stitched.shift(1, fill_value=100_000.0) - 1
     assert out["walk_forward"]["stitched"]["final_value"] == pytest.approx(stitched.iloc[-1], rel=1e-12)
     assert out["walk_forward"]["stitched"]["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252), rel=1e-9)
+    # one source of truth: the stitched figures are backtest.stats.performance of the stitched curve
+    from backtest import stats
+
+    expected = stats.performance(stitched, 100_000.0, 252)
+    for name in ("cagr", "sharpe", "sortino", "calmar", "max_drawdown", "volatility", "total_return", "final_value"):
+        assert out["walk_forward"]["stitched"][name] == pytest.approx(expected[name], rel=1e-9, nan_ok=True), name
+    assert "starting from the previous one's end value" in out["walk_forward"]["note"]
 
 
 def test_split_and_walk_forward_together_is_an_error(shared_data, tmp_path):
