@@ -166,3 +166,15 @@ def test_impossible_guard_periods_fail_before_writing(shared_data, tmp_path, arg
     result = CliRunner().invoke(main, ["sweep", CONFIG, *GRID, "--out", str(tmp_path / "out"), *args])
     assert result.exit_code == 2 and message in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_split_and_walk_forward_from_the_yaml_sweep_section(shared_data, tmp_path):
+    text = (REPO_ROOT / "configs" / "first10.yaml").read_text()
+    for key, value, expected in (("split", "1950-01-01:1989-12-31", "split"), ("walk_forward", "train=20y,test=20y", "walk_forward")):
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(text + f'\nsweep: {{grid: {{strategy.params.lookback: "5,10"}}, {key}: "{value}"}}\n')
+        result = CliRunner().invoke(main, ["sweep", str(path), "--set", "period.start=1950-01-01", "--out", str(tmp_path / key), "--json"])
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        assert expected in out and out["deflated_sharpe"]["trials"] == 2
+    assert out["walk_forward"]["windows"][0]["test"][0][:4] == "1970"
