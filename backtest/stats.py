@@ -77,6 +77,7 @@ from backtest.kernels.stats import (
 )
 
 __all__ = [
+    "COUNT_STATS",
     "RELATIVE_STAT_NAMES",
     "STAT_NAMES",
     "TOP_DRAWDOWNS",
@@ -88,7 +89,7 @@ __all__ = [
 ]
 
 TOP_DRAWDOWNS = 5
-_COUNTS = ("max_drawdown_days", "rebalances")
+COUNT_STATS = ("max_drawdown_days", "rebalances")  # reported as integers
 _EMPTY = np.empty(0, dtype=np.float64)
 
 
@@ -175,7 +176,7 @@ def performance(
     )
     figures: dict = {}
     for name, value in zip(STAT_NAMES, out.tolist()):
-        figures[name] = int(value) if name in _COUNTS and not math.isnan(value) else float(value)
+        figures[name] = int(value) if name in COUNT_STATS and not math.isnan(value) else float(value)
     figures["drawdowns"] = _episode_table(values, initial_cash, days, TOP_DRAWDOWNS)
     figures["start"] = _day_string(days, 0)
     figures["end"] = _day_string(days, len(days) - 1)

@@ -715,20 +715,12 @@ class SweepResult:
         """{"params": {...}, "stats": {...}} of combination c, JSON-ready (NaN -> None)."""
         from backtest.results import json_safe
 
-        counts = _counts()
+        from backtest.stats import COUNT_STATS
+
         figures = {}
         for name, value in zip(self.names, self.stats[c].tolist()):
-            figures[name] = int(value) if name in counts and not math.isnan(value) else value
+            figures[name] = int(value) if name in COUNT_STATS and not math.isnan(value) else value
         return json_safe({"params": self.plan.params(c), "stats": figures})
-
-
-def _counts() -> tuple:
-    try:
-        from backtest.stats import _COUNTS
-
-        return tuple(_COUNTS)
-    except ImportError:  # pragma: no cover
-        return ("max_drawdown_days", "rebalances")
 
 
 def _column(values: list) -> list:
