@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError
+from backtest.calendar import month_starts
 from backtest.strategy import Param
-from strategies.size_momentum import month_starts
 
 PARAMS = (
     Param("cyclicals", "series_list", ("ff_industry10:Manuf", "ff_industry10:Enrgy", "ff_industry10:Durbl"), help="the cyclical group"),

@@ -12,8 +12,8 @@ equally weighted. The universe is a list of series ids: the 10 Ken French indust
 import numpy as np
 import pandas as pd
 
+from backtest.calendar import month_starts
 from backtest.strategy import Param
-from strategies.size_momentum import month_starts
 
 INDUSTRIES = tuple(
     f"ff_industry10:{name}"

@@ -13,6 +13,7 @@ close uses nothing after that close.
 import numpy as np
 import pandas as pd
 
+from backtest.calendar import month_starts
 from backtest.strategy import Param
 
 PARAMS = (
@@ -21,13 +22,6 @@ PARAMS = (
     Param("months", "int", 12, min=1, max=36, help="k: calendar months of trailing return that decide the tilt"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: weight of the leader"),
 )
-
-
-def month_starts(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the first session of each month, and each one's month number (year * 12 + month)."""
-    months = index.year.to_numpy() * 12 + index.month.to_numpy()
-    rows = np.flatnonzero(np.r_[True, months[1:] != months[:-1]][: len(months)])
-    return rows, months[rows]
 
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
