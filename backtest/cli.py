@@ -495,6 +495,13 @@ _size_pair_options = _options(
     click.option("--market", default="ff_factors:Mkt", show_default=True, help="Market series id."),
 )
 
+# the T-bill rate regime of the monthly studies
+_rate_regime_options = _options(
+    click.option("--rf", default="ff_factors:RF", show_default=True, help="T-bill series id (daily return)."),
+    click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Rate change over the prior M months."),
+)
+
+
 
 def _run_study(name, as_json, out, **params):
     from backtest import study
@@ -538,8 +545,7 @@ def study_january(as_json, out, **params):
 
 @study_group.command("rates")
 @_size_pair_options
-@click.option("--rf", default="ff_factors:RF", show_default=True, help="T-bill series id (daily return).")
-@click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Rate change over the prior M months.")
+@_rate_regime_options
 @_study_options
 def study_rates(as_json, out, **params):
     """Monthly small minus large after easing vs tightening T-bill regimes."""
@@ -550,8 +556,7 @@ def study_rates(as_json, out, **params):
 @click.option("--universe", type=click.Choice(["ff", "sectors"]), default="ff", show_default=True, help="ff: Ken French industries; sectors: Select Sector SPDRs.")
 @click.option("--small", help="Small-cap series id (default: ff_size:Lo 30 / etf:IWM).")
 @click.option("--large", help="Large-cap series id (default: ff_size:Hi 30 / etf:SPY).")
-@click.option("--rf", default="ff_factors:RF", show_default=True, help="T-bill series id (daily return).")
-@click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Rate change over the prior M months.")
+@_rate_regime_options
 @_study_options
 def study_sectors(as_json, out, **params):
     """Monthly cyclicals minus defensives by rate regime and by last month's small-cap lead."""
