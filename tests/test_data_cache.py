@@ -139,3 +139,24 @@ def test_second_load_of_all_size_columns_is_fast(cache_dir, shared_data):
     t2 = time.perf_counter()
     pd.testing.assert_frame_equal(cold, warm, check_exact=True)
     assert (t2 - t1) < 0.5 and (t2 - t1) < (t1 - t0)
+
+
+def test_manifest_hash_reuses_the_load_and_follows_a_changed_file(tmp_path, shared_data):
+    """source_files after load_returns gives the same sha256 as hashing the bytes afresh, and a
+    rewritten file gets its new hash (the per-process memo is keyed by size and mtime)."""
+    import hashlib
+    import os
+    import shutil
+
+    from backtest.data import load_returns, source_files
+
+    data_dir = tmp_path / "data"
+    (data_dir / "etfs").mkdir(parents=True)
+    path = data_dir / "etfs" / "IWM.csv"
+    shutil.copy(shared_data / "etfs" / "IWM.csv", path)
+    load_returns(["etf:IWM"], [data_dir])
+    assert source_files(["etf:IWM"], [data_dir]) == {str(path.resolve()): hashlib.sha256(path.read_bytes()).hexdigest()}
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+    os.utime(path, ns=(1, 1))
+    assert source_files(["etf:IWM"], [data_dir])[str(path.resolve())] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -33,12 +33,25 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# sha256 of files already read by this process, by (path, size, mtime): a run's manifest needs
+# the hashes of the files its data came from, which loading them has just computed
+_known_hashes: dict[tuple[str, int, int], str] = {}
+
+
+def _stat_key(path: Path) -> tuple[str, int, int]:
+    st = os.stat(path)
+    return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    key = _stat_key(path)
+    if key not in _known_hashes:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        _known_hashes[key] = digest.hexdigest()
+    return _known_hashes[key]
 
 
 def cache_key(file_sha: str, parser: str, options: dict | None = None) -> str:
@@ -84,8 +97,10 @@ def _write(path: Path, frame: pd.DataFrame) -> None:
 def cached_parse(path: Path, parser: str, options: dict | None,
                  parse: Callable[[bytes], pd.DataFrame]) -> pd.DataFrame:
     """`parse(bytes of path)`, from the cache when the same bytes were parsed the same way before."""
+    key = _stat_key(path)
     data = Path(path).read_bytes()
-    target = cache_path(cache_key(sha256_bytes(data), parser, options), parser)
+    _known_hashes[key] = sha256_bytes(data)
+    target = cache_path(cache_key(_known_hashes[key], parser, options), parser)
     frame = _read(target)
     if frame is not None:
         return frame
