@@ -373,9 +373,7 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         picture = sweep.heatmap(result, axes[0], axes[1], result.directory / f"heatmap_{plan.metric}.png")
     order = result.order()
     _record_sweep(out, result, order)
-    guard_rails = {"deflated_sharpe": guards.sweep_deflated_sharpe(result) if len(plan.combos) else None}
-    if len(plan.combos) and "information_ratio" in result.names:
-        guard_rails["deflated_sharpe_vs_benchmark"] = guards.sweep_deflated_sharpe(result, active=True)
+    guard_rails = {"deflated_sharpe": None, **(guards.sweep_deflated_sharpes(result) if len(plan.combos) else {})}
     if split:
         guard_rails["split"] = guards.split(plan, result, in_sample_end, (whole.period.start, whole.period.end), top=min(top, 5))
     if walk:

@@ -138,30 +138,36 @@ def config_with(plan, params: dict, period: tuple | None = None):
     return validate(raw, source=plan.source, base_dir=plan.base_dir)
 
 
-def sweep_deflated_sharpe(result, active: bool = False) -> dict:
-    """`deflated_sharpe` of a sweep's winner, with all its combinations as the trials.
+def sweep_deflated_sharpes(result) -> dict:
+    """`deflated_sharpe` of a sweep's winners, with all its combinations as the trials.
 
-    active=False: the winner by Sharpe ratio, on its returns (is it better than no skill at all?).
-    active=True: the winner by information ratio, on its returns minus the benchmark's (does the
-    rule add anything over its benchmark?).
+    "deflated_sharpe": the winner by Sharpe ratio, on its returns (better than no skill at all?).
+    "deflated_sharpe_vs_benchmark" (when there is a benchmark): the winner by information ratio, on
+    its returns minus the benchmark's (does the rule add anything over its benchmark?).
+    Each distinct winner is run once, through the pipeline.
     """
     from backtest.pipeline import run_backtest
 
     plan = result.plan
-    ratio = result.stats[:, result.names.index("information_ratio" if active else "sharpe")]
-    best = int(np.nanargmax(ratio))
-    run = run_backtest(config_with(plan, plan.params(best)))
-    initial = run.prepared.config.portfolio.initial_cash
-    returns = _returns(run.strategy.simulation.equity, initial)
-    if active:
-        returns = returns - _returns(run.benchmark.simulation.equity, initial)
-    ppy = run.prepared.config.stats.periods_per_year
-    return {"params": plan.params(best), **deflated_sharpe(returns, ratio / math.sqrt(ppy))}
-
-
-def _returns(equity: pd.Series, initial: float) -> np.ndarray:
-    values = equity.to_numpy()
-    return values / np.r_[initial, values[:-1]] - 1
+    runs: dict[int, object] = {}
+    out = {}
+    for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
+        if ratio_name not in result.names:
+            continue
+        ratio = result.stats[:, result.names.index(ratio_name)]
+        if np.isnan(ratio).all():
+            continue
+        best = int(np.nanargmax(ratio))
+        if best not in runs:
+            runs[best] = run_backtest(config_with(plan, plan.params(best)))
+        run = runs[best]
+        config = run.prepared.config
+        returns = stats.daily_returns(run.strategy.simulation.equity, config.portfolio.initial_cash)
+        if ratio_name == "information_ratio":
+            returns = returns - stats.daily_returns(run.benchmark.simulation.equity, config.portfolio.initial_cash)
+        trials = ratio / math.sqrt(config.stats.periods_per_year)
+        out[key] = {"params": plan.params(best), **deflated_sharpe(returns.to_numpy(), trials)}
+    return out
 
 
 def window_of(run, start, end, leg: str = "strategy") -> dict:

@@ -81,6 +81,7 @@ __all__ = [
     "RELATIVE_STAT_NAMES",
     "STAT_NAMES",
     "TOP_DRAWDOWNS",
+    "daily_returns",
     "drawdown_series",
     "drawdowns",
     "performance",
@@ -205,6 +206,12 @@ def relative(
         out,
     )
     return dict(zip(RELATIVE_STAT_NAMES, out.tolist()))
+
+
+def daily_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
+    """r_t = E_t / E_{t-1} - 1 with E_{-1} = the initial cash: the returns every statistic uses."""
+    values = _values(equity, "equity")
+    return pd.Series(values / np.r_[initial_cash, values[:-1]] - 1.0, index=equity.index, name="return")
 
 
 def drawdown_series(equity: pd.Series, initial_cash: float) -> pd.Series:

@@ -479,3 +479,11 @@ def test_timezone_aware_and_datetime_dates():
     got = stats.performance(series(HAND_EQUITY, dates), 100.0, 4)
     assert got["start"] == "2020-12-30" and got["max_drawdown_days"] == 5
     assert got["drawdowns"][0]["recovery"] == dt.date(2021, 1, 4).isoformat()
+
+
+def test_daily_returns_start_from_the_initial_cash():
+    from backtest.stats import daily_returns
+
+    equity = pd.Series([110.0, 99.0, 121.0], index=pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06"]))
+    # 110/100 - 1, 99/110 - 1, 121/99 - 1
+    np.testing.assert_allclose(daily_returns(equity, 100.0).to_numpy(), [0.1, -0.1, 121 / 99 - 1])
