@@ -223,26 +223,13 @@ def record_run(
     summary: what `backtest.results.summary` returns ({"start", "end", "strategy", "benchmark"}).
     data_files: the manifest's data file hashes; read from `<run_dir>/manifest.json` when omitted.
     """
-    name, params = _strategy_of(config_dict)
     if data_files is None:
         data_files = _manifest_files(run_dir)
-    _insert(
-        root,
-        {
-            "id": run_id,
-            "kind": "run",
-            "created": created or _now_utc(),
-            "config_hash": config_hash(config_dict),
-            "strategy": name,
-            "params": _dumps(params),
-            "data_fingerprint": data_fingerprint(data_files),
-            "stats": _dumps({"strategy": summary.get("strategy"), "benchmark": summary.get("benchmark")}),
-            "path": str(Path(run_dir).resolve()) if run_dir is not None else None,
-            "start": summary.get("start"),
-            "end": summary.get("end"),
-            "config": _dumps(config_dict),
-            "extra": None,
-        },
+    _record_row(
+        root, "run", run_id, config_dict,
+        stats={"strategy": summary.get("strategy"), "benchmark": summary.get("benchmark")},
+        path=run_dir, start=summary.get("start"), end=summary.get("end"),
+        data_files=data_files, created=created, extra=None,
     )
 
 
@@ -269,25 +256,36 @@ def record_sweep(
     best_params: that combination's overrides or parameters; extra: anything else to keep
     (e.g. the ranking metric), merged into the `extra` column. start/end default to the
     "start"/"end" of best_stats (as `backtest.stats.performance` returns them)."""
-    name, params = _strategy_of(config_dict)
     if data_files is None and path is not None:
         data_files = _manifest_files(path)
+    _record_row(
+        root, "sweep", sweep_id, config_dict,
+        stats={"strategy": best_stats, "benchmark": benchmark_stats},
+        path=path, start=start or (best_stats or {}).get("start"), end=end or (best_stats or {}).get("end"),
+        data_files=data_files, created=created,
+        extra={"grid": grid, "n_combinations": n_combinations, "best_params": best_params, **(extra or {})},
+    )
+
+
+def _record_row(root, kind, record_id, config_dict, *, stats, path, start, end, data_files, created, extra) -> None:
+    """One registry row, the same fields for runs and sweeps."""
+    name, params = _strategy_of(config_dict)
     _insert(
         root,
         {
-            "id": sweep_id,
-            "kind": "sweep",
+            "id": record_id,
+            "kind": kind,
             "created": created or _now_utc(),
             "config_hash": config_hash(config_dict),
             "strategy": name,
             "params": _dumps(params),
             "data_fingerprint": data_fingerprint(data_files),
-            "stats": _dumps({"strategy": best_stats, "benchmark": benchmark_stats}),
+            "stats": _dumps(stats),
             "path": str(Path(path).resolve()) if path is not None else None,
-            "start": start or (best_stats or {}).get("start"),
-            "end": end or (best_stats or {}).get("end"),
+            "start": start,
+            "end": end,
             "config": _dumps(config_dict),
-            "extra": _dumps({"grid": grid, "n_combinations": n_combinations, "best_params": best_params, **(extra or {})}),
+            "extra": _dumps(extra),
         },
     )
 
