@@ -72,7 +72,8 @@ class DatasetInfo:
 @functools.lru_cache(maxsize=1)
 def catalog() -> dict[str, Dataset]:
     """Dataset name -> Dataset, from catalog.yaml."""
-    spec = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~10x faster on start-up
+    spec = yaml.load(CATALOG_FILE.read_text(encoding="utf-8"), Loader=loader)
     datasets: dict[str, Dataset] = {}
     for name, entry in spec.items():
         kind = entry["kind"]
