@@ -44,6 +44,17 @@ def main():
     """Config-driven historical backtests on real data."""
 
 
+def _options(*options):
+    """One decorator applying several click options, listed in the order they show in --help."""
+
+    def apply(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
 def _console():
     from rich.console import Console
 
@@ -61,26 +72,38 @@ def _table(title: str, header: list[str], rows: list[list[str]]):
     return table
 
 
-@main.command()
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. strategy.params.lookback=7 (repeatable).")
-@click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD); overrides period.start.")
-@click.option("--end", metavar="DATE", help="Last date (YYYY-MM-DD); overrides period.end.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the run is written to OUT/<run_id>/.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the statistics on stdout.")
-def run(config, overrides, start, end, out, as_json):
-    """Run the backtest described by CONFIG (a YAML file)."""
-    from backtest import results
+# CONFIG and the options that change it, shared by `run` and `check`
+_config_arguments = (
+    click.argument("config", type=click.Path(dir_okay=False, path_type=Path)),
+    click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. strategy.params.lookback=7 (repeatable)."),
+    click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD); overrides period.start."),
+    click.option("--end", metavar="DATE", help="Last date (YYYY-MM-DD); overrides period.end."),
+)
+
+
+def _load_config(config, overrides, start, end):
+    """CONFIG with its --set overrides and --start/--end applied, validated."""
     from backtest.config import load_config
-    from backtest.display import drawdown_rows, stat_rows
-    from backtest.pipeline import run_backtest
 
     overrides = list(overrides)
     if start:
         overrides.append(f"period.start={start}")
     if end:
         overrides.append(f"period.end={end}")
-    cfg = load_config(config, overrides)
+    return load_config(config, overrides)
+
+
+@main.command()
+@_options(*_config_arguments)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the run is written to OUT/<run_id>/.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the statistics on stdout.")
+def run(config, overrides, start, end, out, as_json):
+    """Run the backtest described by CONFIG (a YAML file)."""
+    from backtest import results
+    from backtest.display import drawdown_rows, stat_rows
+    from backtest.pipeline import run_backtest
+
+    cfg = _load_config(config, overrides, start, end)
     result = run_backtest(cfg)
     run_id = results.new_run_id(result.strategy.leg.strategy.name, cfg.to_dict())
     run_dir = results.write_run(result, out, run_id)
@@ -465,17 +488,6 @@ def _record_sweep(out, result, order):
 # --- study (backtest.study) -------------------------------------------------------------------
 
 
-def _options(*options):
-    """One decorator applying several click options, listed in the order they show in --help."""
-
-    def apply(fn):
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return apply
-
-
 # options every study takes
 _study_options = _options(
     click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD) of the period studied."),
@@ -575,6 +587,45 @@ def study_ytd(ids, as_of, as_json):
         return
     for line in ytd.lines(result):
         click.echo(line)
+
+
+# --- trust: look-ahead check (backtest.check), rerun (backtest.rerun) ----------------------------
+
+
+@main.command("check")
+@_options(*_config_arguments)
+@click.option("--cuts", type=click.IntRange(min=1), default=20, show_default=True, help="Cut dates per strategy (its own decision dates first).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the cut dates and of the scrambled future.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every leg's cuts and offences.")
+def check_command(config, overrides, start, end, cuts, seed, as_json):
+    """Look for look-ahead in CONFIG's strategy and benchmark.
+
+    At each cut date the strategy is rerun with the data after the cut removed, and again with
+    it scrambled; every decision up to the cut must stay identical. Exit 0: none found; exit 3:
+    look-ahead found (the first offending decision is named); exit 2: bad input.
+    """
+    from backtest import check
+    from backtest.errors import EXIT_CHECK_FAILED
+    from backtest.pipeline import prepare
+
+    reports = check.check(prepare(_load_config(config, overrides, start, end)), cuts=cuts, seed=seed)
+    if as_json:
+        click.echo(json.dumps({"config": str(config), "seed": seed, "legs": [r.to_json() for r in reports]}))
+    for report in reports:
+        span = f"{report.cuts[0].date()} … {report.cuts[-1].date()}" if report.cuts else "none"
+        label = f"{report.key} {report.name!r}"
+        if not as_json:
+            if report.clean:
+                click.echo(f"{label}: no look-ahead at {len(report.cuts)} cut dates ({span}), truncated and scrambled")
+            for cut, message in report.refused:
+                click.echo(f"{label}: cut {cut.date()} not compared (truncated data refused: {message})")
+        if not report.clean:
+            first = min(report.offences, key=lambda o: (o.date, o.cut))
+            bad_cuts = len({o.cut for o in report.offences})
+            click.echo(f"look-ahead in {label} ({config}): {first.describe()} "
+                       f"[{bad_cuts} of {len(report.cuts)} cut dates]", err=True)
+    if not all(r.clean for r in reports):
+        sys.exit(EXIT_CHECK_FAILED)
 
 
 if __name__ == "__main__":

@@ -22,3 +22,8 @@ class DataError(UserError):
 
 class StrategyError(UserError):
     """A strategy cannot be found, or its parameters are invalid."""
+
+
+# `backtest check` found look-ahead, or `backtest rerun` did not reproduce the run: the command
+# itself worked, and its answer is "no".
+EXIT_CHECK_FAILED = 3
