@@ -361,6 +361,7 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     """
     from backtest import guards, sweep
     from backtest.config import load_config
+    from backtest.results import atomic_file
 
     whole = load_config(config, overrides)
     split = split or (whole.sweep.split if whole.sweep else None)
@@ -407,7 +408,8 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
             return sweep.run_sweep(window_plan, None, jobs=jobs)
 
         walk = guards.walk_forward(plan, train, test, window_sweep)
-        walk.pop("equity").rename("equity").rename_axis("date").to_frame().to_csv(result.directory / "walk_forward_equity.csv")
+        stitched = walk.pop("equity").rename("equity").rename_axis("date").to_frame()
+        atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
         guard_rails["walk_forward"] = walk
     if as_json:
         from backtest.results import json_safe

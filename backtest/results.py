@@ -8,8 +8,9 @@
         orders.csv      every filled order of the strategy (and benchmark, marked by `leg`)
         manifest.json   package versions, data file hashes, git commit, command line
 
-The directory is built under a temporary name and renamed into place, so a crash never leaves
-a half-written run behind.
+The directory is built under a temporary name (`.<run_id>.<host>-<pid>.tmp`, hidden) and renamed
+into place, so a crash never leaves a half-written run behind; the next run on the same host
+removes the temporary directories whose process is gone.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import yaml
@@ -116,13 +120,67 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     pyarrow.csv.write_csv(pa.table(columns), path, pyarrow.csv.WriteOptions(quoting_style="needed"))
 
 
+def _owner() -> str:
+    """This process as `<host>-<pid>` (dots in the host name made underscores)."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+
+
+def temp_path(path: Path) -> Path:
+    """A hidden sibling of `path` that names this process: `.<name>.<host>-<pid>.tmp`."""
+    return path.with_name(f".{path.name}.{_owner()}.tmp")
+
+
+_TEMP_NAME = re.compile(r"^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Remove the temporary files and directories in `directory` left by processes of this host
+    that no longer run (killed mid-write); return them. Other hosts' are left alone."""
+    host = socket.gethostname().replace(".", "_")
+    removed = []
+    for path in Path(directory).glob(".*.tmp"):
+        match = _TEMP_NAME.match(path.name)
+        if match is None or match["host"] != host or _alive(int(match["pid"])):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def atomic_file(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file by `write(temporary path)` and rename it into place: readers (and a crash)
+    see the old file or the whole new one, never part of it."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_run(result, out_root: Path | str, run_id: str) -> Path:
     """Write the run directory atomically; return its path."""
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_root)
     final = out_root / run_id
-    tmp = out_root / f".{run_id}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = temp_path(final)
     tmp.mkdir()
     try:
         init = result.prepared.config.portfolio.initial_cash

@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +39,7 @@ import yaml
 
 from backtest.config import Config, parse_assignment, read_yaml, set_dotted, validate
 from backtest.errors import ConfigError
+from backtest.results import atomic_file, remove_stale_temps, temp_path
 
 KERNEL_KEYS = ("portfolio.fees", "portfolio.slippage", "portfolio.initial_cash")
 RF_SERIES = "ff_factors:RF"
@@ -620,6 +622,23 @@ class Store:
         self.root = Path(root)
         self.parts = self.root / "parts"
 
+    def open(self, manifest: str) -> None:
+        """Create the directory with its sweep.json in one rename (a crash leaves neither or
+        both), or refresh sweep.json of an existing one; clear what killed writers left."""
+        remove_stale_temps(self.root.parent)
+        if not self.root.is_dir():
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            tmp = temp_path(self.root)
+            tmp.mkdir()
+            (tmp / "sweep.json").write_text(manifest)
+            try:
+                os.replace(tmp, self.root)
+            except OSError:  # another process created it first: refresh theirs below
+                shutil.rmtree(tmp, ignore_errors=True)
+        atomic_file(self.root / "sweep.json", lambda tmp: tmp.write_text(manifest))
+        remove_stale_temps(self.root)
+        remove_stale_temps(self.parts)
+
     def done(self) -> np.ndarray:
         """Combination indices already computed (from the part files)."""
         import pyarrow.parquet as pq
@@ -668,9 +687,7 @@ class Store:
 def _atomic_parquet(table, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    atomic_file(path, lambda tmp: pq.write_table(table, tmp))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -765,7 +782,6 @@ def run_sweep(
     evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity) if backend == "local" else None
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
     if store is not None:
-        store.root.mkdir(parents=True, exist_ok=True)
         manifest = {
             "sweep_id": plan.sweep_id,
             "config": plan.source,
@@ -775,7 +791,7 @@ def run_sweep(
             "seed": plan.seed,
             "combinations": total,
         }
-        (store.root / "sweep.json").write_text(json.dumps(manifest, indent=2, default=str))
+        store.open(json.dumps(manifest, indent=2, default=str))
         done = store.done()
     else:
         done = np.empty(0, dtype=np.int64)
@@ -938,14 +954,8 @@ def write_table(result: SweepResult, directory: Path) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(result.table(), preserve_index=False)
-    for suffix in ("parquet", "csv"):
-        path = directory / f"results.{suffix}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        if suffix == "parquet":
-            pq.write_table(table, tmp)
-        else:
-            pacsv.write_csv(table, tmp)
-        os.replace(tmp, path)
+    atomic_file(directory / "results.parquet", lambda tmp: pq.write_table(table, tmp))
+    atomic_file(directory / "results.csv", lambda tmp: pacsv.write_csv(table, tmp))
 
 
 def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None = None) -> Path:
@@ -984,7 +994,7 @@ def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None 
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    atomic_file(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
     return path
 
