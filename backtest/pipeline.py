@@ -126,7 +126,12 @@ def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
 
 
 def run_backtest(config: Config) -> RunResult:
-    prepared = prepare(config)
+    return run_prepared(prepare(config))
+
+
+def run_prepared(prepared: Prepared) -> RunResult:
+    """Every leg of a prepared run, and the strategy's figures relative to the benchmark."""
+    config = prepared.config
     strategy = run_leg(prepared, prepared.legs[0])
     benchmark = run_leg(prepared, prepared.legs[1]) if len(prepared.legs) > 1 else None
     if benchmark is not None:

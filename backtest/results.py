@@ -84,20 +84,30 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def manifest(result) -> dict:
+def package_versions() -> dict[str, str | None]:
+    """The installed versions of the packages a run's numbers depend on."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def environment() -> dict:
+    """The software a run used: Python, package versions, git commit (what `rerun` compares)."""
+    return {"python": platform.python_version(), "packages": package_versions(), "git_commit": _git_commit()}
+
+
+def manifest(result) -> dict:
     prepared = result.prepared
     return {
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": sys.argv,
-        "python": platform.python_version(),
-        "packages": versions,
-        "git_commit": _git_commit(),
+        **environment(),
+        # relative strategy files and data paths in config.yaml resolve against it (rerun)
+        "config_dir": str(prepared.config.base_dir.resolve()),
         "data_files": data.source_files(list(prepared.returns.columns), prepared.search_path),
         "calendar": {
             "rows": len(prepared.returns),
