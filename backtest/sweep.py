@@ -424,6 +424,8 @@ class Evaluator:
     # -- set-up
 
     def _context(self, prepared) -> Context:
+        from backtest.engine import price_levels
+
         returns = prepared.returns
         config = prepared.config
         index = returns.index
@@ -431,7 +433,7 @@ class Evaluator:
             index = index.tz_localize(None)
         return Context(
             prepared=prepared,
-            prices=np.ascontiguousarray(np.cumprod(1.0 + returns.to_numpy(dtype=np.float64), axis=0)),
+            prices=np.ascontiguousarray(price_levels(returns)),
             columns={c: i for i, c in enumerate(returns.columns)},
             day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
             year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),

@@ -89,3 +89,16 @@ def test_equity_equals_vectorbts_own_value():
         init_cash=1e4, cash_sharing=True, group_by=True, call_seq="auto",
     )
     np.testing.assert_allclose(sim.equity.to_numpy(), portfolio.value().to_numpy().ravel(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad_return", [-1.0, -1.5])
+def test_a_price_level_at_or_below_zero_is_refused_by_name(bad_return):
+    """A return of -100 % or worse (e.g. a sentinel read as a return) makes the price level zero or
+    negative: a data error naming the series and date, never vectorbt's internal ValueError."""
+    from backtest.errors import DataError
+
+    dates = pd.bdate_range("2001-01-01", periods=4)
+    returns = pd.DataFrame({"x:A": [0.01, 0.02, bad_return, 0.01], "x:B": [0.0] * 4}, index=dates)
+    weights = pd.DataFrame({"x:A": [0.5], "x:B": [0.5]}, index=dates[:1])
+    with pytest.raises(DataError, match=r"series x:A: .* on 2001-01-03 \(return -1"):
+        simulate(returns, weights, initial_cash=100.0)

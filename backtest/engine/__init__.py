@@ -4,6 +4,6 @@
 batch evaluation live apart in `backtest.kernels`.
 """
 
-from backtest.engine.portfolio import Simulation, simulate
+from backtest.engine.portfolio import Simulation, price_levels, simulate
 
-__all__ = ["Simulation", "simulate"]
+__all__ = ["Simulation", "price_levels", "simulate"]

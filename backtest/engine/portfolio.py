@@ -18,6 +18,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtest.errors import DataError
+
+
+# vectorbt snaps a valuation price within 1e-12 of zero to zero and then refuses to size a target
+# order at it (ValueError), so no price level may fall that low; a return of -100 % or worse
+# would make it zero or negative.
+MIN_PRICE_LEVEL = 1e-12
+
+
+def price_levels(returns: pd.DataFrame) -> np.ndarray:
+    """P_t = prod_{s<=t} (1 + r_s) per column, as a float64 array; DataError naming the series and
+    date where a level is not above MIN_PRICE_LEVEL (NaN levels pass: no price that day)."""
+    prices = np.cumprod(1.0 + returns.to_numpy(dtype=np.float64), axis=0)
+    bad = prices <= MIN_PRICE_LEVEL
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"series {returns.columns[col]}: its price level (the product of 1 + return) falls to "
+            f"{prices[row, col]:.3g} on {returns.index[row].date()} (return {returns.iat[row, col]:.6g} that day); "
+            f"a backtest needs it above {MIN_PRICE_LEVEL:g}"
+        )
+    return prices
+
 
 @dataclass(frozen=True)
 class Simulation:
@@ -50,7 +73,7 @@ def simulate(
         invested = size.drop(columns=cash_asset, errors="ignore").sum(axis=1, min_count=1)
         size[cash_asset] = (1.0 - invested).clip(lower=0.0)
     fee_rates = np.array([0.0 if asset == cash_asset else fees for asset in assets])
-    prices = np.cumprod(1.0 + returns[assets].to_numpy(), axis=0)
+    prices = price_levels(returns[assets])
     close = pd.DataFrame(prices, index=returns.index, columns=assets)
 
     portfolio = vbt.Portfolio.from_orders(
