@@ -53,7 +53,7 @@ class LegReport:
     cuts: list[pd.Timestamp]
     offences: list[Offence] = field(default_factory=list)
     # cuts where the rule refused the truncated data (a UserError such as "too little history"):
-    # not comparable, so not counted as clean either
+    # nothing to compare there, so they are listed apart (the command prints them)
     refused: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
 
     @property

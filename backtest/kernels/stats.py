@@ -51,6 +51,16 @@ RELATIVE_STAT_NAMES = (
     "alpha",
 )
 
+# Float noise. A ratio whose denominator (standard deviation or downside deviation of daily
+# returns, depth of the deepest drawdown) is no bigger than NOISE is undefined (NaN): such a
+# denominator is rounding error (e.g. a return of -1e-16 on the day of the first purchase), and
+# dividing by it gave figures like 3e16 that changed with the initial cash. A drawdown no deeper
+# than NOISE lasts 0 days, for the same reason. A row counts as a
+# rebalance when it trades more than MIN_TRADE_SHARE of the portfolio value: vectorbt skips
+# orders within a relative 1e-9 of the position, so smaller trades come and go with rounding.
+NOISE = 1e-12
+MIN_TRADE_SHARE = 1e-8
+
 # positions in `out` (module-level ints are compile-time constants for numba)
 FINAL_VALUE = 0
 TOTAL_RETURN = 1
@@ -117,12 +127,12 @@ def _return_sums_nb(equity, init_cash, shift):
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
 def _trading_sums_nb(equity, traded):
-    """(rows with traded > 0, sum(traded / equity))."""
+    """(rows with traded > MIN_TRADE_SHARE * equity, sum(traded / equity))."""
     count = 0
     share = 0.0
     for t in range(equity.shape[0]):
         x = traded[t]
-        count += 1 if x > 0.0 else 0
+        count += 1 if x > MIN_TRADE_SHARE * equity[t] else 0
         share += x / equity[t]
     return count, share
 
@@ -230,13 +240,13 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
         var = (s2 - s1 * s1 / n) / (n - 1)
         std = math.sqrt(var) if var > 0.0 else 0.0
         out[VOLATILITY] = std * sqrt_ppy
-        if std > 0.0:
+        if std > NOISE:
             out[SHARPE] = mean / std * sqrt_ppy
     downside = math.sqrt(down2 / n)
-    if downside > 0.0:
+    if downside > NOISE:
         out[SORTINO] = mean * ppy / (downside * sqrt_ppy)
     out[MAX_DRAWDOWN] = mdd
-    if mdd < 0.0:
+    if mdd < -NOISE:
         out[CALMAR] = cagr / abs(mdd)
         start_day = day_number[mdd_peak] if mdd_peak >= 0 else day_number[0]
         end_day = day_number[mdd_rec] if mdd_rec >= 0 else day_number[n - 1]
