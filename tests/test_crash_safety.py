@@ -49,20 +49,21 @@ def _finish(command: list[str]) -> tuple[dict, float]:
     return json.loads(proc.stdout), time.monotonic() - started
 
 
-def _kill_when(command: list[str], when, delay: float, timeout: float = 120.0) -> int:
+def _kill_when(command: list[str], when, delay: float, timeout: float = 120.0) -> tuple[int, float]:
     """Start `command`, wait until `ready()` (polled every millisecond; `ready = when()` made just
     before the start) or the process ends, sleep `delay`, SIGKILL its process group; return its
-    exit status (-9 if killed)."""
+    exit status (-9 if killed) and the seconds from its start to `ready()`."""
     ready = when()
+    started = time.monotonic()
     proc = _start(command)
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and not ready() and time.monotonic() < deadline:
+    while proc.poll() is None and not ready() and time.monotonic() < started + timeout:
         time.sleep(0.001)
+    waited = time.monotonic() - started
     time.sleep(delay)
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
-    return proc.returncode
+    return proc.returncode, waited
 
 
 def _entries(out: Path, pattern: str) -> list[Path]:
@@ -131,20 +132,35 @@ def _stratified(rng, n: int, low: float, high: float) -> list[float]:
     return [low + (high - low) * (i + rng.uniform()) / n for i in range(n)]
 
 
+def _kill_repeatedly(command, out, triggers, rng, timed: int) -> list[int]:
+    """Kill `command` once per trigger (`(when, delay)`, see `_kill_when`), then `timed` more
+    times at seeded moments spread over the time the first trigger took (its write phase: a
+    warm start, whatever the first run cost to compile); check `out` after every kill."""
+    statuses, lifetime = [], None
+    for when, delay in triggers:
+        status, waited = _kill_when(command, when, delay)
+        lifetime = lifetime or waited
+        statuses.append(status)
+        _assert_intact(out)
+    for delay in _stratified(rng, timed, 0.0, lifetime):
+        statuses.append(_kill_when(command, _at_once, delay)[0])
+        _assert_intact(out)
+    return statuses
+
+
 def test_killed_runs_leave_only_complete_results(shared_data, tmp_path):
     rng = np.random.default_rng(RNG_SEED)
     out = tmp_path / "results"
     command = _command("run", out)
-    first, lifetime = _finish(command)
-    kills = [(_at_once, delay) for delay in _stratified(rng, 3, 0.0, lifetime)]
-    # ... and while it writes: once a temporary directory appears, once a new run directory does
-    kills.append((lambda: _appears(out, ".*.tmp"), rng.uniform(0, 0.05)))
-    kills.append((lambda: _appears(out, "first10-*"), rng.uniform(0, 0.02)))
-    statuses = []
-    for when, delay in kills:
-        statuses.append(_kill_when(command, when, delay))
-        _assert_intact(out)
-    assert statuses.count(-signal.SIGKILL) >= 3, statuses  # most kills landed before the end
+    first, _ = _finish(command)
+    # while it writes: once a temporary directory appears, once a new run directory does; then
+    # at three moments spread over its life before writing
+    triggers = [(lambda: _appears(out, ".*.tmp"), rng.uniform(0, 0.05)),
+                (lambda: _appears(out, "first10-*"), rng.uniform(0, 0.02))]
+    statuses = _kill_repeatedly(command, out, triggers, rng, timed=3)
+    # not vacuous: most kills came before the end (a timed one in the last slice may come after
+    # it when the machine is busier than during the measured run)
+    assert statuses.count(-signal.SIGKILL) >= 3, statuses
     assert first["run_id"] in _assert_intact(out)
     last, _ = _finish(command)  # the next run clears what killed ones left behind
     assert not _entries(out, ".*.tmp")
@@ -155,14 +171,11 @@ def test_killed_runs_leave_only_complete_results(shared_data, tmp_path):
 def test_killed_sweep_resumes_to_the_uninterrupted_result(shared_data, tmp_path):
     rng = np.random.default_rng(RNG_SEED + 1)
     out = tmp_path / "results"
-    # the same sweep computed in one go, in a fresh results root: the reference and its lifetime
-    fresh, lifetime = _finish(_command("sweep", tmp_path / "fresh"))
+    fresh, _ = _finish(_command("sweep", tmp_path / "fresh"))  # the same sweep in one go
     command = _command("sweep", out)
-    kills = [(_at_once, delay) for delay in _stratified(rng, 2, 0.0, lifetime)]
-    kills.append((lambda: _appears(out, "*/parts/part-*.parquet"), rng.uniform(0, 0.05)))
-    for when, delay in kills:
-        _kill_when(command, when, delay)
-        _assert_intact(out)
+    triggers = [(lambda: _appears(out, "*/parts/part-*.parquet"), rng.uniform(0, 0.05))]
+    statuses = _kill_repeatedly(command, out, triggers, rng, timed=2)
+    assert statuses.count(-signal.SIGKILL) >= 2, statuses
     resumed, _ = _finish(command)
     (sweep_id,) = _assert_intact(out, command_line=True)
     assert sweep_id == resumed["sweep_id"] == fresh["sweep_id"]
