@@ -24,7 +24,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -34,8 +34,13 @@ class _Group(click.Group):
         except Exception as exc:
             if os.environ.get("BACKTEST_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (BACKTEST_DEBUG=1 shows the traceback)", err=True)
+            click.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} (BACKTEST_DEBUG=1 shows the traceback)", err=True)
             sys.exit(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error message on one line: a strategy's own exception text may span several."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,6 +86,7 @@ def run(config, overrides, start, end, out, as_json):
     if end:
         overrides.append(f"period.end={end}")
     cfg = load_config(config, overrides)
+    results.check_writable(out)
     result = run_backtest(cfg)
     run_id = results.new_run_id(result.strategy.leg.strategy.name, cfg.to_dict())
     run_dir = results.write_run(result, out, run_id)
@@ -336,10 +342,11 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     Rerunning the same sweep resumes it: finished batches are kept in OUT/<sweep_id>/parts/.
     Every sweep reports the deflated Sharpe ratio of its winner (is it more than luck?).
     """
-    from backtest import guards, sweep
+    from backtest import guards, results, sweep
     from backtest.config import load_config
 
     whole = load_config(config, overrides)
+    results.check_writable(out)
     split = split or (whole.sweep.split if whole.sweep else None)
     walk_forward = walk_forward or (whole.sweep.walk_forward if whole.sweep else None)
     if split and walk_forward:

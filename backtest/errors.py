@@ -5,6 +5,8 @@ file, an empty date range): the CLI prints its message on one line and exits wit
 Anything else is a bug: the CLI exits with code 1.
 """
 
+import difflib
+
 
 class UserError(Exception):
     """A problem with the user's input; the message names the file, key or date at fault."""
@@ -22,3 +24,14 @@ class DataError(UserError):
 
 class StrategyError(UserError):
     """A strategy cannot be found, or its parameters are invalid."""
+
+
+class OutputError(UserError):
+    """The results directory cannot be created or written."""
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """' (did you mean 'x'?)' naming the closest of `choices` (case and spaces ignored first), or ''."""
+    folded = {c.casefold().replace(" ", ""): c for c in choices}
+    match = folded.get(str(word).casefold().replace(" ", "")) or next(iter(difflib.get_close_matches(str(word), choices, 1)), None)
+    return f" (did you mean {match!r}?)" if match else ""

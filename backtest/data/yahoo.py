@@ -12,7 +12,8 @@
 The price is `Adj Close` where the file has it, else `Close`. Dates are sorted ascending. A
 missing price (empty, `null`, `NaN`) stays NaN; a price <= 0, an unparseable value or a date
 listed twice with different values is a DataError naming the file and the date (a row repeated
-identically is kept once).
+identically is kept once). Dates must run one way (oldest or newest first): a file whose dates
+turn back is a DataError naming the line.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
     dates: list[str] = []
     prices: list[str] = []
     full: list[tuple[str, ...]] = []
+    lines: list[int] = []
     for line, row in enumerate(rows[start:], start + 1):
         fields = [f.strip() for f in row]
         if not any(fields):
@@ -80,10 +82,12 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
         dates.append(fields[0])
         prices.append(fields[position])
         full.append(tuple(fields))
+        lines.append(line)
 
     if not dates:
         raise DataError(f"{source}: no price rows")
-    index = _dates(pd.Series(dates, dtype=object), source)
+    index = _dates(pd.Series(dates, dtype=object), lines, source)
+    _check_order(index, lines, source)
     values = _prices(pd.Series(prices, dtype=object), index, field, source)
 
     frame = pd.DataFrame({field: values}, index=pd.DatetimeIndex(index, name="date"))
@@ -97,7 +101,20 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
     return frame.sort_index(kind="stable")
 
 
-def _dates(raw: pd.Series, source: str) -> pd.Series:
+def _check_order(dates: pd.Series, lines: list[int], source: str) -> None:
+    """Dates must run one way, oldest first or (as in the web export) newest first; a file that
+    turns back somewhere is damaged, and sorting it would hide that."""
+    steps = np.diff(dates.to_numpy().astype("datetime64[us]").astype(np.int64))
+    newest_first = len(dates) > 1 and dates.iloc[0] > dates.iloc[-1]
+    wrong = steps > 0 if newest_first else steps < 0
+    if wrong.any():
+        k = int(np.argmax(wrong)) + 1
+        order = "newest first" if newest_first else "oldest first"
+        raise DataError(f"{source}: line {lines[k]}: date {dates.iloc[k].date()} is out of order after "
+                        f"{dates.iloc[k - 1].date()} (the file runs {order})")
+
+
+def _dates(raw: pd.Series, lines: list[int], source: str) -> pd.Series:
     iso = raw.str.match(_ISO)
     parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     if iso.any():
@@ -105,7 +122,8 @@ def _dates(raw: pd.Series, source: str) -> pd.Series:
     if (~iso).any():
         parsed[~iso] = pd.to_datetime(raw[~iso], format="%b %d, %Y", errors="coerce")
     if parsed.isna().any():
-        raise DataError(f"{source}: {raw[parsed.isna()].iloc[0]!r} is not a date (expected YYYY-MM-DD or 'Dec 30, 2024')")
+        k = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise DataError(f"{source}: line {lines[k]}: {raw.iloc[k]!r} is not a date (expected YYYY-MM-DD or 'Dec 30, 2024')")
     return parsed
 
 
