@@ -140,13 +140,29 @@ def select_block(blocks: list[Block], block: str | None, source: str) -> Block:
 
 def parse(data: bytes, source: str, block: str | None = None) -> pd.DataFrame:
     """Daily returns as fractions (percent / 100), NaN where missing, DatetimeIndex 'date'."""
+    frame, lines = rows(data, source, block)
+    steps = np.diff(frame.index.asi8)
+    if (steps <= 0).any():  # a repeated or out-of-order row is a damaged file, never silently fixed
+        k = int(np.argmax(steps <= 0)) + 1
+        where = f"{source}: line {lines[k]}:"
+        if steps[k - 1] == 0:
+            raise DataError(f"{where} duplicate date {frame.index[k].date()}")
+        raise DataError(f"{where} date {frame.index[k].date()} comes before the previous row's "
+                        f"{frame.index[k - 1].date()} (dates must be ascending)")
+    return frame
+
+
+def rows(data: bytes, source: str, block: str | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """The chosen daily block's rows in file order (returns as fractions, NaN where missing; no
+    order or duplicate checks) and their 1-based line numbers: what `parse` checks and
+    `backtest data validate` inspects."""
     text = decode(data, source)
     try:
         blocks = find_blocks(text)
     except _LineError as exc:
         raise DataError(f"{source}: line {exc.number + 1}: {exc.value!r} is not a YYYYMMDD date") from None
     chosen = select_block(blocks, block, source)
-    return _frame(text.splitlines(), chosen, source)
+    return _frame(text.splitlines(), chosen, source), [k + 1 for k in chosen.rows]
 
 
 def _frame(lines: list[str], block: Block, source: str) -> pd.DataFrame:
@@ -180,16 +196,7 @@ def _frame(lines: list[str], block: Block, source: str) -> pd.DataFrame:
         parsed = pd.to_datetime(dates, format="%Y%m%d", errors="coerce")
         bad = dates[parsed.isna()].iloc[0]
         raise DataError(f"{source}: {bad!r} is not a valid YYYYMMDD date") from None
-    frame = pd.DataFrame(array / 100.0, index=index, columns=list(columns))
-    steps = np.diff(index.asi8)
-    if (steps <= 0).any():  # a repeated or out-of-order row is a damaged file, never silently fixed
-        k = int(np.argmax(steps <= 0)) + 1
-        where = f"{source}: line {block.rows[k] + 1}:"
-        if steps[k - 1] == 0:
-            raise DataError(f"{where} duplicate date {index[k].date()}")
-        raise DataError(f"{where} date {index[k].date()} comes before the previous row's {index[k - 1].date()} "
-                        "(dates must be ascending)")
-    return frame
+    return pd.DataFrame(array / 100.0, index=index, columns=list(columns))
 
 
 def read(path, block: str | None = None) -> pd.DataFrame:

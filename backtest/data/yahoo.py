@@ -53,12 +53,32 @@ def _header(rows: list[list[str]], source: str) -> tuple[list[str], int]:
 def parse(data: bytes, source: str) -> pd.DataFrame:
     """Prices in one float64 column named after the field used ('Adj Close' or 'Close'),
     DatetimeIndex 'date' ascending; NaN where a price is missing."""
+    frame, lines, full = _read(data, source)
+    _check_order(frame.index, lines, source)
+    if frame.index.has_duplicates:
+        dup = frame.index.duplicated(keep=False)
+        keyed = pd.Series(full, index=frame.index)[dup]
+        for date, group in keyed.groupby(level=0):
+            if len(set(group)) > 1:
+                raise DataError(f"{source}: date {date.date()} listed twice with different values")
+        frame = frame[~frame.index.duplicated(keep="first")]
+    return frame.sort_index(kind="stable")
+
+
+def rows(data: bytes, source: str) -> tuple[pd.DataFrame, list[int]]:
+    """The price rows in file order (event rows skipped; no order or duplicate checks) and their
+    1-based line numbers: what `backtest data validate` inspects."""
+    frame, lines, _ = _read(data, source)
+    return frame, lines
+
+
+def _read(data: bytes, source: str) -> tuple[pd.DataFrame, list[int], list[tuple[str, ...]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    rows = list(csv.reader(text.splitlines()))
-    columns, start = _header(rows, source)
+    table = list(csv.reader(text.splitlines()))
+    columns, start = _header(table, source)
     field = next((f for f in PRICE_FIELDS if f in columns), None)
     if field is None:
         raise DataError(f"{source}: no 'Adj Close' or 'Close' column (columns: {', '.join(columns[1:])})")
@@ -69,7 +89,7 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
     prices: list[str] = []
     full: list[tuple[str, ...]] = []
     lines: list[int] = []
-    for line, row in enumerate(rows[start:], start + 1):
+    for line, row in enumerate(table[start:], start + 1):
         fields = [f.strip() for f in row]
         if not any(fields):
             continue
@@ -87,31 +107,27 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
     if not dates:
         raise DataError(f"{source}: no price rows")
     index = _dates(pd.Series(dates, dtype=object), lines, source)
-    _check_order(index, lines, source)
     values = _prices(pd.Series(prices, dtype=object), index, field, source)
-
-    frame = pd.DataFrame({field: values}, index=pd.DatetimeIndex(index, name="date"))
-    if frame.index.has_duplicates:
-        dup = frame.index.duplicated(keep=False)
-        keyed = pd.Series(full, index=frame.index)[dup]
-        for date, group in keyed.groupby(level=0):
-            if len(set(group)) > 1:
-                raise DataError(f"{source}: date {date.date()} listed twice with different values")
-        frame = frame[~frame.index.duplicated(keep="first")]
-    return frame.sort_index(kind="stable")
+    return pd.DataFrame({field: values}, index=pd.DatetimeIndex(index, name="date")), lines, full
 
 
-def _check_order(dates: pd.Series, lines: list[int], source: str) -> None:
-    """Dates must run one way, oldest first or (as in the web export) newest first; a file that
-    turns back somewhere is damaged, and sorting it would hide that."""
-    steps = np.diff(dates.to_numpy().astype("datetime64[us]").astype(np.int64))
-    newest_first = len(dates) > 1 and dates.iloc[0] > dates.iloc[-1]
-    wrong = steps > 0 if newest_first else steps < 0
-    if wrong.any():
-        k = int(np.argmax(wrong)) + 1
+def out_of_order(dates: pd.DatetimeIndex) -> tuple[np.ndarray, bool]:
+    """Positions k where the date turns back against the file's direction (oldest first, or newest
+    first as in the web export, told by the first and last dates), and whether it is newest first."""
+    steps = np.diff(dates.asi8)
+    newest_first = len(dates) > 1 and dates[0] > dates[-1]
+    return np.flatnonzero(steps > 0 if newest_first else steps < 0) + 1, newest_first
+
+
+def _check_order(dates: pd.DatetimeIndex, lines: list[int], source: str) -> None:
+    """Dates must run one way; a file that turns back somewhere is damaged, and sorting it would
+    hide that."""
+    wrong, newest_first = out_of_order(dates)
+    if len(wrong):
+        k = int(wrong[0])
         order = "newest first" if newest_first else "oldest first"
-        raise DataError(f"{source}: line {lines[k]}: date {dates.iloc[k].date()} is out of order after "
-                        f"{dates.iloc[k - 1].date()} (the file runs {order})")
+        raise DataError(f"{source}: line {lines[k]}: date {dates[k].date()} is out of order after "
+                        f"{dates[k - 1].date()} (the file runs {order})")
 
 
 def _dates(raw: pd.Series, lines: list[int], source: str) -> pd.Series:
