@@ -153,6 +153,48 @@ def data_list():
     _console().print(_table("Datasets", ["dataset", "file", "values from", "first", "last", "rows", "series (dataset:<name>)"], rows))
 
 
+@data_group.command("validate")
+@click.argument("datasets", nargs=-1)
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), help="Check the series this config uses (and their calendars against each other).")
+@click.option("--strict", is_flag=True, help="Exit 2 on warnings too (gaps, big moves, sentinels, calendar mismatches).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON list.")
+def data_validate(datasets, config, strict, as_json):
+    """Check DATASETS (names like ff_size, sources like etf:IWM, or series ids; default: every
+    file found) for duplicates, unsorted rows, long gaps, ±50 % daily moves, sentinels and, for
+    series used together, calendar mismatches. Exit 0 when no errors, 2 when any (or, with
+    --strict, any warning)."""
+    from backtest.data.validate import validate
+
+    names, search_path = list(datasets), None
+    if config is not None:
+        from backtest.config import load_config
+        from backtest.pipeline import RF_SERIES, resolve_leg, search_path as config_search_path
+
+        cfg = load_config(config)
+        blocks = [("strategy", cfg.strategy)] + ([("benchmark", cfg.benchmark)] if cfg.benchmark else [])
+        names += [s for key, block in blocks for s in resolve_leg(block, key, cfg).series]
+        names += [RF_SERIES] if cfg.portfolio.cash == "rf" else []
+        search_path = config_search_path(cfg)
+    findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None)
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in findings]))
+    elif findings:
+        rows = [[f.source, f.check, f.severity, f.date or "–", f.column or "–", f"{f.count:,}", f.detail] for f in findings]
+        table = _table("Data findings", ["source", "check", "severity", "first date", "column", "count", "detail"], rows)
+        table.columns[-1].justify = "left"
+        _print_wide(table)
+    else:
+        click.echo("no findings")
+    errors = sum(f.severity == "error" for f in findings)
+    failing = len(findings) if strict else errors
+    if failing:
+        from backtest.errors import DataError
+
+        files = len({f.file for f in findings})
+        raise DataError(f"data validate: {errors} error(s), {len(findings) - errors} warning(s) in {files} file(s)"
+                        + (" (--strict: warnings fail too)" if strict and not errors else ""))
+
+
 @data_group.command("fetch")
 @click.argument("datasets", nargs=-1)
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True)
