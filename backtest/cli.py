@@ -168,12 +168,10 @@ def data_validate(datasets, config, strict, as_json):
     names, search_path = list(datasets), None
     if config is not None:
         from backtest.config import load_config
-        from backtest.pipeline import RF_SERIES, resolve_leg, search_path as config_search_path
+        from backtest.pipeline import resolve_legs, search_path as config_search_path
 
         cfg = load_config(config)
-        blocks = [("strategy", cfg.strategy)] + ([("benchmark", cfg.benchmark)] if cfg.benchmark else [])
-        names += [s for key, block in blocks for s in resolve_leg(block, key, cfg).series]
-        names += [RF_SERIES] if cfg.portfolio.cash == "rf" else []
+        names += resolve_legs(cfg)[1]
         search_path = config_search_path(cfg)
     findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None)
     if as_json:

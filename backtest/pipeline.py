@@ -83,15 +83,20 @@ def search_path(config: Config) -> list[Path] | None:
     return [p if p.is_absolute() else config.base_dir / p for p in map(Path, config.data.path)]
 
 
-def prepare(config: Config) -> Prepared:
-    """Resolve the strategy blocks, load and align their data, and cut it to the period."""
+def resolve_legs(config: Config) -> tuple[list[Leg], list[str]]:
+    """The config's legs (strategy, then benchmark if any) and every series id the run needs."""
     legs = [resolve_leg(config.strategy, "strategy", config)]
     if config.benchmark is not None:
         legs.append(resolve_leg(config.benchmark, "benchmark", config))
     ids = [series for leg in legs for series in leg.series]
     if config.portfolio.cash == "rf":
         ids.append(RF_SERIES)
-    ids = list(dict.fromkeys(ids))
+    return legs, list(dict.fromkeys(ids))
+
+
+def prepare(config: Config) -> Prepared:
+    """Resolve the strategy blocks, load and align their data, and cut it to the period."""
+    legs, ids = resolve_legs(config)
     path = search_path(config)
     start, end = config.period.start, config.period.end
     period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
