@@ -149,3 +149,17 @@ def test_real_factor_zip_with_flipped_bytes_through_the_cli(shared_data, tmp_pat
     out = tmp_path / "results"
     result = CliRunner().invoke(main, ["run", "configs/kf_buy_and_hold.yaml", "--set", f"data.path=[{tmp_path / 'data'}]", "--out", str(out)])
     _check(case, result.exit_code, result.stdout, result.stderr, out)
+
+
+@pytest.mark.parametrize("window, ok", [(39, True), (40, False)])
+def test_lookback_boundary(window, ok, tmp_path, monkeypatch):
+    """The fixture has 40 sessions: a 39-session moving average fits, a 40-session one does not."""
+    monkeypatch.chdir(BAD_INPUTS)
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, ["run", "configs/shorter_than_lookback.yaml", "--set", f"strategy.params.window={window}",
+                                       "--out", str(out), "--json"])
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        _check({"expect": ["strategy.params.window", "has 40 sessions", f"lookback of {window} sessions"]},
+               result.exit_code, result.stdout, result.stderr, out)
