@@ -24,7 +24,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -34,8 +34,13 @@ class _Group(click.Group):
         except Exception as exc:
             if os.environ.get("BACKTEST_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (BACKTEST_DEBUG=1 shows the traceback)", err=True)
+            click.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} (BACKTEST_DEBUG=1 shows the traceback)", err=True)
             sys.exit(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error message on one line: a strategy's own exception text may span several."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,6 +109,7 @@ def run(config, overrides, start, end, out, as_json):
     from backtest.pipeline import run_backtest
 
     cfg = _load_config(config, overrides, start, end)
+    results.check_writable(out)
     result = run_backtest(cfg)
     run_id = results.new_run_id(result.strategy.leg.strategy.name, cfg.to_dict())
     run_dir = results.write_run(result, out, run_id)
@@ -168,6 +174,46 @@ def data_list():
         series = ", ".join(s.split(":", 1)[1] for s in info.series)
         rows.append([info.name, found, info.price_field, first, last, f"{info.rows:,}" if info.rows else "–", series])
     _console().print(_table("Datasets", ["dataset", "file", "values from", "first", "last", "rows", "series (dataset:<name>)"], rows))
+
+
+@data_group.command("validate")
+@click.argument("datasets", nargs=-1)
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), help="Check the series this config uses (and their calendars against each other).")
+@click.option("--strict", is_flag=True, help="Exit 2 on warnings too (gaps, big moves, sentinels, calendar mismatches).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON list.")
+def data_validate(datasets, config, strict, as_json):
+    """Check DATASETS (names like ff_size, sources like etf:IWM, or series ids; default: every
+    file found) for duplicates, unsorted rows, long gaps, ±50 % daily moves, sentinels and, for
+    series used together, calendar mismatches. Exit 0 when no errors, 2 when any (or, with
+    --strict, any warning)."""
+    from backtest.data.validate import validate
+
+    names, search_path = list(datasets), None
+    if config is not None:
+        from backtest.config import load_config
+        from backtest.pipeline import resolve_legs, search_path as config_search_path
+
+        cfg = load_config(config)
+        names += resolve_legs(cfg)[1]
+        search_path = config_search_path(cfg)
+    findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None)
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in findings]))
+    elif findings:
+        rows = [[f.source, f.check, f.severity, f.date or "–", f.column or "–", f"{f.count:,}", f.detail] for f in findings]
+        table = _table("Data findings", ["source", "check", "severity", "first date", "column", "count", "detail"], rows)
+        table.columns[-1].justify = "left"
+        _print_wide(table)
+    else:
+        click.echo("no findings")
+    errors = sum(f.severity == "error" for f in findings)
+    failing = len(findings) if strict else errors
+    if failing:
+        from backtest.errors import DataError
+
+        files = len({f.file for f in findings})
+        raise DataError(f"data validate: {errors} error(s), {len(findings) - errors} warning(s) in {files} file(s)"
+                        + (" (--strict: warnings fail too)" if strict and not errors else ""))
 
 
 @data_group.command("fetch")
@@ -359,11 +405,11 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     Rerunning the same sweep resumes it: finished batches are kept in OUT/<sweep_id>/parts/.
     Every sweep reports the deflated Sharpe ratio of its winner (is it more than luck?).
     """
-    from backtest import guards, sweep
+    from backtest import guards, results, sweep
     from backtest.config import load_config
-    from backtest.results import atomic_file
 
     whole = load_config(config, overrides)
+    results.check_writable(out)
     split = split or (whole.sweep.split if whole.sweep else None)
     walk_forward = walk_forward or (whole.sweep.walk_forward if whole.sweep else None)
     if split and walk_forward:
@@ -409,7 +455,7 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
 
         walk = guards.walk_forward(plan, train, test, window_sweep)
         stitched = walk.pop("equity").rename("equity").rename_axis("date").to_frame()
-        atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
+        results.atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
         guard_rails["walk_forward"] = walk
     if as_json:
         from backtest.results import json_safe

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from backtest.errors import ConfigError
+from backtest.errors import ConfigError, did_you_mean
 
 
 class _Section(BaseModel):
@@ -86,8 +86,10 @@ class Config(_Section):
     data: DataSection = Field(default_factory=DataSection)
     stats: StatsSection = Field(default_factory=StatsSection)
     sweep: SweepSection | None = None  # read by `backtest sweep` only
-    # where the config came from: relative strategy files and data paths resolve against it
+    # where the config came from: relative strategy files and data paths resolve against it;
+    # `source` (the file, or "config") starts every error message about one of its keys
     base_dir: Path = Field(default=Path("."), exclude=True)
+    source: str = Field(default="config", exclude=True)
 
     def to_dict(self) -> dict:
         """The resolved config as plain YAML-ready values."""
@@ -107,8 +109,10 @@ def read_yaml(path: str | Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    if raw is None:
+        raise ConfigError(f"{path}: empty config (expected a YAML mapping with a 'strategy' key)")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a config must be a YAML mapping with a 'strategy' key")
+        raise ConfigError(f"{path}: a config must be a YAML mapping with a 'strategy' key, not a {type(raw).__name__}")
     return raw
 
 
@@ -139,17 +143,45 @@ def set_dotted(raw: dict, key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+_INTERNAL_KEYS = ("base_dir", "source")
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The section model holding the key at `loc` (None below a free-form mapping such as params)."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return None
+        model = candidates[0]
+    return model
+
+
+def _unknown_key_message(loc: tuple) -> str:
+    """'unknown key', with the closest valid key of the same section when one is close."""
+    model = _model_at(loc)
+    if model is None:
+        return "unknown key"
+    valid = [name for name in model.model_fields if name not in _INTERNAL_KEYS]
+    return f"unknown key{did_you_mean(str(loc[-1]), valid)} (valid keys: {', '.join(valid)})"
+
+
 def validate(raw: dict, source: str = "config", base_dir: Path | str = ".") -> Config:
     """Validate a raw config dict; ConfigError naming `source` and the first bad key."""
-    if "base_dir" in raw:
-        raise ConfigError(f"{source}: base_dir: unknown key")
+    for key in _INTERNAL_KEYS:
+        if key in raw:
+            raise ConfigError(f"{source}: {key}: {_unknown_key_message((key,))}")
     try:
-        return Config.model_validate({**raw, "base_dir": Path(base_dir)})
+        return Config.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"]) or "(top level)"
         if error["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = _unknown_key_message(error["loc"])
         else:
             message = error["msg"].removeprefix("Value error, ")
             if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
@@ -162,5 +194,8 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     path = Path(path)
     raw = read_yaml(path)
     for text in overrides:
-        set_dotted(raw, *parse_assignment(text))
+        try:
+            set_dotted(raw, *parse_assignment(text))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return validate(raw, source=str(path), base_dir=path.parent)

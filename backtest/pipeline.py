@@ -67,13 +67,14 @@ class RunResult:
         return self.prepared.returns.index[-1].strftime("%Y-%m-%d")
 
 
-def resolve_leg(block: StrategyBlock, key: str, base_dir: Path) -> Leg:
+def resolve_leg(block: StrategyBlock, key: str, config: Config) -> Leg:
     file = None
     if block.file:
         file = Path(block.file)
-        file = file if file.is_absolute() else base_dir / file
-    strategy = load_strategy(block.name, file, where=key)
-    return Leg(key, strategy, strategy.resolve_params(block.params, where=f"{key}.params"))
+        file = file if file.is_absolute() else config.base_dir / file
+    where = f"{config.source}: {key}"
+    strategy = load_strategy(block.name, file, where=where)
+    return Leg(key, strategy, strategy.resolve_params(block.params, where=f"{where}.params"))
 
 
 def search_path(config: Config) -> list[Path] | None:
@@ -82,22 +83,29 @@ def search_path(config: Config) -> list[Path] | None:
     return [p if p.is_absolute() else config.base_dir / p for p in map(Path, config.data.path)]
 
 
-def prepare(config: Config) -> Prepared:
-    """Resolve the strategy blocks, load and align their data, and cut it to the period."""
-    legs = [resolve_leg(config.strategy, "strategy", config.base_dir)]
+def resolve_legs(config: Config) -> tuple[list[Leg], list[str]]:
+    """The config's legs (strategy, then benchmark if any) and every series id the run needs."""
+    legs = [resolve_leg(config.strategy, "strategy", config)]
     if config.benchmark is not None:
-        legs.append(resolve_leg(config.benchmark, "benchmark", config.base_dir))
+        legs.append(resolve_leg(config.benchmark, "benchmark", config))
     ids = [series for leg in legs for series in leg.series]
     if config.portfolio.cash == "rf":
         ids.append(RF_SERIES)
-    ids = list(dict.fromkeys(ids))
+    return legs, list(dict.fromkeys(ids))
+
+
+def prepare(config: Config) -> Prepared:
+    """Resolve the strategy blocks, load and align their data, and cut it to the period."""
+    legs, ids = resolve_legs(config)
     path = search_path(config)
-    returns, dropped = data.align_calendars(data.load_returns(ids, path))
     start, end = config.period.start, config.period.end
-    returns = returns.loc[pd.Timestamp(start) if start else None : pd.Timestamp(end) if end else None]
+    period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
+    returns, dropped = data.align_calendars(data.load_returns(ids, path, period))
     if len(returns) < 2:
         span = f"{start or 'the first date'} to {end or 'the last date'}"
-        raise ConfigError(f"period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
+        raise ConfigError(f"{config.source}: period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
+    for leg in legs:
+        leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
     return Prepared(config, legs, returns, dropped, path or data.default_search_path())
 
 

@@ -16,6 +16,7 @@ removes the temporary directories whose process is gone.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import math
@@ -26,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -34,6 +36,7 @@ import pandas as pd
 import yaml
 
 from backtest import data, stats
+from backtest.errors import OutputError
 
 PACKAGES = ("backtest", "vectorbt", "numba", "numpy", "pandas", "pydantic", "click")
 
@@ -184,15 +187,35 @@ def atomic_file(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def check_writable(out_root: Path | str) -> None:
+    """OutputError unless the results root (or its nearest existing parent, where it will be
+    created) is a directory a file can be written in. Called before any work, so an unwritable
+    `--out` fails at once rather than after the run; it creates nothing."""
+    out_root = Path(out_root)
+    existing = out_root.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a directory")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{out_root}: cannot write results there ({exc.strerror or exc}); choose another --out") from None
+
+
 def write_run(result, out_root: Path | str, run_id: str) -> Path:
     """Write the run directory atomically; return its path."""
     out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_root}: cannot write results there ({exc.strerror or exc}); choose another --out") from None
     remove_stale_temps(out_root)
     final = out_root / run_id
     tmp = temp_path(final)
-    tmp.mkdir()
     try:
+        tmp.mkdir()
         init = result.prepared.config.portfolio.initial_cash
         legs = [leg for leg in (result.strategy, result.benchmark) if leg is not None]
         (tmp / "config.yaml").write_text(yaml.safe_dump(result.prepared.config.to_dict(), sort_keys=False))
@@ -207,7 +230,9 @@ def write_run(result, out_root: Path | str, run_id: str) -> Path:
         write_csv(orders, tmp / "orders.csv")
         (tmp / "manifest.json").write_text(json.dumps(manifest(result), indent=2))
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a directory gone: the user's to fix
+            raise OutputError(f"{final}: cannot write the run ({exc.strerror or exc}); nothing was kept") from exc
         raise
     return final

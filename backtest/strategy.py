@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from backtest.errors import StrategyError
+from backtest.errors import StrategyError, did_you_mean
 
 KINDS = ("int", "float", "bool", "str", "choice", "series", "series_list", "weights")
 
@@ -140,6 +140,8 @@ class Strategy:
     params: tuple[Param, ...]
     target_weights_fn: Callable[[pd.DataFrame, SimpleNamespace], pd.DataFrame] = field(repr=False)
     source: str = ""
+    # (parameter name, "sessions" | "months"): the history the rule needs before its first decision
+    lookback: tuple[str, str] | None = None
 
     def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
         """Declared defaults, overridden by `values`, each coerced to its declared type."""
@@ -148,7 +150,8 @@ class Strategy:
         unknown = sorted(set(values) - set(declared))
         if unknown:
             known = ", ".join(declared) or "none"
-            raise StrategyError(f"{where}.{unknown[0]}: unknown parameter of strategy {self.name!r} (known: {known})")
+            raise StrategyError(f"{where}.{unknown[0]}: unknown parameter of strategy {self.name!r}"
+                                f"{did_you_mean(unknown[0], list(declared))} (known: {known})")
         resolved = {}
         for name, param in declared.items():
             resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}")
@@ -168,38 +171,76 @@ class Strategy:
     def target_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
         """Call the strategy on `returns` and check what it gives back."""
         assets = self.series(params)
-        weights = self.target_weights_fn(returns[assets], params)
-        return check_weights(weights, returns.index, assets, self.name)
+        try:
+            weights = self.target_weights_fn(returns[assets], params)
+        except Exception as exc:  # the rule's own code (a user's file, perhaps): one line naming it
+            raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights raised "
+                                f"{type(exc).__name__}: {exc}") from exc
+        return check_weights(weights, returns.index, assets, self.name, self.source)
+
+    def check_history(self, calendar: pd.DatetimeIndex, params: SimpleNamespace, where: str) -> None:
+        """StrategyError naming `where` when the period is no longer than the declared lookback."""
+        if self.lookback is None:
+            return
+        name, unit = self.lookback
+        needed = getattr(params, name)
+        if unit == "sessions":
+            have = len(calendar)
+        else:  # "months": whole calendar months before the last one
+            have = len(calendar.to_period("M").unique()) - 1
+        if have <= needed:
+            raise StrategyError(
+                f"{where}.params.{name}: the period {calendar[0].date()} to {calendar[-1].date()} has "
+                f"{have} {unit}{' before its last month' if unit == 'months' else ''}, not more than the "
+                f"strategy's lookback of {needed} {unit}; choose a longer period or a shorter lookback")
 
 
-def check_weights(weights: Any, calendar: pd.DatetimeIndex, assets: list[str], name: str) -> pd.DataFrame:
-    """Validate a strategy's output: dates on the calendar, known assets, 0 <= w, row sum <= 1."""
+def check_weights(weights: Any, calendar: pd.DatetimeIndex, assets: list[str], name: str, source: str = "") -> pd.DataFrame:
+    """Validate a strategy's output: dates on the calendar, known assets, 0 <= w, row sum <= 1.
+
+    A row of NaN means "no change"; a row with some NaN and some numbers is an error. Errors name
+    the strategy, its file (`source`) and the first date at fault.
+    """
+    who = f"strategy {name!r}" + (f" ({source})" if source else "")
     if not isinstance(weights, pd.DataFrame):
-        raise StrategyError(f"strategy {name!r}: target_weights must return a DataFrame, got {type(weights).__name__}")
+        raise StrategyError(f"{who}: target_weights must return a DataFrame, got {type(weights).__name__}")
     unknown = [c for c in weights.columns if c not in assets]
     if unknown:
-        raise StrategyError(f"strategy {name!r}: weights for unknown asset {unknown[0]!r} (assets: {', '.join(assets)})")
+        raise StrategyError(f"{who}: weights for unknown asset {unknown[0]!r} (assets: {', '.join(assets)})")
     if not isinstance(weights.index, pd.DatetimeIndex):
-        raise StrategyError(f"strategy {name!r}: the weights' index must be dates (a DatetimeIndex)")
+        raise StrategyError(f"{who}: the weights' index must be dates (a DatetimeIndex)")
     rows = calendar.get_indexer(weights.index)
     if (rows < 0).any():
         date = weights.index[int(np.argmax(rows < 0))]
-        raise StrategyError(f"strategy {name!r}: rebalance date {date.date()} is not a trading date of the data")
+        raise StrategyError(f"{who}: rebalance date {date.date()} is not a trading date of the data")
     if (np.diff(rows) <= 0).any():
-        raise StrategyError(f"strategy {name!r}: rebalance dates must be unique and ascending")
+        raise StrategyError(f"{who}: rebalance dates must be unique and ascending")
+    try:
+        given = weights.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise StrategyError(f"{who}: weights must be numbers") from None
+    missing = np.isnan(given)
+    partial = missing.any(axis=1) & ~missing.all(axis=1)
+    if partial.any():
+        row = int(partial.argmax())
+        asset = weights.columns[int(missing[row].argmax())]
+        raise StrategyError(f"{who}: NaN weight for {asset!r} on {weights.index[row].date()} beside "
+                            "weights for other assets (a row of NaN means no change; give every asset a number)")
+    values = given
     if list(weights.columns) != assets:
         weights = weights.reindex(columns=assets)
-    values = weights.to_numpy(dtype=np.float64)
+        values = weights.to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
         bad = (values < -1e-12) | np.isinf(values)
     if bad.any():
         row = int(bad.any(axis=1).argmax())
-        raise StrategyError(f"strategy {name!r}: negative or infinite weight on {weights.index[row].date()}")
-    sums = np.where(np.isnan(values).all(axis=1), np.nan, np.nansum(values, axis=1))
+        raise StrategyError(f"{who}: negative or infinite weight on {weights.index[row].date()}")
+    missing = np.isnan(values)
+    sums = np.where(missing.all(axis=1), np.nan, np.nansum(values, axis=1))
     over = sums > 1 + 1e-9
     if over.any():
         row = int(over.argmax())
-        raise StrategyError(f"strategy {name!r}: weights sum to {sums[row]:.6g} on {weights.index[row].date()} (more than 1: no leverage)")
+        raise StrategyError(f"{who}: weights sum to {sums[row]:.6g} on {weights.index[row].date()} (more than 1: no leverage)")
     return pd.DataFrame(values, index=weights.index, columns=assets)
 
 
@@ -211,7 +252,12 @@ def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
     if not all(isinstance(p, Param) for p in params):
         raise StrategyError(f"strategy {name!r} ({source}): PARAMS must be a sequence of backtest.strategy.Param")
     doc = inspect.cleandoc(module.__doc__ or "").strip()
-    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source)
+    lookback = getattr(module, "LOOKBACK", None)
+    if lookback is not None:
+        lookback = tuple(lookback)
+        if len(lookback) != 2 or lookback[1] not in ("sessions", "months") or lookback[0] not in {p.name for p in params}:
+            raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK must be (a declared parameter, 'sessions' or 'months')")
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback)
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:
@@ -230,7 +276,8 @@ def load_strategy(name: str | None = None, file: str | Path | None = None, where
     if not name:
         raise StrategyError(f"{where}: give a strategy name or file")
     if name not in strategy_names():
-        raise StrategyError(f"{where}.name: unknown strategy {name!r} (available: {', '.join(strategy_names())})")
+        raise StrategyError(f"{where}.name: unknown strategy {name!r}{did_you_mean(name, strategy_names())} "
+                            f"(available: {', '.join(strategy_names())})")
     module = importlib.import_module(f"strategies.{name}")
     return _from_module(module, name, module.__file__ or name)
 

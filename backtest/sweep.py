@@ -239,9 +239,9 @@ def _check_axes(plan: Plan) -> None:
                 raise ConfigError(str(exc).replace("--set", "--grid", 1)) from None
             config = validate(raw, source=plan.source, base_dir=plan.base_dir)
             if axis.key.startswith(("strategy.", "benchmark.")):
-                resolve_leg(config.strategy, "strategy", config.base_dir)
+                resolve_leg(config.strategy, "strategy", config)
                 if config.benchmark is not None:
-                    resolve_leg(config.benchmark, "benchmark", config.base_dir)
+                    resolve_leg(config.benchmark, "benchmark", config)
 
 
 def base_config(plan: Plan) -> dict:
@@ -375,7 +375,7 @@ class Evaluator:
             # only strategy parameters vary: the config is the base one (its params are a free
             # mapping), and each point's parameters are checked by the strategy's declarations
             base = validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir)
-            base_leg = resolve_leg(base.strategy, "strategy", base.base_dir)
+            base_leg = resolve_leg(base.strategy, "strategy", base)
         for p, indices in enumerate(point_values):
             raw = None
             if params_only:
@@ -390,7 +390,7 @@ class Evaluator:
                 for axis_i, value_i in zip(point_axes, indices):
                     set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
                 config = validate(raw, source=plan.source, base_dir=plan.base_dir)
-                leg = resolve_leg(config.strategy, "strategy", config.base_dir)
+                leg = resolve_leg(config.strategy, "strategy", config)
             key = _context_key(config, leg.series)
             if key not in context_ids:
                 if raw is None:  # the point's own config: its series decide the data loaded

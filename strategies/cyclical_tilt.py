@@ -18,6 +18,8 @@ from backtest.errors import StrategyError
 from backtest.calendar import month_starts
 from backtest.strategy import Param
 
+LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
+
 PARAMS = (
     Param("cyclicals", "series_list", ("ff_industry10:Manuf", "ff_industry10:Enrgy", "ff_industry10:Durbl"), help="the cyclical group"),
     Param("defensives", "series_list", ("ff_industry10:NoDur", "ff_industry10:Hlth", "ff_industry10:Utils"), help="the defensive group"),

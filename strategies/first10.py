@@ -15,6 +15,8 @@ import pandas as pd
 
 from backtest.strategy import Param
 
+LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
+
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),

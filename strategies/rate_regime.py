@@ -18,6 +18,8 @@ from backtest.strategy import Param
 
 NOISE_BP = 1e-9  # differences below this are rounding, not a change of rate
 
+LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
+
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),

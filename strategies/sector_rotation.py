@@ -20,6 +20,8 @@ INDUSTRIES = tuple(
     for name in ("NoDur", "Durbl", "Manuf", "Enrgy", "HiTec", "Telcm", "Shops", "Hlth", "Utils", "Other")
 )
 
+LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
+
 PARAMS = (
     Param("universe", "series_list", INDUSTRIES, help="the series ranked (e.g. the 10 ff_industry10 industries or sector:XL* ETFs)"),
     Param("lookback", "int", 126, min=1, max=756, help="L: sessions of trailing return used to rank"),

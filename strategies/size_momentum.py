@@ -16,6 +16,8 @@ import pandas as pd
 from backtest.calendar import month_starts
 from backtest.strategy import Param
 
+LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
+
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),

@@ -13,6 +13,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from backtest.strategy import Param
 
+LOOKBACK = ("window", "sessions")  # history needed before the first decision (checked against the period)
+
 PARAMS = (
     Param("asset", "series", "ff_factors:Mkt", help="the series held while above its moving average"),
     Param("window", "int", 200, min=2, max=756, help="n: sessions in the moving average"),

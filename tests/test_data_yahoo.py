@@ -98,9 +98,15 @@ def test_bad_prices_are_errors_naming_file_and_date(text, fragment):
     assert fragment in str(err.value) and str(err.value).startswith("t.csv: ")
 
 
-def test_identical_duplicate_rows_kept_once_and_unsorted_input_sorted():
-    frame = _parse("Date,Close\n2020-01-03,11\n2020-01-02,10\n2020-01-03,11\n")
-    assert frame["Close"].tolist() == [10.0, 11.0]
+def test_identical_duplicate_rows_kept_once_and_newest_first_sorted():
+    frame = _parse("Date,Close\n2020-01-06,12\n2020-01-03,11\n2020-01-03,11\n2020-01-02,10\n")
+    assert frame["Close"].tolist() == [10.0, 11.0, 12.0]
+
+
+def test_dates_that_turn_back_are_rejected():
+    with pytest.raises(DataError) as err:
+        _parse("Date,Close\n2020-01-02,10\n2020-01-06,12\n2020-01-03,11\n")
+    assert str(err.value) == "t.csv: line 4: date 2020-01-03 is out of order after 2020-01-06 (the file runs oldest first)"
 
 
 def test_empty_price_is_missing():

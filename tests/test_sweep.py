@@ -43,7 +43,7 @@ def _check_series_id(series_id):
 
 FAKE_DATA = {
     "check_series_id": _check_series_id,
-    "load_returns": lambda ids, path=None: SYNTHETIC[list(ids)],
+    "load_returns": lambda ids, path=None, period=(None, None): SYNTHETIC[list(ids)].loc[slice(*period)],
     "align_calendars": lambda frame: (frame.dropna(), 0),
     "default_search_path": lambda: [],
     "source_files": lambda ids, path=None: {},

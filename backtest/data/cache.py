@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 # Bump when a parser's output changes for the same input bytes.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: out-of-order and malformed dates are errors, no longer sorted or skipped
 ENV_VAR = "BACKTEST_CACHE_DIR"
 
 

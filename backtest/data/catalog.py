@@ -7,7 +7,6 @@ Each file-level unit is a `Source`: `ff_size`, ..., `index:SPX`, `etf:IWM`, ...
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import yaml
 
 from backtest.data import cache, kenfrench, yahoo
 from backtest.data.paths import ENV_VAR, find_file, resolve_search_path
-from backtest.errors import DataError
+from backtest.errors import DataError, did_you_mean
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 DATE_UNIT = "us"
@@ -113,20 +112,14 @@ def resolve_id(series_id: str) -> tuple[Source, str]:
     name, column = series_id.split(":", 1)
     dataset = datasets.get(name)
     if dataset is None:
-        hint = _hint(name, list(datasets))
+        hint = did_you_mean(name, list(datasets))
         raise DataError(f"unknown series id {series_id!r}: no dataset {name!r}{hint} (datasets: {', '.join(datasets)})")
     source = dataset.sources.get(column)
     if source is None:
-        hint = _hint(column, dataset.columns)
+        hint = did_you_mean(column, dataset.columns)
         raise DataError(f"unknown series id {series_id!r}: {name} has no column {column!r}{hint} "
                         f"(columns: {', '.join(dataset.columns)})")
     return source, column
-
-
-def _hint(word: str, choices: list[str]) -> str:
-    folded = {c.casefold().replace(" ", ""): c for c in choices}
-    match = folded.get(word.casefold().replace(" ", "")) or next(iter(difflib.get_close_matches(word, choices, 1)), None)
-    return f" (did you mean {match!r}?)" if match else ""
 
 
 def check_series_id(series_id: str) -> None:
@@ -177,8 +170,31 @@ def _series(source: Source, frame: pd.DataFrame, column: str, path: Path) -> pd.
     return frame[column].astype("float64")
 
 
-def load_returns(series_ids: Sequence[str], search_path: Sequence[Path] | None = None) -> pd.DataFrame:
-    """Daily simple returns (fractions), one float64 column per id, on the union of their calendars."""
+def _check_missing(series: pd.Series, sid: str, source: Source, frame: pd.DataFrame, path: Path) -> None:
+    """DataError naming the file, series and first date of a missing value in `series`.
+
+    A missing value (`-99.99`/`-999` in Ken French files, an empty price in Yahoo files) is never
+    read as a zero return and never silently skipped: the period must avoid it. A Yahoo file's
+    first return (there is no previous price) is not missing data.
+    """
+    missing = series.isna().to_numpy(copy=True)
+    if source.kind == "yahoo" and len(series) and series.index[0] == frame.index[0]:
+        missing[0] = False
+    if not missing.any():
+        return
+    date = series.index[int(missing.argmax())].date()
+    what = "an empty price" if source.kind == "yahoo" else "a missing value (-99.99/-999 or empty)"
+    raise DataError(f"{path}: {sid} has {what} on {date}, inside the period; missing data is never "
+                    "read as zero: choose period.start after it or period.end before it")
+
+
+def load_returns(series_ids: Sequence[str], search_path: Sequence[Path] | None = None,
+                 period: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None) -> pd.DataFrame:
+    """Daily simple returns (fractions), one float64 column per id, on the union of their calendars.
+
+    With `period` = (start, end) (either may be None: open-ended) the rows are cut to it, and a
+    missing value of any series inside it is a DataError naming the file, series and date.
+    """
     if isinstance(series_ids, str):
         series_ids = [series_ids]
     ids = list(dict.fromkeys(series_ids))
@@ -191,7 +207,11 @@ def load_returns(series_ids: Sequence[str], search_path: Sequence[Path] | None =
             path = locate(source, directories)
             frames[source.name] = path, read_source(source, path)
         path, frame = frames[source.name]
-        columns[sid] = _series(source, frame, column, path)
+        series = _series(source, frame, column, path)
+        if period is not None:
+            series = series.loc[period[0]:period[1]]
+            _check_missing(series, sid, source, frame, path)
+        columns[sid] = series
     if not columns:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date").as_unit(DATE_UNIT), dtype="float64")
     index = None

@@ -10,7 +10,8 @@ Two forms, told apart by their content:
 * a CLEANED one-block CSV: a header (`Date,...` or `,NoDur,...`) then the rows.
 
 Only daily blocks are read: a block's rows stop at the first blank line or the first row whose
-date is not 8 digits (some files append monthly `YYYYMM` or annual `YYYY` blocks). The default
+date is a monthly `YYYYMM` or annual `YYYY` one (some files append such blocks); a row with any
+other malformed date, a repeated date or a date out of order is a DataError naming the line. The default
 block is the first whose title contains "Value Weight", else the first daily block; another can
 be picked by a case-insensitive title substring. `-99.99` and `-999` mean missing (NaN).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +57,7 @@ def decode(data: bytes, source: str) -> str:
                 if len(csvs) != 1:
                     raise DataError(f"{source}: expected one CSV in the zip, found {len(csvs)}: {', '.join(csvs) or 'none'}")
                 data = archive.read(csvs[0])
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error) as exc:
             raise DataError(f"{source}: not a readable zip file ({exc})") from exc
     try:
         return data.decode("utf-8-sig")
@@ -84,10 +86,29 @@ def find_blocks(text: str) -> list[Block]:
         j = i + 1
         while j < n and row_pattern.match(lines[j]):
             j += 1
+        if daily and j < n:
+            _check_block_end(lines[j], j)
         blocks.append(Block(_title(lines, i, previous_end), columns, i, tuple(range(i + 1, j)), daily))
         previous_end = j
         i = j
     return blocks
+
+
+def _check_block_end(line: str, number: int) -> None:
+    """A daily table ends at a blank line, a title, a header or a monthly/annual row; a row whose
+    first field is anything else is a malformed date, not the end of the data."""
+    first, comma, _ = line.partition(",")
+    first = first.strip()
+    if comma and first and not (first.isdigit() and len(first) in (4, 6)):
+        raise _LineError(number, first)
+
+
+class _LineError(Exception):
+    """A malformed date found while scanning for tables (turned into a DataError naming the file)."""
+
+    def __init__(self, number: int, value: str):
+        super().__init__(number, value)
+        self.number, self.value = number, value
 
 
 def _title(lines: list[str], header: int, previous_end: int | None) -> str:
@@ -119,9 +140,29 @@ def select_block(blocks: list[Block], block: str | None, source: str) -> Block:
 
 def parse(data: bytes, source: str, block: str | None = None) -> pd.DataFrame:
     """Daily returns as fractions (percent / 100), NaN where missing, DatetimeIndex 'date'."""
+    frame, lines = rows(data, source, block)
+    steps = np.diff(frame.index.asi8)
+    if (steps <= 0).any():  # a repeated or out-of-order row is a damaged file, never silently fixed
+        k = int(np.argmax(steps <= 0)) + 1
+        where = f"{source}: line {lines[k]}:"
+        if steps[k - 1] == 0:
+            raise DataError(f"{where} duplicate date {frame.index[k].date()}")
+        raise DataError(f"{where} date {frame.index[k].date()} comes before the previous row's "
+                        f"{frame.index[k - 1].date()} (dates must be ascending)")
+    return frame
+
+
+def rows(data: bytes, source: str, block: str | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """The chosen daily block's rows in file order (returns as fractions, NaN where missing; no
+    order or duplicate checks) and their 1-based line numbers: what `parse` checks and
+    `backtest data validate` inspects."""
     text = decode(data, source)
-    chosen = select_block(find_blocks(text), block, source)
-    return _frame(text.splitlines(), chosen, source)
+    try:
+        blocks = find_blocks(text)
+    except _LineError as exc:
+        raise DataError(f"{source}: line {exc.number + 1}: {exc.value!r} is not a YYYYMMDD date") from None
+    chosen = select_block(blocks, block, source)
+    return _frame(text.splitlines(), chosen, source), [k + 1 for k in chosen.rows]
 
 
 def _frame(lines: list[str], block: Block, source: str) -> pd.DataFrame:
@@ -155,12 +196,7 @@ def _frame(lines: list[str], block: Block, source: str) -> pd.DataFrame:
         parsed = pd.to_datetime(dates, format="%Y%m%d", errors="coerce")
         bad = dates[parsed.isna()].iloc[0]
         raise DataError(f"{source}: {bad!r} is not a valid YYYYMMDD date") from None
-    frame = pd.DataFrame(array / 100.0, index=index, columns=list(columns))
-    if index.has_duplicates:
-        raise DataError(f"{source}: duplicate date {index[index.duplicated()][0].date()}")
-    if not index.is_monotonic_increasing:
-        frame = frame.sort_index()
-    return frame
+    return pd.DataFrame(array / 100.0, index=index, columns=list(columns))
 
 
 def read(path, block: str | None = None) -> pd.DataFrame:

@@ -12,7 +12,8 @@
 The price is `Adj Close` where the file has it, else `Close`. Dates are sorted ascending. A
 missing price (empty, `null`, `NaN`) stays NaN; a price <= 0, an unparseable value or a date
 listed twice with different values is a DataError naming the file and the date (a row repeated
-identically is kept once).
+identically is kept once). Dates must run one way (oldest or newest first): a file whose dates
+turn back is a DataError naming the line.
 """
 
 from __future__ import annotations
@@ -52,12 +53,32 @@ def _header(rows: list[list[str]], source: str) -> tuple[list[str], int]:
 def parse(data: bytes, source: str) -> pd.DataFrame:
     """Prices in one float64 column named after the field used ('Adj Close' or 'Close'),
     DatetimeIndex 'date' ascending; NaN where a price is missing."""
+    frame, lines, full = _read(data, source)
+    _check_order(frame.index, lines, source)
+    if frame.index.has_duplicates:
+        dup = frame.index.duplicated(keep=False)
+        keyed = pd.Series(full, index=frame.index)[dup]
+        for date, group in keyed.groupby(level=0):
+            if len(set(group)) > 1:
+                raise DataError(f"{source}: date {date.date()} listed twice with different values")
+        frame = frame[~frame.index.duplicated(keep="first")]
+    return frame.sort_index(kind="stable")
+
+
+def rows(data: bytes, source: str) -> tuple[pd.DataFrame, list[int]]:
+    """The price rows in file order (event rows skipped; no order or duplicate checks) and their
+    1-based line numbers: what `backtest data validate` inspects."""
+    frame, lines, _ = _read(data, source)
+    return frame, lines
+
+
+def _read(data: bytes, source: str) -> tuple[pd.DataFrame, list[int], list[tuple[str, ...]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    rows = list(csv.reader(text.splitlines()))
-    columns, start = _header(rows, source)
+    table = list(csv.reader(text.splitlines()))
+    columns, start = _header(table, source)
     field = next((f for f in PRICE_FIELDS if f in columns), None)
     if field is None:
         raise DataError(f"{source}: no 'Adj Close' or 'Close' column (columns: {', '.join(columns[1:])})")
@@ -67,7 +88,8 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
     dates: list[str] = []
     prices: list[str] = []
     full: list[tuple[str, ...]] = []
-    for line, row in enumerate(rows[start:], start + 1):
+    lines: list[int] = []
+    for line, row in enumerate(table[start:], start + 1):
         fields = [f.strip() for f in row]
         if not any(fields):
             continue
@@ -80,24 +102,35 @@ def parse(data: bytes, source: str) -> pd.DataFrame:
         dates.append(fields[0])
         prices.append(fields[position])
         full.append(tuple(fields))
+        lines.append(line)
 
     if not dates:
         raise DataError(f"{source}: no price rows")
-    index = _dates(pd.Series(dates, dtype=object), source)
+    index = _dates(pd.Series(dates, dtype=object), lines, source)
     values = _prices(pd.Series(prices, dtype=object), index, field, source)
-
-    frame = pd.DataFrame({field: values}, index=pd.DatetimeIndex(index, name="date"))
-    if frame.index.has_duplicates:
-        dup = frame.index.duplicated(keep=False)
-        keyed = pd.Series(full, index=frame.index)[dup]
-        for date, group in keyed.groupby(level=0):
-            if len(set(group)) > 1:
-                raise DataError(f"{source}: date {date.date()} listed twice with different values")
-        frame = frame[~frame.index.duplicated(keep="first")]
-    return frame.sort_index(kind="stable")
+    return pd.DataFrame({field: values}, index=pd.DatetimeIndex(index, name="date")), lines, full
 
 
-def _dates(raw: pd.Series, source: str) -> pd.Series:
+def out_of_order(dates: pd.DatetimeIndex) -> tuple[np.ndarray, bool]:
+    """Positions k where the date turns back against the file's direction (oldest first, or newest
+    first as in the web export, told by the first and last dates), and whether it is newest first."""
+    steps = np.diff(dates.asi8)
+    newest_first = len(dates) > 1 and dates[0] > dates[-1]
+    return np.flatnonzero(steps > 0 if newest_first else steps < 0) + 1, newest_first
+
+
+def _check_order(dates: pd.DatetimeIndex, lines: list[int], source: str) -> None:
+    """Dates must run one way; a file that turns back somewhere is damaged, and sorting it would
+    hide that."""
+    wrong, newest_first = out_of_order(dates)
+    if len(wrong):
+        k = int(wrong[0])
+        order = "newest first" if newest_first else "oldest first"
+        raise DataError(f"{source}: line {lines[k]}: date {dates[k].date()} is out of order after "
+                        f"{dates[k - 1].date()} (the file runs {order})")
+
+
+def _dates(raw: pd.Series, lines: list[int], source: str) -> pd.Series:
     iso = raw.str.match(_ISO)
     parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     if iso.any():
@@ -105,7 +138,8 @@ def _dates(raw: pd.Series, source: str) -> pd.Series:
     if (~iso).any():
         parsed[~iso] = pd.to_datetime(raw[~iso], format="%b %d, %Y", errors="coerce")
     if parsed.isna().any():
-        raise DataError(f"{source}: {raw[parsed.isna()].iloc[0]!r} is not a date (expected YYYY-MM-DD or 'Dec 30, 2024')")
+        k = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise DataError(f"{source}: line {lines[k]}: {raw.iloc[k]!r} is not a date (expected YYYY-MM-DD or 'Dec 30, 2024')")
     return parsed
 
 

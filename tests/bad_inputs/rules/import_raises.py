@@ -1,0 +1,2 @@
+"""Raises while its module is imported."""
+raise RuntimeError("the strategy's data feed is not configured")

@@ -1,0 +1,3 @@
+"""Does not compile: a missing colon."""
+def target_weights(returns, params)
+    return returns
