@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: first10 over all available history
 	$(BIN)/backtest run configs/first10.yaml
 
-test: $(STAMP)  ## the whole test suite
+# the HTML report's browser test drives the system Chromium (Debian packages; never a download)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+test: $(STAMP) browser  ## the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)  ## speed benchmarks (results in bench/out/)
