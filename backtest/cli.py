@@ -298,7 +298,7 @@ def runs_rm(run_id, out):
 @click.option("--resamples", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap resamples.")
 @click.option("--block", type=click.FloatRange(min=1), default=21.0, show_default=True, help="Mean block length of the stationary bootstrap (sessions).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--report", "with_report", is_flag=True, help="Also write the HTML report (report.html) and PNG charts (png/) into OUT/compare-<id>/.")
+@click.option("--report", "with_report", is_flag=True, help="Also write the HTML report (report.html) into OUT/compare-<id>/, beside the PNG charts.")
 def compare_command(items, labels, fmt, out, resamples, block, seed, with_report):
     """Compare runs side by side and test their Sharpe ratios against the first's.
 
@@ -311,7 +311,7 @@ def compare_command(items, labels, fmt, out, resamples, block, seed, with_report
     if with_report:
         from backtest.report import compare_report
 
-        report = compare_report(result, png_dir=result.directory / "png")
+        report = compare_report(result)
         click.echo(f"Report: {report.html}", err=fmt != "table")
     if fmt == "json":
         click.echo(json.dumps(compare.to_json(result)))

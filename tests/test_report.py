@@ -118,7 +118,7 @@ def test_compare_report(reported):
     directory = Path(json.loads(out.stdout)["directory"])
     document = (directory / "report.html").read_text()
     assert document.count("Plotly.newPlot") == 3 and "Side by side" in document
-    assert sorted(p.name for p in (directory / "png").iterdir()) == ["annual.png", "drawdown.png", "equity.png"]
+    assert sorted(p.name for p in directory.glob("*.png")) == ["annual.png", "drawdown.png", "equity.png"]
 
 
 def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_path, monkeypatch):

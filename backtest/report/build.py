@@ -150,15 +150,26 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
 # --- comparisons --------------------------------------------------------------------------------
 
 
+def compare_pngs(comparison, directory: Path) -> list[Path]:
+    """equity.png, drawdown.png and annual.png of a comparison, every entry overlaid."""
+    from backtest.report import png
+
+    curves, drawdowns = data.compare_curves(comparison.entries)
+    directory = Path(directory)
+    return [png.equity(curves, directory / "equity.png", benchmark=False),
+            png.drawdown(drawdowns, directory / "drawdown.png", benchmark=False),
+            png.annual(comparison.yearly, directory / "annual.png", benchmark=False)]
+
+
 def compare_report(comparison, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
     """Several runs side by side: statistics, Sharpe tests, overlaid equity and drawdowns,
-    calendar-year returns. Default file: <comparison directory>/report.html."""
-    from backtest import compare, stats
-    from backtest.report import html, png
+    calendar-year returns. Default file: <comparison directory>/report.html (where `compare`
+    already drew the PNGs; png_dir draws them again elsewhere)."""
+    from backtest import compare
+    from backtest.report import html
 
     entries = comparison.entries
-    curves = pd.concat([(e.equity / e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
-    drawdowns = pd.concat([stats.drawdown_series(e.equity, e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
+    curves, drawdowns = data.compare_curves(entries)
     header, rows = compare.formatted_rows(comparison)
     test_rows = [[t["label"], f"{t['common_dates']:,}", f"{t['start']} → {t['end']}", f"{t['sharpe']:.3f}", f"{t['sharpe_reference']:.3f}",
                   compare._format(t["jkm_p_value"], "p"), compare._format(t["bootstrap_p_value"], "p")] for t in comparison.tests]
@@ -174,11 +185,7 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
     ]
     document = html.page(f"Comparison {comparison.compare_id}", ", ".join(e.label for e in entries), body)
     report = Report(_write_html(document, Path(out) if out else comparison.directory / "report.html"))
-    if png_dir is not None:
-        png_dir = Path(png_dir)
-        report.pngs = [png.equity(curves, png_dir / "equity.png", benchmark=False),
-                       png.drawdown(drawdowns, png_dir / "drawdown.png", benchmark=False),
-                       png.annual(comparison.yearly, png_dir / "annual.png", benchmark=False)]
+    report.pngs = compare_pngs(comparison, png_dir) if png_dir is not None else sorted(comparison.directory.glob("*.png"))
     return report
 
 

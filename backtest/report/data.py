@@ -149,6 +149,14 @@ def activity(run: RunData) -> pd.DataFrame:
     return frame.rename_axis("year")
 
 
+def compare_curves(entries) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(growth of 1, drawdown) of compared entries (`backtest.compare.Entry`), one column each,
+    on the union of their dates."""
+    growth_of_1 = pd.concat([(e.equity / e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
+    drawdown = pd.concat([stats.drawdown_series(e.equity, e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
+    return growth_of_1, drawdown
+
+
 def coverage(run: RunData) -> dict:
     """What the run covered: first and last date, sessions, series, dates dropped to align."""
     calendar = run.manifest.get("calendar", {})
