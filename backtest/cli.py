@@ -111,7 +111,7 @@ def run(config, overrides, start, end, out, as_json, with_report):
     )
     console.print(f"Results: {run_dir}")
     if report is not None:
-        console.print(f"Report: {report.html}  charts: {report.pngs[0].parent}/", markup=False)
+        click.echo(f"Report: {report.html}  charts: {report.pngs[0].parent}/")
 
 
 def _write_run_report(run_dir):

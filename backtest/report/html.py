@@ -51,6 +51,12 @@ def _lines(frame: pd.DataFrame, benchmark: bool):
     return reversed(items)
 
 
+def _translucent(color: str, alpha: float) -> str:
+    """"#rrggbb" -> "rgba(r, g, b, alpha)"."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
 def _figure(title: str, height: int = 420, **layout):
     import plotly.graph_objects as go
 
@@ -80,8 +86,9 @@ def drawdown_figure(curves: pd.DataFrame, spans=(), benchmark: bool = True):
     fig = _figure(style.TITLES["drawdown"] if len(spans) else "Drawdown from the running peak", height=380)
     x = _x(curves.index)
     for rank, label, curve, color in _lines(curves, benchmark):
+        # a light fill, so the benchmark's line stays visible through the strategy's area
         fig.add_trace(go.Scatter(x=x, y=_y(curve), name=label, legendrank=rank, fill="tozeroy" if rank == 0 else None,
-                                 line=dict(color=color, width=0.9), hovertemplate="%{y:.1%}"))
+                                 fillcolor=_translucent(color, 0.2), line=dict(color=color, width=0.9), hovertemplate="%{y:.1%}"))
     for rank, (start, end) in enumerate(spans, start=1):
         fig.add_vrect(x0=start.strftime("%Y-%m-%d"), x1=end.strftime("%Y-%m-%d"), fillcolor=style.DRAWDOWN_SHADE,
                       opacity=0.12, line_width=0, annotation_text=str(rank), annotation_position="bottom left")
