@@ -8,9 +8,8 @@ weights.csv with plain Python loops.
 
 import json
 import math
-import os
+import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +130,7 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
     assert out.exit_code == 0, out.output
     document = (tmp_path / sweep_id / "report.html").read_text()
     assert "Top 8 by sharpe" in document and (tmp_path / "png" / "heatmap_sharpe.png").stat().st_size > 1000
+    assert re.search(r"<tr><td>1</td><td>(5|10)</td><td>0\.[68]</td>", document)  # integer parameters stay integers
     from backtest.sweep import metric_grid
 
     table = pd.read_parquet(tmp_path / sweep_id / "results.parquet")

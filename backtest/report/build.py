@@ -207,8 +207,10 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     ranked = table.sort_values(metric, ascending=False, na_position="last", kind="stable").head(TOP_SWEEP_ROWS)
     shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
     shown = [n for n in shown if n in table.columns]
-    rows = [[rank, *(row[k] for k in grid_keys), *(format_value(row[n], STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in shown)]
-            for rank, (_, row) in enumerate(ranked.iterrows(), start=1)]
+    # column by column: a row of a mixed table would turn integer parameters into floats
+    params = zip(*(ranked[k].tolist() for k in grid_keys))
+    figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
+    rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
     body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(extra.get("grid"))], ["combinations", f"{len(table):,}"],
                                                          ["ranked by", metric]], "meta"))]
     report = Report(Path(out) if out else sweep_dir / "report.html")
@@ -257,7 +259,9 @@ def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
 def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, (dict, list)):
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    if isinstance(value, dict):
         return json.dumps(value)
     return "–" if value is None else str(value)
 

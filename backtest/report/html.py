@@ -22,7 +22,7 @@ _LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=40), hov
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1200px;padding:16px 24px;color:#222}
 h1{font-size:1.6em;margin:0.2em 0}h2{font-size:1.2em;margin:1.6em 0 0.4em;border-bottom:1px solid #ddd;padding-bottom:4px}
-table{border-collapse:collapse;font-size:0.9em;margin:0.4em 0}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}
+table{border-collapse:collapse;font-size:0.9em;margin:0.4em 0;display:block;overflow-x:auto;max-width:100%}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.meta td{text-align:left}
 .plot{width:100%}.note{color:#666;font-size:0.85em}pre{font-size:0.8em;background:#f7f7f7;padding:8px;overflow-x:auto}
 .legs span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
