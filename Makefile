@@ -28,6 +28,7 @@ test: $(STAMP) browser  ## the whole test suite
 bench: $(STAMP)  ## speed benchmarks (results in bench/out/)
 	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_report.py
 
 clean:
 	rm -rf $(VENV) results/*/ .pytest_cache
