@@ -245,6 +245,10 @@ def test_stacked_weights_hold_unchanged_targets_and_show_cash():
     held = data.target_weights(run)
     expected = pd.DataFrame({"a": [0.5, 0.5, 0.2, 0.2], "b": [0.3, 0.6, 0.6, 0.6], "cash": [0.2, 0.0, 0.2, 0.2]}, index=index)
     pd.testing.assert_frame_equal(held, expected, check_freq=False, atol=1e-12)
+    # before a first rebalance on the second date, everything is cash
+    run = data.RunData("x", Path("."), {}, {}, {}, run.equity, weights.iloc[1:], pd.DataFrame())
+    held = data.target_weights(run)
+    np.testing.assert_allclose(held.to_numpy(), [[0.0, 0.0, 1.0], [0.0, 0.6, 0.4], [0.2, 0.6, 0.2], [0.2, 0.6, 0.2]], atol=1e-12)
 
 
 def test_turnover_and_fees_per_year_add_up_to_the_statistics(reported, run):

@@ -124,10 +124,13 @@ def monthly_table(equity: pd.Series, initial_cash: float) -> pd.DataFrame:
 def target_weights(run: RunData) -> pd.DataFrame:
     """Target weights held from each rebalance date until the next (a NaN cell: that asset's
     target did not change), with the uninvested rest as "cash"; one row per rebalance date plus
-    the last date, to draw as steps."""
+    the last date (and the first, all cash, when the first rebalance comes later), to draw as
+    steps."""
     held = run.weights.ffill().fillna(0.0)
+    first, last = run.equity.index[0], run.equity.index[-1]
+    if held.empty or held.index[0] > first:  # all cash until the first rebalance
+        held = pd.concat([pd.DataFrame(0.0, index=[first], columns=held.columns), held])
     held["cash"] = (1.0 - held.sum(axis=1)).clip(lower=0.0).round(12)
-    last = run.equity.index[-1]
     if held.index[-1] < last:
         held.loc[last] = held.iloc[-1]
     if not (held["cash"] > 0).any():

@@ -45,7 +45,8 @@ def _y(values) -> np.ndarray:
 
 def _lines(frame: pd.DataFrame, benchmark: bool):
     """(rank, label, series, colour) per column, last column first: plotly draws later traces on
-    top, so the strategy (the first column) is never hidden; the legend keeps column order."""
+    top, so the strategy (the first column) is never hidden; the legend keeps column order.
+    Compared runs on different calendars leave NaN where one has no row: lines connect over them."""
     colors = style.leg_colors(frame.shape[1], benchmark)
     items = [(rank, str(label), series, color) for rank, ((label, series), color) in enumerate(zip(frame.items(), colors))]
     return reversed(items)
@@ -73,7 +74,7 @@ def equity_figure(curves: pd.DataFrame, benchmark: bool = True):
     x = _x(curves.index)
     for rank, label, curve, color in _lines(curves, benchmark):
         fig.add_trace(go.Scatter(x=x, y=_y(curve), name=label, legendrank=rank, line=dict(color=color, width=1.2),
-                                 hovertemplate="%{y:,.2f}"))
+                                 connectgaps=True, hovertemplate="%{y:,.2f}"))
     # ",.2~r": 0.2, 0.5, 1, 2, 50,000 (",.0f" would print the ticks below 1 as 0)
     fig.update_yaxes(type="log", tickformat=",.2~r", title_text="growth of 1 (log scale)")
     return fig
@@ -88,7 +89,8 @@ def drawdown_figure(curves: pd.DataFrame, spans=(), benchmark: bool = True):
     for rank, label, curve, color in _lines(curves, benchmark):
         # a light fill, so the benchmark's line stays visible through the strategy's area
         fig.add_trace(go.Scatter(x=x, y=_y(curve), name=label, legendrank=rank, fill="tozeroy" if rank == 0 else None,
-                                 fillcolor=_translucent(color, 0.2), line=dict(color=color, width=0.9), hovertemplate="%{y:.1%}"))
+                                 fillcolor=_translucent(color, 0.2), line=dict(color=color, width=0.9), connectgaps=True,
+                                 hovertemplate="%{y:.1%}"))
     for rank, (start, end) in enumerate(spans, start=1):
         fig.add_vrect(x0=start.strftime("%Y-%m-%d"), x1=end.strftime("%Y-%m-%d"), fillcolor=style.DRAWDOWN_SHADE,
                       opacity=0.12, line_width=0, annotation_text=str(rank), annotation_position="bottom left")

@@ -63,6 +63,7 @@ def equity(curves: pd.DataFrame, path: Path, benchmark: bool = True) -> Path:
 
     fig, ax = _pyplot().subplots(figsize=(11, 5.5))
     for i, ((label, curve), color) in enumerate(zip(curves.items(), style.leg_colors(curves.shape[1], benchmark))):
+        curve = curve.dropna()  # compared runs on different calendars: NaN where one has no row
         ax.plot(curve.index, curve.to_numpy(), label=label, color=color, linewidth=1.0, zorder=_on_top(i))
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10))
@@ -83,6 +84,7 @@ def drawdown(curves: pd.DataFrame, path: Path, spans=(), benchmark: bool = True)
         ax.axvspan(start, end, color=style.DRAWDOWN_SHADE, alpha=0.12, linewidth=0)
         ax.annotate(str(rank), (start, 0), xytext=(2, -10), textcoords="offset points", fontsize=8, color=style.DRAWDOWN_SHADE)
     for i, ((label, curve), color) in enumerate(zip(curves.items(), style.leg_colors(curves.shape[1], benchmark))):
+        curve = curve.dropna()
         if i == 0:
             ax.fill_between(curve.index, curve.to_numpy(), 0, color=color, alpha=0.15, linewidth=0)
         ax.plot(curve.index, curve.to_numpy(), label=label, color=color, linewidth=0.8, zorder=_on_top(i))
