@@ -14,16 +14,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def wall(cmd, env):
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+from bench_run import ROOT, wall  # the same timer as the run benchmark (bench/ is on sys.path)
 
 
 def main():
