@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from bench_run import ROOT, wall  # the same timer as the run benchmark (bench/ is on sys.path)
 
