@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,21 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: first10 over all available history
 	$(BIN)/backtest run configs/first10.yaml
 
-test: $(STAMP)  ## the whole test suite
+# the HTML report's browser test drives the system Chromium (Debian packages; never a download)
+# (as root, or through passwordless sudo; otherwise the browser test skips and says why)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver) || \
+		echo "warning: could not install chromium and chromium-driver; the browser test will be skipped"
+
+test: $(STAMP) browser  ## the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)  ## speed benchmarks (results in bench/out/)
 	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_report.py
 
 clean:
 	rm -rf $(VENV) results/*/ .pytest_cache

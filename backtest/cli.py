@@ -102,7 +102,8 @@ def _load_config(config, overrides, start, end):
 @_options(*_config_arguments)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the run is written to OUT/<run_id>/.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the statistics on stdout.")
-def run(config, overrides, start, end, out, as_json):
+@click.option("--report", "with_report", is_flag=True, help="Also write the HTML tearsheet (report.html) and PNG charts (png/) into the run directory.")
+def run(config, overrides, start, end, out, as_json, with_report):
     """Run the backtest described by CONFIG (a YAML file)."""
     from backtest import results
     from backtest.display import drawdown_rows, stat_rows
@@ -115,6 +116,7 @@ def run(config, overrides, start, end, out, as_json):
     run_dir = results.write_run(result, out, run_id)
     summary = results.summary(result, run_id)
     _record_run(out, run_id, cfg.to_dict(), summary, run_dir)
+    report = _write_run_report(run_dir) if with_report else None
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -137,6 +139,29 @@ def run(config, overrides, start, end, out, as_json):
         )
     )
     console.print(f"Results: {run_dir}")
+    if report is not None:
+        click.echo(f"Report: {report.html}  charts: {report.pngs[0].parent}/")
+
+
+def _write_run_report(run_dir):
+    from backtest.report import run_report
+
+    return run_report(run_dir, png_dir=run_dir / "png")
+
+
+@main.command("report")
+@click.argument("target", metavar="RUN_ID")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write (default: report.html in the run's directory).")
+@click.option("--png", "png_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the key charts as PNG files into this directory.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root holding registry.sqlite.")
+def report_command(target, out_file, png_dir, root):
+    """Write the HTML report of a run or sweep (RUN_ID, a unique prefix, or its directory) or a study directory."""
+    from backtest.report import report
+
+    result = report(target, root=root, out=out_file, png_dir=png_dir)
+    click.echo(f"Report: {result.html}")
+    for path in result.pngs:
+        click.echo(f"Chart: {path}")
 
 
 @main.command("strategies")
@@ -342,7 +367,8 @@ def runs_rm(run_id, out):
 @click.option("--resamples", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap resamples.")
 @click.option("--block", type=click.FloatRange(min=1), default=21.0, show_default=True, help="Mean block length of the stationary bootstrap (sessions).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-def compare_command(items, labels, fmt, out, resamples, block, seed):
+@click.option("--report", "with_report", is_flag=True, help="Also write the HTML report (report.html) into OUT/compare-<id>/, beside the PNG charts.")
+def compare_command(items, labels, fmt, out, resamples, block, seed, with_report):
     """Compare runs side by side and test their Sharpe ratios against the first's.
 
     Each argument is a run id (or unique prefix), a run directory, a config file, or a quoted
@@ -351,6 +377,11 @@ def compare_command(items, labels, fmt, out, resamples, block, seed):
     from backtest import compare
 
     result = compare.compare(items, root=out, labels=labels, resamples=resamples, block=block, seed=seed)
+    if with_report:
+        from backtest.report import compare_report
+
+        report = compare_report(result)
+        click.echo(f"Report: {report.html}", err=fmt != "table")
     if fmt == "json":
         click.echo(json.dumps(compare.to_json(result)))
         return

@@ -26,7 +26,8 @@ when both runs start on it):
   (Ledoit & Wolf 2008): p = (1 + #{|d* - d| >= |d|}) / (resamples + 1), d = SR_a - SR_b.
 
 Outputs go to `<out>/compare-<id>/`: stats.csv, sharpe_tests.csv, yearly.csv, equity.csv,
-equity.png (growth of 1, log scale), drawdown.png and compare.json (what `--format json` prints).
+equity.png (growth of 1, log scale), drawdown.png, annual.png (drawn by `backtest.report`) and
+compare.json (what `--format json` prints).
 """
 
 from __future__ import annotations
@@ -510,47 +511,12 @@ def write(comparison: Comparison, charts: bool = True) -> Path:
         equity = pd.concat([e.equity.rename(e.label) for e in comparison.entries], axis=1, sort=True)
         equity.rename_axis("date").to_csv(tmp / "equity.csv", date_format="%Y-%m-%d")
         if charts:
-            plot(comparison.entries, tmp)
+            from backtest.report.build import compare_pngs
+
+            compare_pngs(comparison, tmp)
         (tmp / "compare.json").write_text(json.dumps(to_json(comparison), indent=2))
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
-
-
-def plot(entries: list[Entry], directory: Path) -> list[Path]:
-    """equity.png (growth of 1, log scale) and drawdown.png, every entry overlaid."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from backtest import stats
-
-    paths = []
-    fig, ax = plt.subplots(figsize=(11, 5.5))
-    for e in entries:
-        ax.plot(e.equity.index, e.equity / e.initial_cash, label=e.label, linewidth=0.9)
-    ax.set_yscale("log")
-    ax.set_ylabel("growth of 1 (log scale)")
-    ax.set_title("Equity")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
-    fig.tight_layout()
-    paths.append(directory / "equity.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(11, 4))
-    for e in entries:
-        ax.plot(e.equity.index, stats.drawdown_series(e.equity, e.initial_cash) * 100, label=e.label, linewidth=0.8)
-    ax.set_ylabel("drawdown (%)")
-    ax.set_title("Drawdown from the running peak")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small")
-    fig.tight_layout()
-    paths.append(directory / "drawdown.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    return paths

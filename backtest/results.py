@@ -7,6 +7,7 @@
         weights.csv     the strategy's target weights (rebalance dates only)
         orders.csv      every filled order of the strategy (and benchmark, marked by `leg`)
         manifest.json   package versions, data file hashes, git commit, command line, config dir
+        report.html, png/   with `backtest run --report`: written afterwards by `backtest.report`
 
 The directory is built under a temporary name (`.<run_id>.<host>-<pid>.tmp`, hidden) and renamed
 into place, so a crash never leaves a half-written run behind; the next run on the same host

@@ -40,6 +40,11 @@ Definitions (risk-free rate 0 throughout)
     calendar-year returns
                     year-end E / previous year-end E - 1; the first year is measured from the
                     initial cash and the last (possibly partial) year is included.
+    calendar-month returns
+                    the same per calendar month (first from the initial cash, last partial).
+    rolling return  over a window of w rows, annualised: (E_t / E_{t-w})^(ppy / w) - 1, with
+                    E_{-1} = initial_cash (so the first value is at row w - 1); NaN before.
+    rolling sharpe  mean(r) / std(r, ddof=1) * sqrt(ppy) over the last w daily returns r.
     best_year, worst_year  the highest and lowest calendar-year return.
     pct_positive_years     share of calendar years with a return > 0.
     rebalances      number of rows with traded notional > 0.
@@ -84,8 +89,11 @@ __all__ = [
     "daily_returns",
     "drawdown_series",
     "drawdowns",
+    "monthly_returns",
     "performance",
     "relative",
+    "rolling_return",
+    "rolling_sharpe",
     "yearly_returns",
 ]
 
@@ -228,3 +236,29 @@ def yearly_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
     values = np.ascontiguousarray(equity.to_numpy(dtype=np.float64))
     years, returns = yearly_returns_nb(values, float(initial_cash), _years(index))
     return pd.Series(returns, index=pd.Index(years, name="year"), name="return")
+
+
+def monthly_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
+    """Calendar-month returns indexed by month (Period[M]); the first from the initial cash."""
+    index = _dates(equity.index)
+    values = np.ascontiguousarray(equity.to_numpy(dtype=np.float64))
+    month_keys = np.ascontiguousarray((index.year * 12 + index.month - 1).to_numpy().astype(np.int64))
+    keys, returns = yearly_returns_nb(values, float(initial_cash), month_keys)
+    months = pd.PeriodIndex.from_ordinals(keys - 1970 * 12, freq="M")
+    return pd.Series(returns, index=months.rename("month"), name="return")
+
+
+def rolling_return(equity: pd.Series, initial_cash: float, window: int, periods_per_year: int = 252) -> pd.Series:
+    """Annualised return over the last `window` rows, (E_t / E_{t-window})^(ppy / window) - 1."""
+    values = _values(equity, "equity")
+    before = np.r_[initial_cash, values][: len(values)]  # E_{t-1}, E_{-1} = initial cash
+    start = pd.Series(before, index=equity.index).shift(window - 1)
+    growth = values / start.to_numpy()
+    return pd.Series(growth ** (periods_per_year / window) - 1.0, index=equity.index, name="rolling_return")
+
+
+def rolling_sharpe(equity: pd.Series, initial_cash: float, window: int, periods_per_year: int = 252) -> pd.Series:
+    """Annualised Sharpe ratio of the last `window` daily returns; NaN where their std is 0."""
+    r = daily_returns(equity, initial_cash).rolling(window)
+    std = r.std(ddof=1)
+    return (r.mean() / std.where(std > 0) * math.sqrt(periods_per_year)).rename("rolling_sharpe")

@@ -969,20 +969,27 @@ def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None 
             raise ConfigError(f"--heatmap {key}: not a swept key (swept: {', '.join(keys)})")
     if x == y:
         raise ConfigError("--heatmap: give two different swept keys")
+    axis_values = {a.key: _column(a.values) for a in result.plan.axes}
+    grid = metric_grid(result.table(), x, y, metric).reindex(index=axis_values[y], columns=axis_values[x])
+    return heatmap_png(grid, x, y, metric, path, others=[k for k in keys if k not in (x, y)])
+
+
+def metric_grid(table, x: str, y: str, metric: str):
+    """The metric over (y values as rows, x values as columns) from a result table; where other
+    keys were swept too, the best value over them; NaN where no combination has a value."""
+    return table.groupby([y, x], sort=True)[metric].max().unstack(x)
+
+
+def heatmap_png(grid, x: str, y: str, metric: str, path: Path, others=()) -> Path:
+    """PNG of a `metric_grid` (the sweep's heatmap and the sweep report's)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xi, yi = keys.index(x), keys.index(y)
-    xs, ys = result.plan.axes[xi].values, result.plan.axes[yi].values
-    grid = np.full((len(ys), len(xs)), -np.inf)
-    values = result.stats[:, result.names.index(metric)]
-    finite = ~np.isnan(values)
-    np.maximum.at(grid, (result.plan.combos[finite, yi], result.plan.combos[finite, xi]), values[finite])
-    grid[np.isneginf(grid)] = np.nan
+    xs, ys = list(grid.columns), list(grid.index)
     fig, ax = plt.subplots(figsize=(min(16, 2 + 0.35 * len(xs)), min(12, 1.5 + 0.3 * len(ys))))
-    image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+    image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
     fig.colorbar(image, ax=ax, label=metric)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
@@ -991,11 +998,11 @@ def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None 
         positions = list(range(0, len(labels), step))
         axis_set(positions, [_label(labels[i]) for i in positions])
     ax.tick_params(axis="x", labelrotation=90)
-    others = [k for k in keys if k not in (x, y)]
     title = f"{metric} over {x} × {y}" + (f" (best over {', '.join(others)})" if others else "")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_file(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
     return path

@@ -185,7 +185,7 @@ def test_compare_recorded_runs_json(two_runs):
     directory = root / f"compare-{result['compare_id']}"
     assert directory == root / result["directory"].split("/")[-1]
     names = {p.name for p in directory.iterdir()}
-    assert names == {"stats.csv", "sharpe_tests.csv", "yearly.csv", "equity.csv", "equity.png", "drawdown.png", "compare.json"}
+    assert names == {"stats.csv", "sharpe_tests.csv", "yearly.csv", "equity.csv", "equity.png", "drawdown.png", "annual.png", "compare.json"}
     assert (directory / "equity.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((directory / "compare.json").read_text()) == result
     yearly = pd.read_csv(directory / "yearly.csv", index_col="year")

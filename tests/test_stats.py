@@ -487,3 +487,19 @@ def test_daily_returns_start_from_the_initial_cash():
     equity = pd.Series([110.0, 99.0, 121.0], index=pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06"]))
     # 110/100 - 1, 99/110 - 1, 121/99 - 1
     np.testing.assert_allclose(daily_returns(equity, 100.0).to_numpy(), [0.1, -0.1, 121 / 99 - 1])
+
+
+def test_monthly_returns_and_rolling_figures_hand_computed():
+    """Month ends 110 (Jan, from 100 initial cash), 99 (Feb), 121 (Mar, one row); window 2."""
+    index = pd.to_datetime(["2020-01-30", "2020-01-31", "2020-02-28", "2020-03-02"])
+    equity = pd.Series([105.0, 110.0, 99.0, 121.0], index=index)
+    monthly = stats.monthly_returns(equity, 100.0)
+    assert [str(m) for m in monthly.index] == ["2020-01", "2020-02", "2020-03"]
+    np.testing.assert_allclose(monthly.to_numpy(), [0.10, -0.10, 121 / 99 - 1])
+    # window 2, ppy 4: (E_t / E_{t-2})^(4/2) - 1, E_{-1} = 100
+    rolling = stats.rolling_return(equity, 100.0, 2, periods_per_year=4)
+    np.testing.assert_allclose(rolling.to_numpy(), [np.nan, 1.1**2 - 1, (99 / 105) ** 2 - 1, (121 / 110) ** 2 - 1])
+    r = np.array([105 / 100, 110 / 105, 99 / 110, 121 / 99]) - 1
+    sharpe = stats.rolling_sharpe(equity, 100.0, 2, periods_per_year=4)
+    expected = [np.nan] + [np.mean(r[t - 1 : t + 1]) / np.std(r[t - 1 : t + 1], ddof=1) * 2 for t in (1, 2, 3)]
+    np.testing.assert_allclose(sharpe.to_numpy(), expected)

@@ -1,0 +1,290 @@
+"""Assemble reports: a run's tearsheet, a comparison, a sweep, a study; HTML and PNGs.
+
+    report(target, root, out, png_dir)   target: a run or sweep id (or unique prefix) from
+                                         root's registry, or a run / sweep / study directory
+    run_report(run_dir, out, png_dir)    one run's tearsheet
+    compare_report(comparison, out, png_dir)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from backtest.display import STAT_FORMATS, drawdown_rows, format_value, stat_rows
+from backtest.report import data
+from backtest.report.data import ReportError
+
+TOP_SWEEP_ROWS = 20
+
+
+@dataclass
+class Report:
+    html: Path
+    pngs: list[Path] = field(default_factory=list)
+
+
+def _write_html(document: str, path: Path) -> Path:
+    """Write atomically: a reader never sees half a report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(document, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _leg_labels(run: data.RunData) -> dict[str, str]:
+    config = run.config
+    labels = {"strategy": f"{_block_name(config['strategy'])} (strategy)"}
+    if "benchmark" in run.legs:
+        labels["benchmark"] = f"{_block_name(config['benchmark'])} (benchmark)"
+    return labels
+
+
+def _block_name(block: dict) -> str:
+    return block.get("name") or Path(block.get("file") or "?").stem
+
+
+def _config_rows(run: data.RunData) -> list[list[str]]:
+    config, coverage = run.config, data.coverage(run)
+    rows = []
+    for key in ("strategy", "benchmark"):
+        block = config.get(key)
+        if block:
+            rows.append([key, f"{_block_name(block)} {json.dumps(block.get('params') or {})}"])
+    portfolio = config["portfolio"]
+    rows.append(["portfolio", ", ".join(f"{k} {v}" for k, v in portfolio.items())])
+    rows.append(["period asked", f"{config['period'].get('start') or 'first date'} → {config['period'].get('end') or 'last date'}"])
+    rows.append(["data coverage", f"{coverage['start']} → {coverage['end']}: {coverage['sessions']:,} sessions, "
+                                  f"{coverage['calendar_years']} calendar years"])
+    rows.append(["series", ", ".join(coverage["series"]) + (f" ({coverage['dropped_to_align']:,} dates dropped to align calendars)" if coverage["dropped_to_align"] else "")])
+    rows.append(["annualisation", f"{run.periods_per_year} rows a year"])
+    return rows
+
+
+def _manifest_section(manifest: dict) -> str:
+    from backtest.report import html
+
+    rows = [["created", manifest.get("created", "–")], ["git commit", manifest.get("git_commit") or "–"],
+            ["python", manifest.get("python", "–")], ["command", " ".join(manifest.get("command", []))]]
+    rows += [[f"package {k}", v or "–"] for k, v in (manifest.get("packages") or {}).items()]
+    rows += [[f"data {path}", f"sha256 {digest}"] for path, digest in (manifest.get("data_files") or {}).items()]
+    return html.section("Manifest", html.table(["", ""], rows, "meta"))
+
+
+def run_figures(run: data.RunData) -> dict:
+    """The data of every chart of a run report, display labels as column names."""
+    labels = _leg_labels(run)
+    episodes = data.worst_drawdowns(run)
+    return {
+        "growth": data.growth(run).rename(columns=labels),
+        "drawdown": data.drawdowns(run).rename(columns=labels),
+        "episodes": episodes,
+        "spans": data.drawdown_spans(episodes, run.equity.index[-1]),
+        "rolling": {years: tuple(f.rename(columns=labels) for f in data.rolling(run, years)) for years in data.ROLLING_YEARS},
+        "annual": data.annual_returns(run).rename(columns=labels),
+        "monthly": data.monthly_table(run.equity["strategy"], run.initial_cash),
+        "weights": data.target_weights(run),
+        "activity": data.activity(run),
+    }
+
+
+def run_pngs(charts: dict, directory: Path) -> list[Path]:
+    from backtest.report import png
+
+    directory = Path(directory)
+    return [
+        png.equity(charts["growth"], directory / "equity.png"),
+        png.drawdown(charts["drawdown"], directory / "drawdown.png", charts["spans"]),
+        png.rolling(charts["rolling"], directory / "rolling.png"),
+        png.annual(charts["annual"], directory / "annual.png"),
+        png.monthly(charts["monthly"], directory / "monthly.png"),
+        png.weights(charts["weights"], directory / "weights.png"),
+        png.activity(charts["activity"], directory / "activity.png"),
+    ]
+
+
+def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
+    """One run's tearsheet: `out` (default <run_dir>/report.html) and, with png_dir, the PNGs."""
+    from backtest.report import html
+
+    run = data.load_run(run_dir)
+    charts = run_figures(run)
+    summary = run.summary
+    columns = {"Strategy": summary["strategy"]}
+    if summary.get("benchmark"):
+        columns["Benchmark"] = summary["benchmark"]
+    depth_note = "Shaded in the chart above: peak to recovery (or to the last date if not recovered)."
+    body = [
+        html.section("Configuration and data", html.table(["", ""], _config_rows(run), "meta")),
+        html.section("Statistics", html.table(["", *columns], stat_rows(columns))),
+        html.section("Equity", html.plot(html.equity_figure(charts["growth"]), "equity")),
+        html.section("Drawdowns", html.plot(html.drawdown_figure(charts["drawdown"], charts["spans"]), "drawdown"),
+                     html.table(["#", "Peak", "Trough", "Recovery", "Depth", "Days"],
+                                [[i, *row] for i, row in enumerate(drawdown_rows(charts["episodes"]), start=1)]),
+                     html.text(depth_note)),
+        html.section("Rolling return and Sharpe ratio", html.plot(html.rolling_figure(charts["rolling"]), "rolling")),
+        html.section("Calendar-year returns", html.plot(html.annual_figure(charts["annual"]), "annual"),
+                     html.text("The first year is measured from the initial cash; the last may be partial.")),
+        html.section("Monthly returns", html.plot(html.monthly_figure(charts["monthly"]), "monthly")),
+        html.section("Target weights", html.plot(html.weights_figure(charts["weights"]), "weights"),
+                     html.text("Held from each rebalance to the next; \"cash\" is what the targets leave uninvested.")),
+        html.section("Turnover and fees", html.plot(html.activity_figure(charts["activity"]), "activity")),
+        _manifest_section(run.manifest),
+    ]
+    coverage = data.coverage(run)
+    legs = " vs ".join(_leg_labels(run).values())
+    document = html.page(f"Backtest {run.run_id}", f"{legs}, {coverage['start']} → {coverage['end']}", body)
+    report = Report(_write_html(document, Path(out) if out else run.directory / "report.html"))
+    if png_dir is not None:
+        report.pngs = run_pngs(charts, png_dir)
+    return report
+
+
+# --- comparisons --------------------------------------------------------------------------------
+
+
+def compare_pngs(comparison, directory: Path) -> list[Path]:
+    """equity.png, drawdown.png and annual.png of a comparison, every entry overlaid."""
+    from backtest.report import png
+
+    curves, drawdowns = data.compare_curves(comparison.entries)
+    directory = Path(directory)
+    return [png.equity(curves, directory / "equity.png", benchmark=False),
+            png.drawdown(drawdowns, directory / "drawdown.png", benchmark=False),
+            png.annual(comparison.yearly, directory / "annual.png", benchmark=False)]
+
+
+def compare_report(comparison, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
+    """Several runs side by side: statistics, Sharpe tests, overlaid equity and drawdowns,
+    calendar-year returns. Default file: <comparison directory>/report.html (where `compare`
+    already drew the PNGs; png_dir draws them again elsewhere)."""
+    from backtest import compare
+    from backtest.report import html
+
+    entries = comparison.entries
+    curves, drawdowns = data.compare_curves(entries)
+    header, rows = compare.formatted_rows(comparison)
+    test_rows = [[t["label"], f"{t['common_dates']:,}", f"{t['start']} → {t['end']}", f"{t['sharpe']:.3f}", f"{t['sharpe_reference']:.3f}",
+                  compare._format(t["jkm_p_value"], "p"), compare._format(t["bootstrap_p_value"], "p")] for t in comparison.tests]
+    sources = [[e.label, e.kind, e.source, e.strategy, f"{e.start} → {e.end}", f"{len(e.equity):,}"] for e in entries]
+    body = [
+        html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta")),
+        html.section("Side by side", html.table(header, rows)),
+        html.section(f"Sharpe ratio vs {comparison.reference.label} on common dates",
+                     html.table(["", "common dates", "period", "Sharpe", "Sharpe (first)", "p (JKM)", "p (bootstrap)"], test_rows)),
+        html.section("Equity", html.plot(html.equity_figure(curves, benchmark=False), "equity")),
+        html.section("Drawdowns", html.plot(html.drawdown_figure(drawdowns, benchmark=False), "drawdown")),
+        html.section("Calendar-year returns", html.plot(html.annual_figure(comparison.yearly, benchmark=False), "annual")),
+    ]
+    document = html.page(f"Comparison {comparison.compare_id}", ", ".join(e.label for e in entries), body)
+    report = Report(_write_html(document, Path(out) if out else comparison.directory / "report.html"))
+    report.pngs = compare_pngs(comparison, png_dir) if png_dir is not None else sorted(comparison.directory.glob("*.png"))
+    return report
+
+
+# --- sweeps and studies -------------------------------------------------------------------------
+
+
+def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
+    """A sweep: the metric heatmap over its first two swept keys and the top combinations."""
+    from backtest import sweep
+    from backtest.report import html
+
+    try:
+        table = pd.read_parquet(sweep_dir / "results.parquet")
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{sweep_dir / 'results.parquet'}: cannot read it ({exc})") from None
+    extra = (record.extra if record else None) or {}
+    grid_keys = list((extra.get("grid") or {}).keys()) or [c for c in table.columns if "." in c]
+    metric = extra.get("metric") or "sharpe"
+    ranked = table.sort_values(metric, ascending=False, na_position="last", kind="stable").head(TOP_SWEEP_ROWS)
+    shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
+    shown = [n for n in shown if n in table.columns]
+    # column by column: a row of a mixed table would turn integer parameters into floats
+    params = zip(*(ranked[k].tolist() for k in grid_keys))
+    figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
+    rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
+    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(extra.get("grid"))], ["combinations", f"{len(table):,}"],
+                                                         ["ranked by", metric]], "meta"))]
+    report = Report(Path(out) if out else sweep_dir / "report.html")
+    if len(grid_keys) >= 2:
+        x, y = grid_keys[0], grid_keys[1]
+        grid = sweep.metric_grid(table, x, y, metric)
+        note = f"Other swept keys ({', '.join(grid_keys[2:])}): the best value over them." if len(grid_keys) > 2 else ""
+        body.append(html.section(f"{metric} over {x} × {y}", html.plot(html.metric_heatmap_figure(grid, metric, x, y), "heatmap"), html.text(note)))
+        if png_dir is not None:
+            report.pngs.append(sweep.heatmap_png(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
+    header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
+    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows)))
+    sweep_id = record.id if record else sweep_dir.name
+    _write_html(html.page(f"Sweep {sweep_id}", f"{len(table):,} combinations ranked by {metric}", body), report.html)
+    return report
+
+
+def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
+    """A study: its parameters, summary, plot (the PNG it wrote, embedded) and per-period rows."""
+    from backtest.report import html
+
+    try:
+        result = json.loads((study_dir / "study.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{study_dir / 'study.json'}: cannot read it ({exc})") from None
+    name, summary = result["study"], result["summary"]
+    body = [html.section("Question", html.table(["", ""], [[k, json.dumps(v)] for k, v in result["params"].items()], "meta"),
+                         *(html.text(n) for n in result.get("notes", [])))]
+    groups = {k: v for k, v in summary.items() if isinstance(v, dict)}
+    if groups:
+        fields = list(dict.fromkeys(f for g in groups.values() for f in g))
+        body.append(html.section("Summary", html.table(["group", *fields], [[g, *(_cell(v.get(f)) for f in fields)] for g, v in groups.items()])))
+    scalars = [[k, _cell(v)] for k, v in summary.items() if not isinstance(v, (dict, list))]
+    body.append(html.section("Test", html.table(["", ""], scalars, "meta")))
+    for picture in sorted(study_dir.glob("*.png")):
+        encoded = base64.b64encode(picture.read_bytes()).decode()
+        body.append(html.section(picture.stem, f'<img alt="{picture.stem}" style="max-width:100%" src="data:image/png;base64,{encoded}">'))
+    periods = result.get("years") or result.get("rows") or []
+    if periods:
+        columns = list(periods[0])
+        body.append(html.section("Per period", html.table(columns, [[_cell(p.get(c)) for c in columns] for p in periods])))
+    document = html.page(f"Study {name}", study_dir.name, body)
+    return Report(_write_html(document, Path(out) if out else study_dir / "report.html"))
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return "–" if value is None else str(value)
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def report(target: str, root: Path | str = "results", out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
+    """Report on a run id, sweep id (or unique prefix in root's registry) or a directory."""
+    from backtest import registry
+
+    path, record = Path(target), None
+    if not path.is_dir():
+        record = registry.get_run(root, target)
+        if not record.path or not Path(record.path).is_dir():
+            raise ReportError(f"{record.id}: its directory {record.path or '(none)'} is missing")
+        path = Path(record.path)
+    if (path / "equity.csv").is_file() and (path / "weights.csv").is_file():
+        return run_report(path, out, png_dir)
+    if (path / "results.parquet").is_file():
+        if record is None:
+            record = registry.find_run(root, path.name)
+        return sweep_report(path, record, out, png_dir)
+    if (path / "study.json").is_file():
+        return study_report(path, out)
+    raise ReportError(f"{path}: not a run, sweep or study directory")
