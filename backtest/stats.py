@@ -46,7 +46,7 @@ Definitions (risk-free rate 0 throughout)
                     E_{-1} = initial_cash (so the first value is at row w - 1); NaN before.
     rolling sharpe  mean(r) / std(r, ddof=1) * sqrt(ppy) over the last w daily returns r.
     best_year, worst_year  the highest and lowest calendar-year return.
-    pct_positive_years     share of calendar years with a return > 0.
+    pct_positive_years     share of calendar years with a return > 0 (beyond rounding noise, 1e-12).
     rebalances      number of rows with traded notional > 0.
     turnover        annual one-way turnover: sum_t(traded_t / E_t) / 2 / (n / ppy).
     fees_paid       sum of fees.

@@ -55,7 +55,8 @@ RELATIVE_STAT_NAMES = (
 # returns, depth of the deepest drawdown) is no bigger than NOISE is undefined (NaN): such a
 # denominator is rounding error (e.g. a return of -1e-16 on the day of the first purchase), and
 # dividing by it gave figures like 3e16 that changed with the initial cash. A drawdown no deeper
-# than NOISE lasts 0 days, for the same reason. A row counts as a
+# than NOISE lasts 0 days, and a year counts as positive only when its return exceeds NOISE, for
+# the same reason (a flat year came out +1e-16 or 0 depending on the cash). A row counts as a
 # rebalance when it trades more than MIN_TRADE_SHARE of the portfolio value: vectorbt skips
 # orders within a relative 1e-9 of the position, so smaller trades come and go with rounding.
 NOISE = 1e-12
@@ -193,7 +194,7 @@ def _year_figures_nb(equity, init_cash, year):
             e = equity[t]
             r = e / start_value - 1.0
             n_years += 1
-            if r > 0.0:
+            if r > NOISE:
                 n_positive += 1
             best = max(best, r)
             worst = min(worst, r)
