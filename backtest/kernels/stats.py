@@ -228,14 +228,45 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
 
     mdd, mdd_peak, mdd_rec = _deepest_drawdown_nb(equity, init_cash)
     n_years, n_positive, best, worst = _year_figures_nb(equity, init_cash, year)
+    count = 0
+    share = 0.0
+    if traded.shape[0] == n:
+        count, share = _trading_sums_nb(equity, traded)
+    fees_sum = _sum_nb(fees) if fees.shape[0] == n else 0.0
+    summary_figures_nb(
+        n, init_cash, equity[n - 1], ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+        n_years, n_positive, best, worst, count, share, fees_sum, out,
+    )
+    if traded.shape[0] != n:
+        out[REBALANCES] = np.nan
+        out[TURNOVER] = np.nan
+    if fees.shape[0] != n:
+        out[FEES_PAID] = np.nan
 
-    final = equity[n - 1]
+
+# The two `*_figures_nb` functions turn the sums of one pass over the rows into the figures. They
+# are the one source of the formulas: `backtest.kernels.cuda` compiles them for the GPU, where
+# the sums are accumulated row by row in a single pass (so they use `math`, not NumPy).
+
+
+@njit(cache=True, error_model="numpy")
+def summary_figures_nb(
+    n, init_cash, final, ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+    n_years, n_positive, best, worst, count, share, fees_sum, out,
+):
+    """`out[:N_STATS]` from the sums of returns shifted by the first one (s1, s2, down2: sum of
+    squared negative returns), the deepest drawdown (depth, peak row or -1, recovery row or -1),
+    the calendar-year figures and the trading sums. n >= 1."""
     cagr = cagr_nb(final, init_cash, n, ppy)
     mean = shift + s1 / n
     sqrt_ppy = math.sqrt(ppy)
     out[FINAL_VALUE] = final
     out[TOTAL_RETURN] = final / init_cash - 1.0
     out[CAGR] = cagr
+    out[VOLATILITY] = math.nan
+    out[SHARPE] = math.nan
+    out[SORTINO] = math.nan
+    out[CALMAR] = math.nan
     if n > 1:
         var = (s2 - s1 * s1 / n) / (n - 1)
         std = math.sqrt(var) if var > 0.0 else 0.0
@@ -256,13 +287,9 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
     out[BEST_YEAR] = best
     out[WORST_YEAR] = worst
     out[PCT_POSITIVE_YEARS] = n_positive / n_years
-
-    if traded.shape[0] == n:
-        count, share = _trading_sums_nb(equity, traded)
-        out[REBALANCES] = count
-        out[TURNOVER] = share / 2.0 / (n / ppy)
-    if fees.shape[0] == n:
-        out[FEES_PAID] = _sum_nb(fees)
+    out[REBALANCES] = count
+    out[TURNOVER] = share / 2.0 / (n / ppy)
+    out[FEES_PAID] = fees_sum
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
@@ -314,6 +341,13 @@ def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, out):
     if n < 2:
         return
     r0, b0, x0, sr, sb, sx, srb, sbb, sxx = _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash)
+    relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out)
+
+
+@njit(cache=True, error_model="numpy")
+def relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out):
+    """`out[TRACKING_ERROR:]` from the sums of r, b and x = r - b shifted by their first values
+    (r0, b0, x0) over rows 1.., and of their products. n >= 2; the rest of `out` is NaN."""
     mean_r = r0 + sr / n
     mean_b = b0 + sb / n
     mean_x = x0 + sx / n
