@@ -12,6 +12,10 @@ rows the run's trading calendar); `params` has one attribute per declared parame
 has one row per rebalance date (a subset of `returns.index`) and one column per asset (series id);
 a NaN row means "no change". This module checks the declarations, coerces user values to the
 declared types, and checks what the strategy returns (no leverage, no unknown dates).
+
+A fourth line is optional: `GPU = True` declares that the strategy trades a fixed few series
+(at most 15, plus the cash asset), so `backtest sweep --backend cuda` may simulate its
+combinations on the GPU kernel (`backtest.kernels.cuda`); without it sweeps run on the CPU.
 """
 
 from __future__ import annotations
@@ -140,6 +144,7 @@ class Strategy:
     params: tuple[Param, ...]
     target_weights_fn: Callable[[pd.DataFrame, SimpleNamespace], pd.DataFrame] = field(repr=False)
     source: str = ""
+    gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
 
     def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
         """Declared defaults, overridden by `values`, each coerced to its declared type."""
@@ -211,7 +216,10 @@ def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
     if not all(isinstance(p, Param) for p in params):
         raise StrategyError(f"strategy {name!r} ({source}): PARAMS must be a sequence of backtest.strategy.Param")
     doc = inspect.cleandoc(module.__doc__ or "").strip()
-    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source)
+    gpu = getattr(module, "GPU", False)
+    if not isinstance(gpu, bool):
+        raise StrategyError(f"strategy {name!r} ({source}): GPU must be True or False")
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, gpu=gpu)
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:

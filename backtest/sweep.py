@@ -47,6 +47,8 @@ DEFAULT_METRIC = "sharpe"
 DEFAULT_BATCH = 4096
 MAX_COMBINATIONS = 10_000_000  # a full grid beyond this needs --samples (the plan is held in memory)
 EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
+GPU_BATCH = 1 << 20  # combinations per batch on the GPU: one launch keeps every core busy
+BACKENDS = ("local", "ray", "cuda", "auto")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,6 +354,7 @@ class Evaluator:
         from backtest.pipeline import Leg, prepare, resolve_leg
 
         self.plan = plan
+        self.on_gpu = False  # set by use_gpu()
         self.jobs = max(1, int(jobs))
         self.keep_equity = keep_equity
         kernel_axes = [i for i, a in enumerate(plan.axes) if a.key in KERNEL_KEYS]
@@ -481,6 +484,22 @@ class Evaluator:
         if self.jobs > 1 and len(self.set_points) >= 2 * self.jobs and self._can_fork():
             self._get_pool()
 
+    def gpu_refusal(self) -> str | None:
+        """Why the combinations cannot run on the GPU (None: they can)."""
+        if self.keep_equity:
+            return "--keep-equity saves curves, which the GPU kernel does not keep"
+        names = sorted({leg.strategy.name for leg in self.point_leg if not leg.strategy.gpu})
+        if names:
+            return f"strategy {', '.join(names)} does not declare GPU = True"
+        return None
+
+    def use_gpu(self, device: int) -> None:
+        """Run the batches on CUDA GPU `device` (see `gpu_problem` and `gpu_refusal` first)."""
+        from backtest.kernels import cuda
+
+        cuda.select(device)
+        self.on_gpu = True
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
@@ -556,9 +575,7 @@ class Evaluator:
                 local_equity = np.empty((len(ids), n))
             else:
                 local_equity = np.empty((0, n))
-            threads = _threads()
-            chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
-            sweep_nb(
+            inputs = (
                 context.prices,
                 set_cols,
                 set_ncols,
@@ -576,10 +593,15 @@ class Evaluator:
                 context.ppy,
                 context.day_number,
                 context.year,
-                chunk,
-                local_out,
-                local_equity,
             )
+            if self.on_gpu:
+                from backtest.kernels.cuda import sweep_cuda
+
+                sweep_cuda(*inputs, local_out)
+            else:
+                threads = _threads()
+                chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
+                sweep_nb(*inputs, chunk, local_out, local_equity)
             out[members] = local_out
             if self.keep_equity:
                 if equity_out is None:
@@ -764,24 +786,45 @@ def run_sweep(
     keep_equity: bool = False,
     batch_size: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    device: int = 0,
+    notify: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep; with `out` set, write batches as they finish and the final table.
 
     jobs: worker count (numba threads and strategy processes locally, Ray tasks in flight);
     0 means every CPU. `on_batch(done, total)` is called after each finished batch (it may raise
     to stop the sweep; finished batches stay saved).
+    backend "cuda" runs the kernel on CUDA GPU `device` (no GPU: ConfigError); "auto" does where
+    a GPU is present and the local backend otherwise. Where the strategy cannot run on the GPU,
+    both run locally and say why through `notify(line)`.
     """
-    if backend not in ("local", "ray"):
-        raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     check_metric(plan)
     jobs = jobs or os.cpu_count() or 1
     total = len(plan.combos)
-    if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
-        batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
+    gpu = False
+    if backend in ("cuda", "auto"):
+        problem = gpu_problem(device)
+        if problem is not None and backend == "cuda":
+            raise ConfigError(f"--backend cuda: {problem}")
+        gpu = problem is None
+        backend = "local"
     if backend == "ray" and out is None:
         raise ConfigError("--backend ray needs an output directory")
     # local: every combination is validated and the data loaded before anything is written
     evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity) if backend == "local" else None
+    if gpu:
+        refusal = evaluator.gpu_refusal()
+        if refusal is None:
+            evaluator.use_gpu(device)
+        elif notify is not None:
+            notify(f"GPU not used: {refusal}; running on the CPU")
+    if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
+        if evaluator is not None and evaluator.on_gpu:
+            batch_size = GPU_BATCH
+        else:
+            batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
     if store is not None:
         manifest = {
@@ -910,6 +953,15 @@ def _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished
         if started_here:
             ray.shutdown()
     return names
+
+
+def gpu_problem(device: int = 0) -> str | None:
+    """Why the CUDA backend cannot run on GPU `device` here (None: it can)."""
+    try:
+        from backtest.kernels import cuda
+    except ImportError:
+        return "numba-cuda is not installed (pip install 'backtest[cuda]')"
+    return cuda.unavailable(device)
 
 
 def check_metric(plan: Plan) -> None:

@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from backtest.strategy import Param
 
+GPU = True  # one series plus cash: `backtest sweep --backend cuda` can run it
 PARAMS = (
     Param("asset", "series", "ff_factors:Mkt", help="the series held while above its moving average"),
     Param("window", "int", 200, min=2, max=756, help="n: sessions in the moving average"),
