@@ -49,6 +49,7 @@ MAX_COMBINATIONS = 10_000_000  # a full grid beyond this needs --samples (the pl
 EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
 GPU_BATCH = 1 << 20  # combinations per batch on the GPU: one launch keeps every core busy
 BACKENDS = ("local", "ray", "cuda", "auto")
+TABLE_CHUNK = 1 << 20  # rows of the result table converted and written at a time
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,21 +692,24 @@ class Store:
             columns[name] = pa.array(stats[:, j])
         _atomic_parquet(pa.table(columns), self.parts / f"part-{tag}.parquet")
 
-    def read(self, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(combo ids ascending, stats matrix) of every finished combination."""
-        import pyarrow as pa
+    def read(self, names: list[str], total: int) -> tuple[np.ndarray, np.ndarray]:
+        """(found, stats): whether each of the `total` combinations was found in a part file, and
+        the (total, len(names)) statistics (NaN where not found). One part at a time goes
+        through memory, so a sweep of 10^7 combinations needs little more than the matrix."""
         import pyarrow.parquet as pq
 
+        found = np.zeros(total, dtype=np.bool_)
+        stats = np.full((total, len(names)), np.nan)
         files = sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
-        if not files:
-            return np.empty(0, dtype=np.int64), np.empty((0, len(names)))
-        table = pa.concat_tables([pq.read_table(p, columns=["combo", *names]) for p in files])
-        combos = table.column("combo").to_numpy()
-        stats = np.column_stack([table.column(n).to_numpy(zero_copy_only=False) for n in names]) if names else np.empty((len(combos), 0))
-        order = np.argsort(combos, kind="stable")
-        combos, stats = combos[order], stats[order]
-        first = np.r_[True, combos[1:] != combos[:-1]]
-        return combos[first], stats[first]
+        for path in files:
+            table = pq.read_table(path, columns=["combo", *names])
+            combos = table.column("combo").to_numpy()
+            if len(combos) and (combos.min() < 0 or combos.max() >= total):
+                raise RuntimeError(f"{path}: combinations outside 0..{total - 1}")
+            found[combos] = True
+            for j, name in enumerate(names):
+                stats[combos, j] = table.column(name).to_numpy(zero_copy_only=False)
+        return found, stats
 
 
 def _atomic_parquet(table, path: Path) -> None:
@@ -730,16 +734,20 @@ class SweepResult:
     def combinations(self) -> int:
         return len(self.plan.combos)
 
-    def table(self):
-        """The full result table: one row per combination, params then statistics."""
-        import pandas as pd
+    def tables(self, rows: int = TABLE_CHUNK):
+        """The full result table in pieces of `rows` combinations (pyarrow tables): one row per
+        combination, params then statistics."""
+        import pyarrow as pa
 
-        frame = {"combo": np.arange(self.combinations)}
-        for i, axis in enumerate(self.plan.axes):
-            frame[axis.key] = _column([axis.values[int(j)] for j in self.plan.combos[:, i]])
-        for j, name in enumerate(self.names):
-            frame[name] = self.stats[:, j]
-        return pd.DataFrame(frame)
+        values = [pa.array(_column(axis.values)) for axis in self.plan.axes]
+        for start in range(0, max(self.combinations, 1), rows):
+            stop = min(start + rows, self.combinations)
+            columns = {"combo": pa.array(np.arange(start, stop, dtype=np.int64))}
+            for i, axis in enumerate(self.plan.axes):
+                columns[axis.key] = values[i].take(pa.array(self.plan.combos[start:stop, i]))
+            for j, name in enumerate(self.names):
+                columns[name] = pa.array(self.stats[start:stop, j])
+            yield pa.table(columns)
 
     def order(self, metric: str | None = None) -> np.ndarray:
         """Combination indices by the metric, best first (descending; NaN last)."""
@@ -851,11 +859,11 @@ def run_sweep(
     else:
         names, kept = _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
     if store is not None:
-        combos, stats = store.read(names)
-        if len(combos) != total or not np.array_equal(combos, np.arange(total)):
-            raise RuntimeError(f"sweep {plan.sweep_id}: {len(combos)} of {total} combinations found in {store.parts}")
+        found, stats = store.read(names, total)
+        if not found.all():
+            raise RuntimeError(f"sweep {plan.sweep_id}: {int(found.sum())} of {total} combinations found in {store.parts}")
     else:
-        combos, stats = kept
+        stats = kept
     result = SweepResult(plan, names, stats, computed=len(todo), directory=store.root if store else None)
     if store is not None:
         write_table(result, store.root)
@@ -868,7 +876,7 @@ def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_bat
     previous_threads = numba.get_num_threads()
     numba.set_num_threads(max(1, min(jobs, numba.config.NUMBA_NUM_THREADS)))
     names = evaluator.names
-    kept_stats = np.full((total, len(names)), np.nan) if store is None else None
+    stats_kept = np.full((total, len(names)), np.nan) if store is None else None
     try:
         if len(todo):
             evaluator.start_pool()
@@ -894,14 +902,14 @@ def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_bat
                 dates = evaluator.dates(int(batch[0])) if equity is not None else None
                 store.write_part(batch, stats, names, equity, dates)
             else:
-                kept_stats[batch] = stats
+                stats_kept[batch] = stats
             finished += len(batch)
             if on_batch is not None:
                 on_batch(finished, total)
     finally:
         evaluator.close()
         numba.set_num_threads(previous_threads)
-    return names, (np.arange(total), kept_stats)
+    return names, stats_kept
 
 
 # -- Ray backend: the same batches as Ray tasks; each worker process keeps its own Evaluator.
@@ -1002,14 +1010,20 @@ def _has_benchmark(plan: Plan) -> bool:
 
 
 def write_table(result: SweepResult, directory: Path) -> None:
-    """results.parquet and results.csv (pyarrow writers: fast on 10^5 rows), each atomically."""
-    import pyarrow as pa
+    """results.parquet and results.csv, each atomically, written a piece at a time (pyarrow
+    writers), so a table of 10^7 rows never sits in memory whole."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(result.table(), preserve_index=False)
-    atomic_file(directory / "results.parquet", lambda tmp: pq.write_table(table, tmp))
-    atomic_file(directory / "results.csv", lambda tmp: pacsv.write_csv(table, tmp))
+    def write(writer_class, tmp):
+        writer = None
+        for table in result.tables():
+            writer = writer or writer_class(tmp, table.schema)
+            writer.write_table(table)
+        writer.close()
+
+    atomic_file(directory / "results.parquet", lambda tmp: write(pq.ParquetWriter, tmp))
+    atomic_file(directory / "results.csv", lambda tmp: write(pacsv.CSVWriter, tmp))
 
 
 def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None = None) -> Path:
