@@ -52,13 +52,20 @@ _DEVICE = _device_functions(
     rebalance._sign,
     rebalance._add,
     rebalance._insert_argsort,
+    rebalance._value,
+    rebalance._mark,
     rebalance._execute_order,
     rebalance._rebalance_row,
     stats.cagr_nb,
+    stats.return_step_nb,
+    stats.relative_step_nb,
     stats.summary_figures_nb,
     stats.relative_figures_nb,
 )
 _rebalance_row = _DEVICE["_rebalance_row"]
+_mark = _DEVICE["_mark"]
+_return_step = _DEVICE["return_step_nb"]
+_relative_step = _DEVICE["relative_step_nb"]
 _cagr = _DEVICE["cagr_nb"]
 _summary_figures = _DEVICE["summary_figures_nb"]
 _relative_figures = _DEVICE["relative_figures_nb"]
@@ -136,22 +143,11 @@ def _sweep_kernel(
             share += traded / e
             fees_sum += fees_paid
         else:
-            for k in range(ncols):
-                p = prices_t[cols[k], t]
-                if not math.isnan(p):
-                    val_price[k] = p
-            e = cash
-            for k in range(ncols):
-                if position[k] != 0:
-                    e += position[k] * val_price[k]
+            e = _mark(prices_t, cols, ncols, t, cash, position, val_price)
         ret = e / prev - 1.0
         if t == 0:
             shift = ret
-        d = ret - shift
-        s1 += d
-        s2 += d * d
-        m = min(ret, 0.0)
-        down2 += m * m
+        s1, s2, down2 = _return_step(ret, shift, s1, s2, down2)
         if e >= peak:  # a row equal to the peak renews it (and ends the deepest episode)
             if mdd_open:
                 mdd_rec = t
@@ -182,15 +178,7 @@ def _sweep_kernel(
                 b0 = bench_return
                 x0 = ret - bench_return
             else:
-                dr = ret - r0
-                db = bench_return - b0
-                dx = (ret - bench_return) - x0
-                sr += dr
-                sb += db
-                sx += dx
-                srb += dr * db
-                sbb += db * db
-                sxx += dx * dx
+                sr, sb, sx, srb, sbb, sxx = _relative_step(ret, bench_return, r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
     row = out[c]
     for k in range(row.shape[0]):
         row[k] = math.nan

@@ -159,18 +159,31 @@ def _execute_order(cash, pos, value, size, val_price, price, fee, slippage):
 
 
 @njit(cache=True)
-def _rebalance_row(prices_t, cols, ncols, fee_free, i, targets, fees, slippage, cash, position, val_price, order_value, call_seq):
-    """Row i with orders to `targets` (k,) -> (cash, value after the orders, traded, fees paid).
+def _value(cash, position, val_price, ncols):
+    """cash + sum(position * valuation price) over the columns held, in column order."""
+    total = cash
+    for c in range(ncols):
+        if position[c] != 0:
+            total += position[c] * val_price[c]
+    return total
 
-    Updates `position` and `val_price` in place; `order_value` and `call_seq` are scratch."""
+
+@njit(cache=True)
+def _mark(prices_t, cols, ncols, i, cash, position, val_price):
+    """The value at row i's close: valuation prices from its closes (a NaN close keeps the last)."""
     for c in range(ncols):
         p = prices_t[cols[c], i]
         if not math.isnan(p):
             val_price[c] = p
-    value = cash
-    for c in range(ncols):
-        if position[c] != 0:
-            value += position[c] * val_price[c]
+    return _value(cash, position, val_price, ncols)
+
+
+@njit(cache=True)
+def _rebalance_row(prices_t, cols, ncols, fee_free, i, targets, fees, slippage, cash, position, val_price, order_value, call_seq):
+    """Row i with orders to `targets` (k,) -> (cash, value after the orders, traded, fees paid).
+
+    Updates `position` and `val_price` in place; `order_value` and `call_seq` are scratch."""
+    value = _mark(prices_t, cols, ncols, i, cash, position, val_price)
     for c in range(ncols):
         order_value[c] = targets[c] * value - position[c] * val_price[c]
         call_seq[c] = c
@@ -185,11 +198,7 @@ def _rebalance_row(prices_t, cols, ncols, fee_free, i, targets, fees, slippage, 
         )
         row_traded += traded
         row_fees += fees_paid
-    total = cash
-    for c in range(ncols):
-        if position[c] != 0:
-            total += position[c] * val_price[c]
-    return cash, total, row_traded, row_fees
+    return cash, _value(cash, position, val_price, ncols), row_traded, row_fees
 
 
 @njit(cache=True)
@@ -238,15 +247,7 @@ def _fill(prices_t, cols, ncols, position, val_price, cash, start, stop, finite,
             val_price[c] = prices_t[cols[c], stop - 1]
     else:
         for i in range(start, stop):
-            for c in range(ncols):
-                p = prices_t[cols[c], i]
-                if not np.isnan(p):
-                    val_price[c] = p
-            total = cash
-            for c in range(ncols):
-                if position[c] != 0:
-                    total += position[c] * val_price[c]
-            equity[i] = total
+            equity[i] = _mark(prices_t, cols, ncols, i, cash, position, val_price)
 
 
 @njit(cache=True)

@@ -109,20 +109,29 @@ _DD_SLACK = 1e-9
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
 def _return_sums_nb(equity, init_cash, shift):
     """(sum(r - shift), sum((r - shift)^2), sum(min(r, 0)^2)) over every row's return."""
-    r = equity[0] / init_cash - 1.0
-    d = r - shift
-    s1 = d
-    s2 = d * d
-    m = min(r, 0.0)
-    down2 = m * m
+    s1, s2, down2 = return_step_nb(equity[0] / init_cash - 1.0, shift, 0.0, 0.0, 0.0)
     for t in range(1, equity.shape[0]):
-        r = equity[t] / equity[t - 1] - 1.0
-        d = r - shift
-        s1 += d
-        s2 += d * d
-        m = min(r, 0.0)
-        down2 += m * m
+        s1, s2, down2 = return_step_nb(equity[t] / equity[t - 1] - 1.0, shift, s1, s2, down2)
     return s1, s2, down2
+
+
+# One row's terms of the return sums (here and in `_relative_sums_nb`): the CUDA kernel adds them
+# row by row with the same functions. Flagged like their callers, so the inlined sums vectorise.
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def return_step_nb(r, shift, s1, s2, down2):
+    d = r - shift
+    m = min(r, 0.0)
+    return s1 + d, s2 + d * d, down2 + m * m
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def relative_step_nb(r, b, r0, b0, x0, sr, sb, sx, srb, sbb, sxx):
+    dr = r - r0
+    db = b - b0
+    dx = (r - b) - x0
+    return sr + dr, sb + db, sx + dx, srb + dr * db, sbb + db * db, sxx + dx * dx
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
@@ -308,15 +317,7 @@ def _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash):
     for t in range(1, equity.shape[0]):
         r = equity[t] / equity[t - 1] - 1.0
         b = bench_equity[t] / bench_equity[t - 1] - 1.0
-        dr = r - r0
-        db = b - b0
-        dx = (r - b) - x0
-        sr += dr
-        sb += db
-        sx += dx
-        srb += dr * db
-        sbb += db * db
-        sxx += dx * dx
+        sr, sb, sx, srb, sbb, sxx = relative_step_nb(r, b, r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
     return r0, b0, x0, sr, sb, sx, srb, sbb, sxx
 
 
