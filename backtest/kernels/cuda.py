@@ -58,6 +58,9 @@ _DEVICE = _device_functions(
     rebalance._rebalance_row,
     stats.cagr_nb,
     stats.return_step_nb,
+    stats.drawdown_start_nb,
+    stats.drawdown_step_nb,
+    stats.year_step_nb,
     stats.relative_step_nb,
     stats.summary_figures_nb,
     stats.relative_figures_nb,
@@ -66,6 +69,9 @@ _rebalance_row = _DEVICE["_rebalance_row"]
 _mark = _DEVICE["_mark"]
 _return_step = _DEVICE["return_step_nb"]
 _relative_step = _DEVICE["relative_step_nb"]
+_drawdown_start = _DEVICE["drawdown_start_nb"]
+_drawdown_step = _DEVICE["drawdown_step_nb"]
+_year_step = _DEVICE["year_step_nb"]
 _cagr = _DEVICE["cagr_nb"]
 _summary_figures = _DEVICE["summary_figures_nb"]
 _relative_figures = _DEVICE["relative_figures_nb"]
@@ -105,12 +111,7 @@ def _sweep_kernel(
     s1 = 0.0
     s2 = 0.0
     down2 = 0.0
-    peak = init_cash
-    peak_idx = -1
-    mdd = 0.0
-    mdd_peak = -1
-    mdd_rec = -1
-    mdd_open = False
+    peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = _drawdown_start(init_cash)
     year_start = init_cash
     n_years = 0
     n_positive = 0
@@ -148,26 +149,11 @@ def _sweep_kernel(
         if t == 0:
             shift = ret
         s1, s2, down2 = _return_step(ret, shift, s1, s2, down2)
-        if e >= peak:  # a row equal to the peak renews it (and ends the deepest episode)
-            if mdd_open:
-                mdd_rec = t
-                mdd_open = False
-            peak = e
-            peak_idx = t
-        else:
-            dd = e / peak - 1.0
-            if dd < mdd:
-                mdd = dd
-                mdd_peak = peak_idx
-                mdd_rec = -1
-                mdd_open = True
+        peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = _drawdown_step(
+            e, t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
+        )
         if t == n - 1 or year[t + 1] != year[t]:
-            year_return = e / year_start - 1.0
-            n_years += 1
-            if year_return > 0.0:
-                n_positive += 1
-            best = max(best, year_return)
-            worst = min(worst, year_return)
+            n_years, n_positive, best, worst = _year_step(e / year_start - 1.0, n_years, n_positive, best, worst)
             year_start = e
         if b >= 0:
             bench = bench_equity[b, t]

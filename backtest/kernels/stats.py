@@ -161,31 +161,41 @@ def _deepest_drawdown_nb(equity, init_cash):
     The running peak starts at the initial cash; a row equal to the peak renews it. Divides only
     for rows below a multiply-only threshold under which a new deepest drawdown is possible.
     """
-    peak = init_cash
-    peak_idx = -1
-    mdd = 0.0
-    mdd_peak = -1
-    mdd_rec = -1
-    mdd_open = False
-    threshold = peak * (1.0 + _DD_SLACK)  # every E_t with E_t / peak - 1 < mdd lies below it
+    peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = drawdown_start_nb(init_cash)
     for t in range(equity.shape[0]):
-        e = equity[t]
-        if e >= peak:
-            if mdd_open:  # the deepest episode so far recovers here
-                mdd_rec = t
-                mdd_open = False
-            peak = e
-            peak_idx = t
-            threshold = peak * (1.0 + mdd + _DD_SLACK)
-        elif e < threshold:
-            dd = e / peak - 1.0
-            if dd < mdd:
-                mdd = dd
-                mdd_peak = peak_idx
-                mdd_rec = -1
-                mdd_open = True
-                threshold = peak * (1.0 + mdd + _DD_SLACK)
+        peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = drawdown_step_nb(
+            equity[t], t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
+        )
     return mdd, mdd_peak, mdd_rec
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_start_nb(init_cash):
+    """The state of `drawdown_step_nb` before row 0: (peak, peak row, threshold, deepest
+    drawdown, its peak row, its recovery row, whether it is still open)."""
+    # every E_t with E_t / peak - 1 < mdd lies below the threshold
+    return init_cash, -1, init_cash * (1.0 + _DD_SLACK), 0.0, -1, -1, False
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_step_nb(e, t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open):
+    """The drawdown state after row t of value e (shared with the CUDA kernel)."""
+    if e >= peak:
+        if mdd_open:  # the deepest episode so far recovers here
+            mdd_rec = t
+            mdd_open = False
+        peak = e
+        peak_idx = t
+        threshold = peak * (1.0 + mdd + _DD_SLACK)
+    elif e < threshold:
+        dd = e / peak - 1.0
+        if dd < mdd:
+            mdd = dd
+            mdd_peak = peak_idx
+            mdd_rec = -1
+            mdd_open = True
+            threshold = peak * (1.0 + mdd + _DD_SLACK)
+    return peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
 
 
 @njit(cache=True, error_model="numpy")
@@ -199,15 +209,15 @@ def _year_figures_nb(equity, init_cash, year):
     worst = np.inf
     for t in range(n):
         if t == n - 1 or year[t + 1] != year[t]:
-            e = equity[t]
-            r = e / start_value - 1.0
-            n_years += 1
-            if r > 0.0:
-                n_positive += 1
-            best = max(best, r)
-            worst = min(worst, r)
-            start_value = e
+            n_years, n_positive, best, worst = year_step_nb(equity[t] / start_value - 1.0, n_years, n_positive, best, worst)
+            start_value = equity[t]
     return n_years, n_positive, best, worst
+
+
+@njit(cache=True, error_model="numpy")
+def year_step_nb(r, n_years, n_positive, best, worst):
+    """The year figures after one more calendar year of return r (shared with the CUDA kernel)."""
+    return n_years + 1, n_positive + (1 if r > 0.0 else 0), max(best, r), min(worst, r)
 
 
 @njit(cache=True, error_model="numpy")
