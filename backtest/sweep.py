@@ -596,8 +596,11 @@ class Evaluator:
                 context.year,
             )
             if self.on_gpu:
-                from backtest.kernels.cuda import sweep_cuda
+                from backtest.kernels.cuda import MAX_COLS, sweep_cuda
 
+                if kmax > MAX_COLS:
+                    name = self.point_leg[self.set_points[int(local_sets[int(np.argmax(set_ncols))])]].strategy.name
+                    raise ConfigError(f"--backend cuda: strategy {name} trades {kmax} columns with the cash asset; the GPU kernel takes at most {MAX_COLS} (run it with --backend local)")
                 sweep_cuda(*inputs, local_out)
             else:
                 threads = _threads()

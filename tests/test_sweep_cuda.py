@@ -24,10 +24,13 @@ from tests.test_sweep import SERIES, _run_stats, fake_data  # noqa: F401  (fake_
 
 SLICE = ["period.start=1990-06-01", "period.end=1991-08-30", "portfolio.slippage=0.0007"]  # 327 rows
 DRIVER = """
-import sys
+import os, sys
 if sys.argv[1] == "fake":
     from tests.test_sweep import install_fake_data
     install_fake_data()
+if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
+    import backtest.kernels.cuda
+    backtest.kernels.cuda.MAX_COLS = int(os.environ["TEST_MAX_COLS"])
 from backtest.cli import main
 main(sys.argv[2:])
 """
@@ -67,11 +70,11 @@ def _config(tmp_path, strategy, params):
     return path
 
 
-def _simulated_sweep(data, config, overrides, grid, out, *extra):
+def _simulated_sweep(data, config, overrides, grid, out, *extra, env=None):
     """`backtest sweep --backend cuda --json` in the CUDA simulator -> (exit code, JSON or None, stderr)."""
     args = [str(config), *(f"--set={o}" for o in overrides), *(f"--grid={g}" for g in grid)]
     args += ["--backend", "cuda", "--json", "--out", str(out), "--jobs", "1", *extra]
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", **(env or {})}
     done = subprocess.run([sys.executable, "-c", DRIVER, data, "sweep", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     return done.returncode, json.loads(done.stdout) if done.returncode == 0 else None, done.stderr
 
@@ -129,6 +132,17 @@ def test_strategy_without_gpu_flag_falls_back_with_a_notice(fake_data, tmp_path)
     assert stderr.strip() == "GPU not used: strategy buy_and_hold does not declare GPU = True; running on the CPU"
     cpu = sweep.run_sweep(sweep.make_plan(config, SLICE, grid), out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu)
+
+
+def test_too_many_columns_for_the_gpu_is_a_user_error(fake_data, tmp_path):  # noqa: F811
+    """A strategy declaring GPU = True whose weight sets exceed the kernel's columns: exit 2."""
+    config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
+    grid = ["strategy.params.tilt=0.6,0.7", "portfolio.cash=rf"]  # two series plus cash: 3 columns
+    code, _, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env={"TEST_MAX_COLS": "2"})
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        "error: --backend cuda: strategy first10 trades 3 columns with the cash asset; the GPU kernel takes at most 2 (run it with --backend local)"
+    ]
 
 
 def test_device_out_of_range_is_a_user_error(fake_data, tmp_path):  # noqa: F811
