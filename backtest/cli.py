@@ -421,7 +421,8 @@ def compare_command(items, labels, fmt, out, resamples, block, seed, with_report
 @click.option("--metric", help="Statistic to rank by, descending (default: sweep.metric or sharpe).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Rows of the printed ranking.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True, help="Workers (threads, processes or Ray tasks); 0: every CPU.")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--backend", type=click.Choice(["local", "ray", "cuda", "auto"]), default="local", show_default=True, help="local: numba threads; ray: Ray tasks; cuda: an NVIDIA GPU (strategies declaring GPU = True); auto: cuda where a GPU is present, else local.")
+@click.option("--device", type=click.IntRange(min=0), default=0, show_default=True, help="GPU number for --backend cuda/auto.")
 @click.option("--address", metavar="HOST:PORT|auto", help="Ray cluster to join (default: start a local one).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every combination's statistics.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the sweep is written to OUT/<sweep_id>/.")
@@ -430,7 +431,7 @@ def compare_command(items, labels, fmt, out, resamples, block, seed, with_report
 @click.option("--batch-size", type=click.IntRange(min=1), help="Combinations per saved batch (default: from the sweep's size).")
 @click.option("--split", metavar="START:END", help="Choose in-sample (START:END), report the winners out-of-sample (after END).")
 @click.option("--walk-forward", "walk_forward", metavar="train=30y,test=5y", help="Re-choose on rolling training windows; stitch the out-of-sample test windows.")
-def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, address, as_json, out, heatmap, keep_equity, batch_size, split, walk_forward):
+def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, backend, device, address, as_json, out, heatmap, keep_equity, batch_size, split, walk_forward):
     """Run CONFIG over a grid of parameters; rank, save and plot the results.
 
     Rerunning the same sweep resumes it: finished batches are kept in OUT/<sweep_id>/parts/.
@@ -460,15 +461,19 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         raise click.BadParameter("give two swept keys, e.g. lookback,tilt", param_hint="--heatmap")
     sweep.check_metric(plan)
     show_progress = not as_json and sys.stdout.isatty()
+
+    def notify(line):  # on stderr: stdout may carry --json
+        click.echo(line, err=True)
+
     if show_progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
         progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=_console(), transient=True)
         with progress:
             task = progress.add_task(plan.sweep_id, total=len(plan.combos))
-            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, on_batch=lambda done, total: progress.update(task, completed=done))
+            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, on_batch=lambda done, total: progress.update(task, completed=done), device=device, notify=notify)
     else:
-        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size)
+        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, device=device, notify=notify)
     picture = None
     if len(axes) == 2 and len(plan.combos):
         picture = sweep.heatmap(result, axes[0], axes[1], result.directory / f"heatmap_{plan.metric}.png")

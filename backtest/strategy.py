@@ -12,6 +12,10 @@ rows the run's trading calendar); `params` has one attribute per declared parame
 has one row per rebalance date (a subset of `returns.index`) and one column per asset (series id);
 a NaN row means "no change". This module checks the declarations, coerces user values to the
 declared types, and checks what the strategy returns (no leverage, no unknown dates).
+
+A fourth line is optional: `GPU = True` declares that the strategy trades a fixed few series
+(at most 15, plus the cash asset), so `backtest sweep --backend cuda` may simulate its
+combinations on the GPU kernel (`backtest.kernels.cuda`); without it sweeps run on the CPU.
 """
 
 from __future__ import annotations
@@ -142,6 +146,7 @@ class Strategy:
     source: str = ""
     # (parameter name, "sessions" | "months"): the history the rule needs before its first decision
     lookback: tuple[str, str] | None = None
+    gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
 
     def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
         """Declared defaults, overridden by `values`, each coerced to its declared type."""
@@ -257,7 +262,10 @@ def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
         lookback = tuple(lookback)
         if len(lookback) != 2 or lookback[1] not in ("sessions", "months") or lookback[0] not in {p.name for p in params}:
             raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK must be (a declared parameter, 'sessions' or 'months')")
-    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback)
+    gpu = getattr(module, "GPU", False)
+    if not isinstance(gpu, bool):
+        raise StrategyError(f"strategy {name!r} ({source}): GPU must be True or False")
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback, gpu=gpu)
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:

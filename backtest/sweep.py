@@ -47,6 +47,9 @@ DEFAULT_METRIC = "sharpe"
 DEFAULT_BATCH = 4096
 MAX_COMBINATIONS = 10_000_000  # a full grid beyond this needs --samples (the plan is held in memory)
 EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
+GPU_BATCH = 1 << 20  # combinations per batch on the GPU: one launch keeps every core busy
+BACKENDS = ("local", "ray", "cuda", "auto")
+TABLE_CHUNK = 1 << 20  # rows of the result table converted and written at a time
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,6 +355,7 @@ class Evaluator:
         from backtest.pipeline import Leg, prepare, resolve_leg
 
         self.plan = plan
+        self.on_gpu = False  # set by use_gpu()
         self.jobs = max(1, int(jobs))
         self.keep_equity = keep_equity
         kernel_axes = [i for i, a in enumerate(plan.axes) if a.key in KERNEL_KEYS]
@@ -481,6 +485,22 @@ class Evaluator:
         if self.jobs > 1 and len(self.set_points) >= 2 * self.jobs and self._can_fork():
             self._get_pool()
 
+    def gpu_refusal(self) -> str | None:
+        """Why the combinations cannot run on the GPU (None: they can)."""
+        if self.keep_equity:
+            return "--keep-equity saves curves, which the GPU kernel does not keep"
+        names = sorted({leg.strategy.name for leg in self.point_leg if not leg.strategy.gpu})
+        if names:
+            return f"strategy {', '.join(names)} does not declare GPU = True"
+        return None
+
+    def use_gpu(self, device: int) -> None:
+        """Run the batches on CUDA GPU `device` (see `gpu_problem` and `gpu_refusal` first)."""
+        from backtest.kernels import cuda
+
+        cuda.select(device)
+        self.on_gpu = True
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
@@ -556,9 +576,7 @@ class Evaluator:
                 local_equity = np.empty((len(ids), n))
             else:
                 local_equity = np.empty((0, n))
-            threads = _threads()
-            chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
-            sweep_nb(
+            inputs = (
                 context.prices,
                 set_cols,
                 set_ncols,
@@ -576,10 +594,18 @@ class Evaluator:
                 context.ppy,
                 context.day_number,
                 context.year,
-                chunk,
-                local_out,
-                local_equity,
             )
+            if self.on_gpu:
+                from backtest.kernels.cuda import MAX_COLS, sweep_cuda
+
+                if kmax > MAX_COLS:
+                    name = self.point_leg[self.set_points[int(local_sets[int(np.argmax(set_ncols))])]].strategy.name
+                    raise ConfigError(f"--backend cuda: strategy {name} trades {kmax} columns with the cash asset; the GPU kernel takes at most {MAX_COLS} (run it with --backend local)")
+                sweep_cuda(*inputs, local_out)
+            else:
+                threads = _threads()
+                chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
+                sweep_nb(*inputs, chunk, local_out, local_equity)
             out[members] = local_out
             if self.keep_equity:
                 if equity_out is None:
@@ -669,21 +695,24 @@ class Store:
             columns[name] = pa.array(stats[:, j])
         _atomic_parquet(pa.table(columns), self.parts / f"part-{tag}.parquet")
 
-    def read(self, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(combo ids ascending, stats matrix) of every finished combination."""
-        import pyarrow as pa
+    def read(self, names: list[str], total: int) -> tuple[np.ndarray, np.ndarray]:
+        """(found, stats): whether each of the `total` combinations was found in a part file, and
+        the (total, len(names)) statistics (NaN where not found). One part at a time goes
+        through memory, so a sweep of 10^7 combinations needs little more than the matrix."""
         import pyarrow.parquet as pq
 
+        found = np.zeros(total, dtype=np.bool_)
+        stats = np.full((total, len(names)), np.nan)
         files = sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
-        if not files:
-            return np.empty(0, dtype=np.int64), np.empty((0, len(names)))
-        table = pa.concat_tables([pq.read_table(p, columns=["combo", *names]) for p in files])
-        combos = table.column("combo").to_numpy()
-        stats = np.column_stack([table.column(n).to_numpy(zero_copy_only=False) for n in names]) if names else np.empty((len(combos), 0))
-        order = np.argsort(combos, kind="stable")
-        combos, stats = combos[order], stats[order]
-        first = np.r_[True, combos[1:] != combos[:-1]]
-        return combos[first], stats[first]
+        for path in files:
+            table = pq.read_table(path, columns=["combo", *names])
+            combos = table.column("combo").to_numpy()
+            if len(combos) and (combos.min() < 0 or combos.max() >= total):
+                raise RuntimeError(f"{path}: combinations outside 0..{total - 1}")
+            found[combos] = True
+            for j, name in enumerate(names):
+                stats[combos, j] = table.column(name).to_numpy(zero_copy_only=False)
+        return found, stats
 
 
 def _atomic_parquet(table, path: Path) -> None:
@@ -708,16 +737,20 @@ class SweepResult:
     def combinations(self) -> int:
         return len(self.plan.combos)
 
-    def table(self):
-        """The full result table: one row per combination, params then statistics."""
-        import pandas as pd
+    def tables(self, rows: int = TABLE_CHUNK):
+        """The full result table in pieces of `rows` combinations (pyarrow tables): one row per
+        combination, params then statistics."""
+        import pyarrow as pa
 
-        frame = {"combo": np.arange(self.combinations)}
-        for i, axis in enumerate(self.plan.axes):
-            frame[axis.key] = _column([axis.values[int(j)] for j in self.plan.combos[:, i]])
-        for j, name in enumerate(self.names):
-            frame[name] = self.stats[:, j]
-        return pd.DataFrame(frame)
+        values = [pa.array(_column(axis.values)) for axis in self.plan.axes]
+        for start in range(0, max(self.combinations, 1), rows):
+            stop = min(start + rows, self.combinations)
+            columns = {"combo": pa.array(np.arange(start, stop, dtype=np.int64))}
+            for i, axis in enumerate(self.plan.axes):
+                columns[axis.key] = values[i].take(pa.array(self.plan.combos[start:stop, i]))
+            for j, name in enumerate(self.names):
+                columns[name] = pa.array(self.stats[start:stop, j])
+            yield pa.table(columns)
 
     def order(self, metric: str | None = None) -> np.ndarray:
         """Combination indices by the metric, best first (descending; NaN last)."""
@@ -764,24 +797,45 @@ def run_sweep(
     keep_equity: bool = False,
     batch_size: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    device: int = 0,
+    notify: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep; with `out` set, write batches as they finish and the final table.
 
     jobs: worker count (numba threads and strategy processes locally, Ray tasks in flight);
     0 means every CPU. `on_batch(done, total)` is called after each finished batch (it may raise
     to stop the sweep; finished batches stay saved).
+    backend "cuda" runs the kernel on CUDA GPU `device` (no GPU: ConfigError); "auto" does where
+    a GPU is present and the local backend otherwise. Where the strategy cannot run on the GPU,
+    both run locally and say why through `notify(line)`.
     """
-    if backend not in ("local", "ray"):
-        raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     check_metric(plan)
     jobs = jobs or os.cpu_count() or 1
     total = len(plan.combos)
-    if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
-        batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
+    gpu = False
+    if backend in ("cuda", "auto"):
+        problem = gpu_problem(device)
+        if problem is not None and backend == "cuda":
+            raise ConfigError(f"--backend cuda: {problem}")
+        gpu = problem is None
+        backend = "local"
     if backend == "ray" and out is None:
         raise ConfigError("--backend ray needs an output directory")
     # local: every combination is validated and the data loaded before anything is written
     evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity) if backend == "local" else None
+    if gpu:
+        refusal = evaluator.gpu_refusal()
+        if refusal is None:
+            evaluator.use_gpu(device)
+        elif notify is not None:
+            notify(f"GPU not used: {refusal}; running on the CPU")
+    if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
+        if evaluator is not None and evaluator.on_gpu:
+            batch_size = GPU_BATCH
+        else:
+            batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
     if store is not None:
         manifest = {
@@ -808,11 +862,11 @@ def run_sweep(
     else:
         names, kept = _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
     if store is not None:
-        combos, stats = store.read(names)
-        if len(combos) != total or not np.array_equal(combos, np.arange(total)):
-            raise RuntimeError(f"sweep {plan.sweep_id}: {len(combos)} of {total} combinations found in {store.parts}")
+        found, stats = store.read(names, total)
+        if not found.all():
+            raise RuntimeError(f"sweep {plan.sweep_id}: {int(found.sum())} of {total} combinations found in {store.parts}")
     else:
-        combos, stats = kept
+        stats = kept
     result = SweepResult(plan, names, stats, computed=len(todo), directory=store.root if store else None)
     if store is not None:
         write_table(result, store.root)
@@ -825,7 +879,7 @@ def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_bat
     previous_threads = numba.get_num_threads()
     numba.set_num_threads(max(1, min(jobs, numba.config.NUMBA_NUM_THREADS)))
     names = evaluator.names
-    kept_stats = np.full((total, len(names)), np.nan) if store is None else None
+    stats_kept = np.full((total, len(names)), np.nan) if store is None else None
     try:
         if len(todo):
             evaluator.start_pool()
@@ -851,14 +905,14 @@ def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_bat
                 dates = evaluator.dates(int(batch[0])) if equity is not None else None
                 store.write_part(batch, stats, names, equity, dates)
             else:
-                kept_stats[batch] = stats
+                stats_kept[batch] = stats
             finished += len(batch)
             if on_batch is not None:
                 on_batch(finished, total)
     finally:
         evaluator.close()
         numba.set_num_threads(previous_threads)
-    return names, (np.arange(total), kept_stats)
+    return names, stats_kept
 
 
 # -- Ray backend: the same batches as Ray tasks; each worker process keeps its own Evaluator.
@@ -912,6 +966,15 @@ def _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished
     return names
 
 
+def gpu_problem(device: int = 0) -> str | None:
+    """Why the CUDA backend cannot run on GPU `device` here (None: it can)."""
+    try:
+        from backtest.kernels import cuda
+    except ImportError:
+        return "numba-cuda is not installed (pip install 'backtest[cuda]')"
+    return cuda.unavailable(device)
+
+
 def check_metric(plan: Plan) -> None:
     names = stat_names(_has_benchmark(plan))
     if plan.metric not in names:
@@ -950,14 +1013,20 @@ def _has_benchmark(plan: Plan) -> bool:
 
 
 def write_table(result: SweepResult, directory: Path) -> None:
-    """results.parquet and results.csv (pyarrow writers: fast on 10^5 rows), each atomically."""
-    import pyarrow as pa
+    """results.parquet and results.csv, each atomically, written a piece at a time (pyarrow
+    writers), so a table of 10^7 rows never sits in memory whole."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(result.table(), preserve_index=False)
-    atomic_file(directory / "results.parquet", lambda tmp: pq.write_table(table, tmp))
-    atomic_file(directory / "results.csv", lambda tmp: pacsv.write_csv(table, tmp))
+    def write(writer_class, tmp):
+        writer = None
+        for table in result.tables():
+            writer = writer or writer_class(tmp, table.schema)
+            writer.write_table(table)
+        writer.close()
+
+    atomic_file(directory / "results.parquet", lambda tmp: write(pq.ParquetWriter, tmp))
+    atomic_file(directory / "results.csv", lambda tmp: write(pacsv.CSVWriter, tmp))
 
 
 def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None = None) -> Path:

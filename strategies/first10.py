@@ -16,6 +16,7 @@ import pandas as pd
 from backtest.strategy import Param
 
 LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
+GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),

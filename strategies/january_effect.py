@@ -17,6 +17,7 @@ import pandas as pd
 
 from backtest.strategy import Param
 
+GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),

@@ -17,6 +17,7 @@ from backtest.calendar import month_starts
 from backtest.strategy import Param
 
 LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
+GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),

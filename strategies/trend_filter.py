@@ -14,6 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from backtest.strategy import Param
 
 LOOKBACK = ("window", "sessions")  # history needed before the first decision (checked against the period)
+GPU = True  # one series plus cash: `backtest sweep --backend cuda` can run it
 
 PARAMS = (
     Param("asset", "series", "ff_factors:Mkt", help="the series held while above its moving average"),

@@ -24,6 +24,8 @@ No vectorbt import here: the kernels stay cheap to load for the sweep command.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -33,11 +35,16 @@ REL_TOL = 1e-9  # vectorbt.utils.math_.rel_tol
 ABS_TOL = 1e-12  # vectorbt.utils.math_.abs_tol
 
 
+# The scalar helpers below (down to `_rebalance_row`) are the one source of the order semantics:
+# `backtest.kernels.cuda` compiles the same Python functions for the GPU. So they use only what
+# both targets compile: `math` (not NumPy) on scalars, and indexing of arrays they are given.
+
+
 @njit(cache=True)
 def _is_close(a, b):
-    if np.isnan(a) or np.isnan(b):
+    if math.isnan(a) or math.isnan(b):
         return False
-    if np.isinf(a) or np.isinf(b):
+    if math.isinf(a) or math.isinf(b):
         return False
     if a == b:
         return True
@@ -52,9 +59,21 @@ def _is_close_or_less(a, b):
 
 
 @njit(cache=True)
+def _sign(x):
+    """np.sign on a float: -1.0, 0.0, 1.0, or NaN for NaN."""
+    if x > 0:
+        return 1.0
+    if x < 0:
+        return -1.0
+    if x == 0:
+        return 0.0
+    return x
+
+
+@njit(cache=True)
 def _add(a, b):
     """vectorbt's add_nb: a + b, snapped to 0.0 when it is zero within tolerance."""
-    if np.sign(a) != np.sign(b):
+    if _sign(a) != _sign(b):
         if _is_close(abs(a), abs(b)):
             return 0.0
     elif _is_close(a + b, 0.0):
@@ -69,12 +88,117 @@ def _insert_argsort(A, I, n):
         A_j = A[j]
         I_j = I[j]
         i = j - 1
-        while i >= 0 and (A[i] > A_j or np.isnan(A[i])):
+        while i >= 0 and (A[i] > A_j or math.isnan(A[i])):
             A[i + 1] = A[i]
             I[i + 1] = I[i]
             i = i - 1
         A[i + 1] = A_j
         I[i + 1] = I_j
+
+
+@njit(cache=True)
+def _execute_order(cash, pos, value, size, val_price, price, fee, slippage):
+    """One column's order at a rebalance row (vectorbt's execute_order_nb / buy_nb / sell_nb,
+    long only, no fixed fees, partial fills allowed) -> (cash, position, traded, fees paid).
+
+    `value` is the group value before any order of the row, `size` the target weight (NaN: no
+    order), `val_price` the valuation price, `price` the row's close (NaN: no order)."""
+    # numerical clean-up of the state, kept even if nothing fills
+    if _is_close(cash, 0.0):
+        cash = 0.0
+    if _is_close(pos, 0.0):
+        pos = 0.0
+    v = value
+    if _is_close(v, 0.0):
+        v = 0.0
+    if math.isnan(size) or math.isnan(price):
+        return cash, pos, 0.0, 0.0
+    if math.isnan(v) or v <= 0:
+        return cash, pos, 0.0, 0.0
+    if math.isnan(val_price):
+        return cash, pos, 0.0, 0.0
+    order_size = size * v / val_price - pos
+    if order_size > 0:
+        adj_price = price * (1 + slippage)
+        cash_limit = cash
+        if cash_limit == 0:
+            return cash, pos, 0.0, 0.0
+        req_cash = order_size * adj_price
+        req_fees = req_cash * fee
+        total_req_cash = req_cash + req_fees
+        if _is_close_or_less(total_req_cash, cash_limit):
+            final_size = order_size
+            fees_paid = req_fees
+            final_req_cash = total_req_cash
+        else:
+            max_req_cash = _add(cash_limit, -0.0) / (1 + fee)
+            if max_req_cash <= 0:
+                return cash, pos, 0.0, 0.0
+            final_size = max_req_cash / adj_price
+            fees_paid = cash_limit - max_req_cash
+            final_req_cash = cash_limit
+        if _is_close(order_size, 0.0):
+            return cash, pos, 0.0, 0.0
+        if final_size < 0 and not _is_close(final_size, 0.0):
+            return cash, pos, 0.0, 0.0
+        return _add(cash, -final_req_cash), _add(pos, final_size), final_size * adj_price, fees_paid
+    adj_price = price * (1 - slippage)
+    size_limit = min(pos, -order_size)
+    if pos == 0:
+        return cash, pos, 0.0, 0.0
+    if _is_close(size_limit, 0.0):
+        return cash, pos, 0.0, 0.0
+    if size_limit < 0 and not _is_close(size_limit, 0.0):
+        return cash, pos, 0.0, 0.0
+    acq_cash = size_limit * adj_price
+    fees_paid = acq_cash * fee
+    final_acq_cash = _add(acq_cash, -fees_paid)
+    if final_acq_cash < 0:
+        return cash, pos, 0.0, 0.0
+    return cash + final_acq_cash, _add(pos, -size_limit), size_limit * adj_price, fees_paid
+
+
+@njit(cache=True)
+def _value(cash, position, val_price, ncols):
+    """cash + sum(position * valuation price) over the columns held, in column order."""
+    total = cash
+    for c in range(ncols):
+        if position[c] != 0:
+            total += position[c] * val_price[c]
+    return total
+
+
+@njit(cache=True)
+def _mark(prices_t, cols, ncols, i, cash, position, val_price):
+    """The value at row i's close: valuation prices from its closes (a NaN close keeps the last)."""
+    for c in range(ncols):
+        p = prices_t[cols[c], i]
+        if not math.isnan(p):
+            val_price[c] = p
+    return _value(cash, position, val_price, ncols)
+
+
+@njit(cache=True)
+def _rebalance_row(prices_t, cols, ncols, fee_free, i, targets, fees, slippage, cash, position, val_price, order_value, call_seq):
+    """Row i with orders to `targets` (k,) -> (cash, value after the orders, traded, fees paid).
+
+    Updates `position` and `val_price` in place; `order_value` and `call_seq` are scratch."""
+    value = _mark(prices_t, cols, ncols, i, cash, position, val_price)
+    for c in range(ncols):
+        order_value[c] = targets[c] * value - position[c] * val_price[c]
+        call_seq[c] = c
+    _insert_argsort(order_value, call_seq, ncols)
+    row_traded = 0.0
+    row_fees = 0.0
+    for k in range(ncols):
+        c = call_seq[k]
+        fee = 0.0 if fee_free[c] else fees
+        cash, position[c], traded, fees_paid = _execute_order(
+            cash, position[c], value, targets[c], val_price[c], prices_t[cols[c], i], fee, slippage
+        )
+        row_traded += traded
+        row_fees += fees_paid
+    return cash, _value(cash, position, val_price, ncols), row_traded, row_fees
 
 
 @njit(cache=True)
@@ -123,15 +247,7 @@ def _fill(prices_t, cols, ncols, position, val_price, cash, start, stop, finite,
             val_price[c] = prices_t[cols[c], stop - 1]
     else:
         for i in range(start, stop):
-            for c in range(ncols):
-                p = prices_t[cols[c], i]
-                if not np.isnan(p):
-                    val_price[c] = p
-            total = cash
-            for c in range(ncols):
-                if position[c] != 0:
-                    total += position[c] * val_price[c]
-            equity[i] = total
+            equity[i] = _mark(prices_t, cols, ncols, i, cash, position, val_price)
 
 
 @njit(cache=True)
@@ -143,9 +259,6 @@ def _run(prices_t, cols, ncols, fee_free, rows, weights, fees, slippage, init_ca
     m = rows.shape[0]
     position = np.zeros(ncols)
     val_price = np.full(ncols, np.nan)
-    rate = np.empty(ncols)
-    for c in range(ncols):
-        rate[c] = 0.0 if fee_free[c] else fees
     order_value = np.empty(ncols)
     call_seq = np.empty(ncols, dtype=np.int64)
     cash = float(init_cash)
@@ -155,97 +268,9 @@ def _run(prices_t, cols, ncols, fee_free, rows, weights, fees, slippage, init_ca
         if i < done or i >= n:
             continue  # rows must ascend; anything else is ignored
         _fill(prices_t, cols, ncols, position, val_price, cash, done, i, finite, equity)
-        for c in range(ncols):
-            p = prices_t[cols[c], i]
-            if not np.isnan(p):
-                val_price[c] = p
-        row_traded = 0.0
-        row_fees = 0.0
-        value = cash
-        for c in range(ncols):
-            if position[c] != 0:
-                value += position[c] * val_price[c]
-        for c in range(ncols):
-            order_value[c] = weights[r, c] * value - position[c] * val_price[c]
-            call_seq[c] = c
-        _insert_argsort(order_value, call_seq, ncols)
-        for k in range(ncols):
-            c = call_seq[k]
-            # execute_order_nb: numerical clean-up of the state, kept even if nothing fills
-            if _is_close(cash, 0.0):
-                cash = 0.0
-            pos = position[c]
-            if _is_close(pos, 0.0):
-                pos = 0.0
-            position[c] = pos
-            vp = val_price[c]
-            v = value
-            if _is_close(v, 0.0):
-                v = 0.0
-            size = weights[r, c]
-            price = prices_t[cols[c], i]
-            if np.isnan(size) or np.isnan(price):
-                continue
-            if np.isnan(v) or v <= 0:
-                continue
-            if np.isnan(vp):
-                continue
-            order_size = size * v / vp - pos
-            fee = rate[c]
-            if order_size > 0:
-                # buy_nb, long only, no fixed fees, partial fills allowed
-                adj_price = price * (1 + slippage)
-                cash_limit = cash
-                if cash_limit == 0:
-                    continue
-                req_cash = order_size * adj_price
-                req_fees = req_cash * fee
-                total_req_cash = req_cash + req_fees
-                if _is_close_or_less(total_req_cash, cash_limit):
-                    final_size = order_size
-                    fees_paid = req_fees
-                    final_req_cash = total_req_cash
-                else:
-                    max_req_cash = _add(cash_limit, -0.0) / (1 + fee)
-                    if max_req_cash <= 0:
-                        continue
-                    final_size = max_req_cash / adj_price
-                    fees_paid = cash_limit - max_req_cash
-                    final_req_cash = cash_limit
-                if _is_close(order_size, 0.0):
-                    continue
-                if final_size < 0 and not _is_close(final_size, 0.0):
-                    continue
-                cash = _add(cash, -final_req_cash)
-                position[c] = _add(pos, final_size)
-                row_traded += final_size * adj_price
-                row_fees += fees_paid
-            else:
-                # sell_nb, long only
-                adj_price = price * (1 - slippage)
-                size_limit = min(pos, -order_size)
-                if pos == 0:
-                    continue
-                if _is_close(size_limit, 0.0):
-                    continue
-                if size_limit < 0 and not _is_close(size_limit, 0.0):
-                    continue
-                acq_cash = size_limit * adj_price
-                fees_paid = acq_cash * fee
-                final_acq_cash = _add(acq_cash, -fees_paid)
-                if final_acq_cash < 0:
-                    continue
-                cash = cash + final_acq_cash
-                position[c] = _add(pos, -size_limit)
-                row_traded += size_limit * adj_price
-                row_fees += fees_paid
-        total = cash
-        for c in range(ncols):
-            if position[c] != 0:
-                total += position[c] * val_price[c]
-        equity[i] = total
-        traded[i] = row_traded
-        fees_out[i] = row_fees
+        cash, equity[i], traded[i], fees_out[i] = _rebalance_row(
+            prices_t, cols, ncols, fee_free, i, weights[r], fees, slippage, cash, position, val_price, order_value, call_seq
+        )
         done = i + 1
     _fill(prices_t, cols, ncols, position, val_price, cash, done, n, finite, equity)
 

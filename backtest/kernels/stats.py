@@ -110,20 +110,29 @@ _DD_SLACK = 1e-9
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
 def _return_sums_nb(equity, init_cash, shift):
     """(sum(r - shift), sum((r - shift)^2), sum(min(r, 0)^2)) over every row's return."""
-    r = equity[0] / init_cash - 1.0
-    d = r - shift
-    s1 = d
-    s2 = d * d
-    m = min(r, 0.0)
-    down2 = m * m
+    s1, s2, down2 = return_step_nb(equity[0] / init_cash - 1.0, shift, 0.0, 0.0, 0.0)
     for t in range(1, equity.shape[0]):
-        r = equity[t] / equity[t - 1] - 1.0
-        d = r - shift
-        s1 += d
-        s2 += d * d
-        m = min(r, 0.0)
-        down2 += m * m
+        s1, s2, down2 = return_step_nb(equity[t] / equity[t - 1] - 1.0, shift, s1, s2, down2)
     return s1, s2, down2
+
+
+# One row's terms of the return sums (here and in `_relative_sums_nb`): the CUDA kernel adds them
+# row by row with the same functions. Flagged like their callers, so the inlined sums vectorise.
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def return_step_nb(r, shift, s1, s2, down2):
+    d = r - shift
+    m = min(r, 0.0)
+    return s1 + d, s2 + d * d, down2 + m * m
+
+
+@njit(cache=True, fastmath=_REASSOC, error_model="numpy")
+def relative_step_nb(r, b, r0, b0, x0, sr, sb, sx, srb, sbb, sxx):
+    dr = r - r0
+    db = b - b0
+    dx = (r - b) - x0
+    return sr + dr, sb + db, sx + dx, srb + dr * db, sbb + db * db, sxx + dx * dx
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
@@ -153,31 +162,41 @@ def _deepest_drawdown_nb(equity, init_cash):
     The running peak starts at the initial cash; a row equal to the peak renews it. Divides only
     for rows below a multiply-only threshold under which a new deepest drawdown is possible.
     """
-    peak = init_cash
-    peak_idx = -1
-    mdd = 0.0
-    mdd_peak = -1
-    mdd_rec = -1
-    mdd_open = False
-    threshold = peak * (1.0 + _DD_SLACK)  # every E_t with E_t / peak - 1 < mdd lies below it
+    peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = drawdown_start_nb(init_cash)
     for t in range(equity.shape[0]):
-        e = equity[t]
-        if e >= peak:
-            if mdd_open:  # the deepest episode so far recovers here
-                mdd_rec = t
-                mdd_open = False
-            peak = e
-            peak_idx = t
-            threshold = peak * (1.0 + mdd + _DD_SLACK)
-        elif e < threshold:
-            dd = e / peak - 1.0
-            if dd < mdd:
-                mdd = dd
-                mdd_peak = peak_idx
-                mdd_rec = -1
-                mdd_open = True
-                threshold = peak * (1.0 + mdd + _DD_SLACK)
+        peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = drawdown_step_nb(
+            equity[t], t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
+        )
     return mdd, mdd_peak, mdd_rec
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_start_nb(init_cash):
+    """The state of `drawdown_step_nb` before row 0: (peak, peak row, threshold, deepest
+    drawdown, its peak row, its recovery row, whether it is still open)."""
+    # every E_t with E_t / peak - 1 < mdd lies below the threshold
+    return init_cash, -1, init_cash * (1.0 + _DD_SLACK), 0.0, -1, -1, False
+
+
+@njit(cache=True, error_model="numpy")
+def drawdown_step_nb(e, t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open):
+    """The drawdown state after row t of value e (shared with the CUDA kernel)."""
+    if e >= peak:
+        if mdd_open:  # the deepest episode so far recovers here
+            mdd_rec = t
+            mdd_open = False
+        peak = e
+        peak_idx = t
+        threshold = peak * (1.0 + mdd + _DD_SLACK)
+    elif e < threshold:
+        dd = e / peak - 1.0
+        if dd < mdd:
+            mdd = dd
+            mdd_peak = peak_idx
+            mdd_rec = -1
+            mdd_open = True
+            threshold = peak * (1.0 + mdd + _DD_SLACK)
+    return peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
 
 
 @njit(cache=True, error_model="numpy")
@@ -191,15 +210,15 @@ def _year_figures_nb(equity, init_cash, year):
     worst = np.inf
     for t in range(n):
         if t == n - 1 or year[t + 1] != year[t]:
-            e = equity[t]
-            r = e / start_value - 1.0
-            n_years += 1
-            if r > NOISE:
-                n_positive += 1
-            best = max(best, r)
-            worst = min(worst, r)
-            start_value = e
+            n_years, n_positive, best, worst = year_step_nb(equity[t] / start_value - 1.0, n_years, n_positive, best, worst)
+            start_value = equity[t]
     return n_years, n_positive, best, worst
+
+
+@njit(cache=True, error_model="numpy")
+def year_step_nb(r, n_years, n_positive, best, worst):
+    """The year figures after one more calendar year of return r (shared with the CUDA kernel)."""
+    return n_years + 1, n_positive + (1 if r > NOISE else 0), max(best, r), min(worst, r)
 
 
 @njit(cache=True, error_model="numpy")
@@ -229,14 +248,45 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
 
     mdd, mdd_peak, mdd_rec = _deepest_drawdown_nb(equity, init_cash)
     n_years, n_positive, best, worst = _year_figures_nb(equity, init_cash, year)
+    count = 0
+    share = 0.0
+    if traded.shape[0] == n:
+        count, share = _trading_sums_nb(equity, traded)
+    fees_sum = _sum_nb(fees) if fees.shape[0] == n else 0.0
+    summary_figures_nb(
+        n, init_cash, equity[n - 1], ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+        n_years, n_positive, best, worst, count, share, fees_sum, out,
+    )
+    if traded.shape[0] != n:
+        out[REBALANCES] = np.nan
+        out[TURNOVER] = np.nan
+    if fees.shape[0] != n:
+        out[FEES_PAID] = np.nan
 
-    final = equity[n - 1]
+
+# The two `*_figures_nb` functions turn the sums of one pass over the rows into the figures. They
+# are the one source of the formulas: `backtest.kernels.cuda` compiles them for the GPU, where
+# the sums are accumulated row by row in a single pass (so they use `math`, not NumPy).
+
+
+@njit(cache=True, error_model="numpy")
+def summary_figures_nb(
+    n, init_cash, final, ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+    n_years, n_positive, best, worst, count, share, fees_sum, out,
+):
+    """`out[:N_STATS]` from the sums of returns shifted by the first one (s1, s2, down2: sum of
+    squared negative returns), the deepest drawdown (depth, peak row or -1, recovery row or -1),
+    the calendar-year figures and the trading sums. n >= 1."""
     cagr = cagr_nb(final, init_cash, n, ppy)
     mean = shift + s1 / n
     sqrt_ppy = math.sqrt(ppy)
     out[FINAL_VALUE] = final
     out[TOTAL_RETURN] = final / init_cash - 1.0
     out[CAGR] = cagr
+    out[VOLATILITY] = math.nan
+    out[SHARPE] = math.nan
+    out[SORTINO] = math.nan
+    out[CALMAR] = math.nan
     if n > 1:
         var = (s2 - s1 * s1 / n) / (n - 1)
         std = math.sqrt(var) if var > 0.0 else 0.0
@@ -257,13 +307,9 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
     out[BEST_YEAR] = best
     out[WORST_YEAR] = worst
     out[PCT_POSITIVE_YEARS] = n_positive / n_years
-
-    if traded.shape[0] == n:
-        count, share = _trading_sums_nb(equity, traded)
-        out[REBALANCES] = count
-        out[TURNOVER] = share / 2.0 / (n / ppy)
-    if fees.shape[0] == n:
-        out[FEES_PAID] = _sum_nb(fees)
+    out[REBALANCES] = count
+    out[TURNOVER] = share / 2.0 / (n / ppy)
+    out[FEES_PAID] = fees_sum
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
@@ -282,15 +328,7 @@ def _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash):
     for t in range(1, equity.shape[0]):
         r = equity[t] / equity[t - 1] - 1.0
         b = bench_equity[t] / bench_equity[t - 1] - 1.0
-        dr = r - r0
-        db = b - b0
-        dx = (r - b) - x0
-        sr += dr
-        sb += db
-        sx += dx
-        srb += dr * db
-        sbb += db * db
-        sxx += dx * dx
+        sr, sb, sx, srb, sbb, sxx = relative_step_nb(r, b, r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
     return r0, b0, x0, sr, sb, sx, srb, sbb, sxx
 
 
@@ -315,6 +353,13 @@ def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, out):
     if n < 2:
         return
     r0, b0, x0, sr, sb, sx, srb, sbb, sxx = _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash)
+    relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out)
+
+
+@njit(cache=True, error_model="numpy")
+def relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out):
+    """`out[TRACKING_ERROR:]` from the sums of r, b and x = r - b shifted by their first values
+    (r0, b0, x0) over rows 1.., and of their products. n >= 2; the rest of `out` is NaN."""
     mean_r = r0 + sr / n
     mean_b = b0 + sb / n
     mean_x = x0 + sx / n

@@ -1,0 +1,224 @@
+"""The sweep kernel on an NVIDIA GPU (numba's CUDA target): one thread per combination.
+
+`sweep_cuda` takes the inputs of `backtest.kernels.rebalance.sweep_nb` (weight sets in CSR form,
+per-combination fees, slippage, initial cash and benchmark curve) and fills the same statistics.
+Each thread simulates its combination row by row and accumulates every statistic in that single
+pass, so no equity curve is stored. The order semantics and the statistic formulas are not
+rewritten here: the scalar functions of `rebalance` (`_rebalance_row` and what it calls) and of
+`stats` (`summary_figures_nb`, `relative_figures_nb`, `cagr_nb`) are compiled a second time, as
+CUDA device functions, from their Python source. Only the per-row accumulation below is GPU
+code of its own (the CPU kernel makes a few vectorised passes over a stored curve instead).
+
+With NUMBA_ENABLE_CUDASIM=1 numba runs this module on the CPU in its CUDA simulator (slow, for
+tests). Importing it costs about a second: only `backtest sweep --backend cuda|auto` does.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+
+if not hasattr(np, "row_stack"):  # numba-cuda still calls np.row_stack, which numpy 2.5 removed
+    np.row_stack = np.vstack
+
+from numba import cuda, float64, int64  # noqa: E402
+
+from backtest.kernels import rebalance, stats  # noqa: E402
+from backtest.kernels.stats import EXCESS_CAGR, MIN_TRADE_SHARE, N_RELATIVE, N_STATS  # noqa: E402
+
+MAX_COLS = 16  # columns of one weight set (assets plus the cash asset): the threads' scratch size
+THREADS_PER_BLOCK = 128
+
+
+def _device_functions(*dispatchers) -> dict:
+    """CUDA device versions of `@njit` functions, callees before callers: each Python function
+    is rebuilt with its module's globals, in which the names of the functions already converted
+    refer to their device versions (so `_execute_order` calls the device `_is_close`)."""
+    compiled: dict = {}
+    for dispatcher in dispatchers:
+        fn = dispatcher.py_func
+        env = dict(fn.__globals__)
+        env.update(compiled)
+        rebuilt = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+        compiled[fn.__name__] = cuda.jit(device=True)(rebuilt)
+    return compiled
+
+
+_DEVICE = _device_functions(
+    rebalance._is_close,
+    rebalance._is_close_or_less,
+    rebalance._sign,
+    rebalance._add,
+    rebalance._insert_argsort,
+    rebalance._value,
+    rebalance._mark,
+    rebalance._execute_order,
+    rebalance._rebalance_row,
+    stats.cagr_nb,
+    stats.return_step_nb,
+    stats.drawdown_start_nb,
+    stats.drawdown_step_nb,
+    stats.year_step_nb,
+    stats.relative_step_nb,
+    stats.summary_figures_nb,
+    stats.relative_figures_nb,
+)
+_rebalance_row = _DEVICE["_rebalance_row"]
+_mark = _DEVICE["_mark"]
+_return_step = _DEVICE["return_step_nb"]
+_relative_step = _DEVICE["relative_step_nb"]
+_drawdown_start = _DEVICE["drawdown_start_nb"]
+_drawdown_step = _DEVICE["drawdown_step_nb"]
+_year_step = _DEVICE["year_step_nb"]
+_cagr = _DEVICE["cagr_nb"]
+_summary_figures = _DEVICE["summary_figures_nb"]
+_relative_figures = _DEVICE["relative_figures_nb"]
+
+
+@cuda.jit(cache=True)
+def _sweep_kernel(
+    prices_t, set_cols, set_ncols, set_fee_free, set_ptr, rows, weights, combo_set, combo_fees,
+    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
+    year, out,
+):
+    c = cuda.grid(1)
+    if c >= combo_set.shape[0]:
+        return
+    position = cuda.local.array(MAX_COLS, float64)
+    val_price = cuda.local.array(MAX_COLS, float64)
+    order_value = cuda.local.array(MAX_COLS, float64)
+    call_seq = cuda.local.array(MAX_COLS, int64)
+    s = combo_set[c]
+    cols = set_cols[s]
+    ncols = set_ncols[s]
+    fee_free = set_fee_free[s]
+    r = set_ptr[s]
+    end = set_ptr[s + 1]
+    fees = combo_fees[c]
+    slippage = combo_slippage[c]
+    init_cash = combo_init_cash[c]
+    b = combo_bench[c]
+    n = prices_t.shape[1]
+    for k in range(ncols):
+        position[k] = 0.0
+        val_price[k] = math.nan
+    cash = init_cash
+    e = init_cash  # the value at the previous close
+    # the sums of summary_nb's passes, accumulated here in one
+    shift = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    down2 = 0.0
+    peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = _drawdown_start(init_cash)
+    year_start = init_cash
+    n_years = 0
+    n_positive = 0
+    best = -math.inf
+    worst = math.inf
+    count = 0
+    share = 0.0
+    fees_sum = 0.0
+    # and those of relative_nb
+    bench_prev = bench_init_cash[b] if b >= 0 else 1.0
+    r0 = 0.0
+    b0 = 0.0
+    x0 = 0.0
+    sr = 0.0
+    sb = 0.0
+    sx = 0.0
+    srb = 0.0
+    sbb = 0.0
+    sxx = 0.0
+    for t in range(n):
+        prev = e
+        while r < end and rows[r] < t:  # repeated rows: only the first counts, as in sweep_nb
+            r += 1
+        if r < end and rows[r] == t:
+            cash, e, traded, fees_paid = _rebalance_row(
+                prices_t, cols, ncols, fee_free, t, weights[r], fees, slippage, cash, position, val_price, order_value, call_seq
+            )
+            r += 1
+            count += 1 if traded > MIN_TRADE_SHARE * e else 0
+            share += traded / e
+            fees_sum += fees_paid
+        else:
+            e = _mark(prices_t, cols, ncols, t, cash, position, val_price)
+        ret = e / prev - 1.0
+        if t == 0:
+            shift = ret
+        s1, s2, down2 = _return_step(ret, shift, s1, s2, down2)
+        peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = _drawdown_step(
+            e, t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
+        )
+        if t == n - 1 or year[t + 1] != year[t]:
+            n_years, n_positive, best, worst = _year_step(e / year_start - 1.0, n_years, n_positive, best, worst)
+            year_start = e
+        if b >= 0:
+            bench = bench_equity[b, t]
+            bench_return = bench / bench_prev - 1.0
+            bench_prev = bench
+            if t == 0:
+                r0 = ret
+                b0 = bench_return
+                x0 = ret - bench_return
+            else:
+                sr, sb, sx, srb, sbb, sxx = _relative_step(ret, bench_return, r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
+    row = out[c]
+    for k in range(row.shape[0]):
+        row[k] = math.nan
+    if n == 0:
+        return
+    _summary_figures(
+        n, init_cash, e, ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+        n_years, n_positive, best, worst, count, share, fees_sum, row,
+    )
+    if b >= 0 and row.shape[0] >= N_STATS + N_RELATIVE:
+        relative = row[N_STATS:]
+        relative[EXCESS_CAGR] = _cagr(e, init_cash, n, ppy) - _cagr(bench_prev, bench_init_cash[b], n, ppy)
+        if n >= 2:
+            _relative_figures(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, relative)
+
+
+def sweep_cuda(
+    prices, set_cols, set_ncols, set_fee_free, set_ptr, rows, weights, combo_set, combo_fees,
+    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
+    year, out,
+) -> None:
+    """`sweep_nb` on the current CUDA device (inputs as there; no equity curves): fills `out`."""
+    if set_cols.shape[1] > MAX_COLS:
+        raise ValueError(f"sweep_cuda: weight sets of at most {MAX_COLS} columns, got {set_cols.shape[1]}")
+    n_combos = combo_set.shape[0]
+    if n_combos == 0:
+        return
+    n = prices.shape[0]
+    if bench_equity.shape[0] == 0:  # no benchmark: a placeholder row keeps the array non-empty
+        bench_equity, bench_init_cash = np.ones((1, n)), np.ones(1)
+    device = [
+        cuda.to_device(np.ascontiguousarray(a))
+        for a in (
+            prices.T, set_cols, set_ncols, set_fee_free, set_ptr, rows, weights, combo_set, combo_fees,
+            combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash,
+        )
+    ]
+    day_number_d = cuda.to_device(np.ascontiguousarray(day_number))
+    year_d = cuda.to_device(np.ascontiguousarray(year))
+    out_d = cuda.device_array(out.shape, dtype=np.float64)
+    blocks = (n_combos + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
+    _sweep_kernel[blocks, THREADS_PER_BLOCK](*device, float(ppy), day_number_d, year_d, out_d)
+    out[...] = out_d.copy_to_host()
+
+
+def unavailable(device: int = 0) -> str | None:
+    """Why the CUDA backend cannot run on GPU `device` (None: it can)."""
+    if not cuda.is_available():
+        return "no NVIDIA GPU with a CUDA driver was found"
+    count = len(cuda.gpus)
+    if not 0 <= device < count:
+        return f"--device {device}: there {'is 1 GPU' if count == 1 else f'are {count} GPUs'} (0..{count - 1})"
+    return None
+
+
+def select(device: int) -> None:
+    cuda.select_device(device)

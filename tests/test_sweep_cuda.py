@@ -1,0 +1,189 @@
+"""`backtest sweep --backend cuda`: the CUDA kernel against the CPU kernel and `backtest run`.
+
+CI has no GPU, so the kernel runs in numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1). numba reads
+that flag when `numba.cuda` is first imported, and pytest-xdist workers share nothing with each
+other but may import numba.cuda for other tests: so every simulator run is a subprocess of its
+own (`_simulated_sweep`), on the synthetic data of test_sweep or the real data where present.
+The comparisons (every statistic of every combination to 1e-9 relative) run in this process, on
+the CPU backend and `backtest run`. Tests that need a real GPU are marked `gpu` and skip without one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from backtest import sweep
+from tests.conftest import REPO_ROOT
+from tests.test_sweep import SERIES, _run_stats, fake_data  # noqa: F401  (fake_data: a fixture)
+
+SLICE = ["period.start=1990-06-01", "period.end=1991-08-30", "portfolio.slippage=0.0007"]  # 327 rows
+DRIVER = """
+import os, sys
+if sys.argv[1] == "fake":
+    from tests.test_sweep import install_fake_data
+    install_fake_data()
+if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
+    import backtest.kernels.cuda
+    backtest.kernels.cuda.MAX_COLS = int(os.environ["TEST_MAX_COLS"])
+from backtest.cli import main
+main(sys.argv[2:])
+"""
+
+# each GPU-capable strategy on the synthetic series, with a grid that changes its rebalances
+STRATEGIES = {
+    "first10": (
+        {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", "lookback": 10, "tilt": 0.7},
+        ["strategy.params.lookback=3,9", "strategy.params.tilt=0.6,0.9", "strategy.params.hold=0,20"],
+    ),
+    "january_effect": (
+        {"small": "ff_size:Lo 10", "large": "ff_size:Hi 10"},
+        ["strategy.params.start_month=1,11", "strategy.params.end_month=2,12", "strategy.params.tilt=0.8"],
+    ),
+    "size_momentum": (
+        {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30"},
+        ["strategy.params.months=1,3", "strategy.params.tilt=0.65,0.9"],
+    ),
+    "trend_filter": (
+        {"asset": "ff_size:Lo 30"},
+        ["strategy.params.window=10,30,60"],
+    ),
+}
+
+
+def _config(tmp_path, strategy, params):
+    path = tmp_path / f"{strategy}.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "strategy": {"name": strategy, "params": params},
+                "benchmark": {"name": "buy_and_hold", "params": {"weights": {"ff_size:Lo 30": 0.5, "ff_size:Hi 30": 0.5}, "rebalance": "never"}},
+                "portfolio": {"initial_cash": 100000, "fees": 0.0005, "slippage": 0.0, "cash": "none"},
+            }
+        )
+    )
+    return path
+
+
+def _simulated_sweep(data, config, overrides, grid, out, *extra, env=None):
+    """`backtest sweep --backend cuda --json` in the CUDA simulator -> (exit code, JSON or None, stderr)."""
+    args = [str(config), *(f"--set={o}" for o in overrides), *(f"--grid={g}" for g in grid)]
+    args += ["--backend", "cuda", "--json", "--out", str(out), "--jobs", "1", *extra]
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", **(env or {})}
+    done = subprocess.run([sys.executable, "-c", DRIVER, data, "sweep", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return done.returncode, json.loads(done.stdout) if done.returncode == 0 else None, done.stderr
+
+
+def _assert_equal_stats(records, result, config=None, overrides=(), check_runs=0):
+    """Every statistic of every combination equal to the CPU sweep's (and the first `check_runs`
+    to `backtest run`'s), to 1e-9 relative."""
+    assert len(records) == result.combinations
+    for c, record in enumerate(records):
+        assert record["params"] == result.plan.params(c)
+        expected = result.record(c)["stats"]
+        for name in result.names:
+            assert record["stats"][name] == pytest.approx(expected[name], rel=1e-9, abs=1e-12, nan_ok=True), (c, name)
+    for c in range(check_runs):
+        expected = _run_stats(config, result.plan.params(c), list(overrides))
+        for name in result.names:
+            got = records[c]["stats"][name]
+            got = np.nan if got is None else got
+            assert got == pytest.approx(expected[name], rel=1e-9, abs=1e-12, nan_ok=True), (c, name)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy):  # noqa: F811
+    params, grid = STRATEGIES[strategy]
+    config = _config(tmp_path, strategy, params)
+    grid = [*grid, "portfolio.fees=0,0.002", "portfolio.cash=none,rf"]
+    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
+    assert code == 0, stderr
+    assert "GPU not used" not in stderr
+    plan = sweep.make_plan(config, SLICE, grid)
+    cpu = sweep.run_sweep(plan, out=None, jobs=1)
+    assert cpu.combinations >= 12
+    rebalances = cpu.stats[:, cpu.names.index("rebalances")]
+    assert np.nanmax(rebalances) >= 2  # the slice trades: the comparison covers the order logic
+    _assert_equal_stats(gpu["results"], cpu, config, SLICE, check_runs=2)
+
+
+def test_simulated_gpu_on_real_data(shared_data, tmp_path):
+    """first10 on a slice of the real Ken French series (two year starts), against the CPU backend
+    and `backtest run`."""
+    overrides = ["period.start=2019-11-01", "period.end=2021-03-31", "portfolio.slippage=0.0005"]
+    grid = ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
+    config = REPO_ROOT / "configs" / "first10.yaml"
+    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu")
+    assert code == 0, stderr
+    cpu = sweep.run_sweep(sweep.make_plan(config, overrides, grid), out=None, jobs=1)
+    _assert_equal_stats(gpu["results"], cpu, config, overrides, check_runs=2)
+
+
+def test_strategy_without_gpu_flag_falls_back_with_a_notice(fake_data, tmp_path):  # noqa: F811
+    config = _config(tmp_path, "buy_and_hold", {"weights": {"ff_size:Lo 30": 0.6, "ff_size:Hi 30": 0.4}, "rebalance": "monthly"})
+    grid = ["portfolio.fees=0,0.001"]
+    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
+    assert code == 0, stderr
+    assert stderr.strip() == "GPU not used: strategy buy_and_hold does not declare GPU = True; running on the CPU"
+    cpu = sweep.run_sweep(sweep.make_plan(config, SLICE, grid), out=None, jobs=1)
+    _assert_equal_stats(gpu["results"], cpu)
+
+
+def test_too_many_columns_for_the_gpu_is_a_user_error(fake_data, tmp_path):  # noqa: F811
+    """A strategy declaring GPU = True whose weight sets exceed the kernel's columns: exit 2."""
+    config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
+    grid = ["strategy.params.tilt=0.6,0.7", "portfolio.cash=rf"]  # two series plus cash: 3 columns
+    code, _, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env={"TEST_MAX_COLS": "2"})
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        "error: --backend cuda: strategy first10 trades 3 columns with the cash asset; the GPU kernel takes at most 2 (run it with --backend local)"
+    ]
+
+
+def test_device_out_of_range_is_a_user_error(fake_data, tmp_path):  # noqa: F811
+    config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
+    code, _, stderr = _simulated_sweep("fake", config, SLICE, ["strategy.params.tilt=0.6,0.7"], tmp_path / "gpu", "--device", "5")
+    assert code == 2
+    assert stderr.strip().splitlines() == ["error: --backend cuda: --device 5: there is 1 GPU (0..0)"]
+    assert not (tmp_path / "gpu").exists()
+
+
+def _no_gpu_here() -> str | None:
+    return None if sweep.gpu_problem() else "a CUDA GPU is present"
+
+
+def test_without_gpu_cuda_is_a_one_line_error_and_auto_runs_locally(fake_data, tmp_path):  # noqa: F811
+    reason = _no_gpu_here()
+    if reason:
+        pytest.skip(reason)
+    config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    args = [str(config), "--grid=strategy.params.tilt=0.6,0.7", "--backend", "cuda", "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", DRIVER, "fake", "sweep", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["error: --backend cuda: no NVIDIA GPU with a CUDA driver was found"]
+    assert not (tmp_path / "out").exists()
+    notices = []
+    plan = sweep.make_plan(config, SLICE, ["strategy.params.tilt=0.6,0.7"])
+    auto = sweep.run_sweep(plan, out=None, jobs=1, backend="auto", notify=notices.append)
+    local = sweep.run_sweep(plan, out=None, jobs=1, backend="local")
+    assert notices == []
+    np.testing.assert_array_equal(auto.stats, local.stats)
+
+
+@pytest.mark.gpu
+def test_real_gpu_equals_cpu(fake_data, tmp_path):  # noqa: F811
+    """On a real GPU (where there is one): first10 over the whole synthetic history."""
+    if sweep.gpu_problem() is not None:
+        pytest.skip(f"needs a CUDA GPU: {sweep.gpu_problem()}")
+    config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
+    grid = [*STRATEGIES["first10"][1], "portfolio.fees=0,0.002", "portfolio.slippage=0,0.001"]
+    plan = sweep.make_plan(config, [], grid)
+    gpu = sweep.run_sweep(plan, out=None, jobs=1, backend="cuda")
+    cpu = sweep.run_sweep(plan, out=None, jobs=1)
+    _assert_equal_stats(gpu.records(), cpu)
