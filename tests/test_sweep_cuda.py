@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from backtest import sweep
 from tests.conftest import REPO_ROOT
@@ -187,3 +189,21 @@ def test_real_gpu_equals_cpu(fake_data, tmp_path):  # noqa: F811
     gpu = sweep.run_sweep(plan, out=None, jobs=1, backend="cuda")
     cpu = sweep.run_sweep(plan, out=None, jobs=1)
     _assert_equal_stats(gpu.records(), cpu)
+
+
+@pytest.mark.parametrize("lookback,tilt,hold", [(1, 0.7, 0), (10, 0.7, 0), (10, 0.3, 5), (23, 0.85, 1), (60, 0.6, 260), (5, 0.0, 30)])
+def test_first10_device_rule_gives_target_weights_on_real_data(shared_data, lookback, tilt, hold):
+    """The per-thread rule (gpu_tables + gpu_weights, compiled for the CPU) gives exactly the
+    dates and weights of first10's target_weights over 1926-2025."""
+    from backtest.config import validate
+    from backtest.pipeline import prepare
+
+    config = validate(yaml.safe_load((REPO_ROOT / "configs" / "first10.yaml").read_text()), base_dir=REPO_ROOT / "configs")
+    prepared = prepare(config)
+    strategy = prepared.legs[0].strategy
+    params = strategy.resolve_params({**config.strategy.params, "lookback": lookback, "tilt": tilt, "hold": hold})
+    assert prepared.returns.index[0].year <= 1926 and prepared.returns.index[-1].year >= 2025
+    expected = strategy.target_weights(prepared.returns, params)
+    got = strategy.rule_weights(prepared.returns, params)
+    assert len(expected) >= 100  # 1926-07-01 and a signal in each later year
+    pd.testing.assert_frame_equal(got, expected, check_exact=True, check_freq=False)
