@@ -33,6 +33,15 @@ if sys.argv[1] == "fake":
 if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
     import backtest.kernels.cuda
     backtest.kernels.cuda.MAX_COLS = int(os.environ["TEST_MAX_COLS"])
+if "TEST_NO_HOST_FIRST10" in os.environ:  # the sweep's GPU threads compute first10's weights, not the host
+    import traceback
+    import strategies.first10
+    host_rule = strategies.first10.target_weights
+    def outside_sweep(returns, params):  # (the guard rails re-run the winner with `backtest run`)
+        if any(frame.filename.endswith(os.path.join("backtest", "sweep.py")) for frame in traceback.extract_stack()):
+            raise AssertionError("the sweep called first10.target_weights on the host")
+        return host_rule(returns, params)
+    strategies.first10.target_weights = outside_sweep
 from backtest.cli import main
 main(sys.argv[2:])
 """
@@ -41,7 +50,7 @@ main(sys.argv[2:])
 STRATEGIES = {
     "first10": (
         {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", "lookback": 10, "tilt": 0.7},
-        ["strategy.params.lookback=3,9", "strategy.params.tilt=0.6,0.9", "strategy.params.hold=0,20"],
+        ["strategy.params.lookback=3,9", "strategy.params.tilt=0.6,0.9", "strategy.params.hold=0,1,20"],
     ),
     "january_effect": (
         {"small": "ff_size:Lo 10", "large": "ff_size:Hi 10"},
@@ -103,7 +112,9 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     params, grid = STRATEGIES[strategy]
     config = _config(tmp_path, strategy, params)
     grid = [*grid, "portfolio.fees=0,0.002", "portfolio.cash=none,rf"]
-    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
+    # first10 gives its rule per thread (gpu_weights): the host must not compute its weights
+    env = {"TEST_NO_HOST_FIRST10": "1"} if strategy == "first10" else None
+    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env=env)
     assert code == 0, stderr
     assert "GPU not used" not in stderr
     plan = sweep.make_plan(config, SLICE, grid)
@@ -118,9 +129,9 @@ def test_simulated_gpu_on_real_data(shared_data, tmp_path):
     """first10 on a slice of the real Ken French series (two year starts), against the CPU backend
     and `backtest run`."""
     overrides = ["period.start=2019-11-01", "period.end=2021-03-31", "portfolio.slippage=0.0005"]
-    grid = ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
+    grid = ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "strategy.params.hold=0,7", "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
     config = REPO_ROOT / "configs" / "first10.yaml"
-    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu")
+    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu", env={"TEST_NO_HOST_FIRST10": "1"})
     assert code == 0, stderr
     cpu = sweep.run_sweep(sweep.make_plan(config, overrides, grid), out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu, config, overrides, check_runs=2)
