@@ -794,6 +794,19 @@ class SweepResult:
                 columns[name] = pa.array(self.stats[start:stop, j])
             yield pa.table(columns)
 
+    def frame(self, columns: list[str]):
+        """A DataFrame of just these swept keys and statistics, one row per combination."""
+        import pandas as pd
+
+        data = {}
+        for name in columns:
+            if name in self.plan.keys:
+                i = self.plan.keys.index(name)
+                data[name] = pd.Series(_column(self.plan.axes[i].values)).to_numpy()[self.plan.combos[:, i]]
+            else:
+                data[name] = self.stats[:, self.names.index(name)]
+        return pd.DataFrame(data)
+
     def order(self, metric: str | None = None) -> np.ndarray:
         """Combination indices by the metric, best first (descending; NaN last)."""
         metric = metric or self.plan.metric
@@ -1081,7 +1094,7 @@ def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None 
     if x == y:
         raise ConfigError("--heatmap: give two different swept keys")
     axis_values = {a.key: _column(a.values) for a in result.plan.axes}
-    grid = metric_grid(result.table(), x, y, metric).reindex(index=axis_values[y], columns=axis_values[x])
+    grid = metric_grid(result.frame([x, y, metric]), x, y, metric).reindex(index=axis_values[y], columns=axis_values[x])
     return heatmap_png(grid, x, y, metric, path, others=[k for k in keys if k not in (x, y)])
 
 
