@@ -1,9 +1,13 @@
 """The sweep kernel on an NVIDIA GPU (numba's CUDA target): one thread per combination.
 
-`sweep_cuda` takes the inputs of `backtest.kernels.rebalance.sweep_nb` (weight sets in CSR form,
-per-combination fees, slippage, initial cash and benchmark curve) and fills the same statistics.
-Each thread simulates its combination row by row and accumulates every statistic in that single
-pass, so no equity curve is stored. The order semantics and the statistic formulas are not
+`sweep_cuda` takes the inputs of `backtest.kernels.rebalance.sweep_nb` (per-combination fees,
+slippage, initial cash and benchmark curve) and fills the same statistics. Each combination's
+target weights come either from host weight sets (`sweep_nb`'s CSR form) or, for a strategy that
+gives its rule per thread (`gpu_tables`, `gpu_weights`: see `backtest.strategy`), from its own
+thread, which evaluates the strategy's `gpu_weights` row by row on tables made once from the
+data. The kernel is written once; `_kernel` compiles it with either source of targets.
+Each thread simulates its combination row by row and accumulates every statistic in that
+single pass, so no equity curve is stored. The order semantics and the statistic formulas are not
 rewritten here: the scalar functions of `rebalance` (`_rebalance_row` and what it calls) and of
 `stats` (`summary_figures_nb`, `relative_figures_nb`, `cagr_nb`) are compiled a second time, as
 CUDA device functions, from their Python source. Only the per-row accumulation below is GPU
@@ -256,14 +260,10 @@ def sweep_cuda(
     n = prices_t.shape[1]
     if bench_equity.shape[0] == 0:  # no benchmark: a placeholder row keeps the array non-empty
         bench_equity, bench_init_cash = np.ones((1, n)), np.ones(1)
-    resident = [_resident(a) for a in (prices_t, rule_ints, rule_floats, day_number, year)] if gpu_weights else None
-    if resident is None:  # host weight sets change from batch to batch
-        resident = [_resident(prices_t), cuda.to_device(rule_ints), cuda.to_device(rule_floats), _resident(day_number), _resident(year)]
-    prices_d, ints_d, floats_d, day_number_d, year_d = resident
-    per_batch = [
-        cuda.to_device(np.ascontiguousarray(a))
-        for a in (set_cols, set_ncols, set_fee_free, combo_set)
-    ]
+    prices_d, day_number_d, year_d = (_resident(a) for a in (prices_t, day_number, year))
+    # a strategy's tables serve every batch; host weight sets change from batch to batch
+    ints_d, floats_d = (_resident(a) if gpu_weights is not None else cuda.to_device(a) for a in (rule_ints, rule_floats))
+    per_batch = [cuda.to_device(np.ascontiguousarray(a)) for a in (set_cols, set_ncols, set_fee_free, combo_set)]
     per_combo = [
         cuda.to_device(np.ascontiguousarray(a))
         for a in (combo_rule, combo_fees, combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash)
@@ -271,7 +271,7 @@ def sweep_cuda(
     out_d = cuda.device_array(out.shape, dtype=np.float64)
     blocks = (n_combos + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
     _kernel(gpu_weights)[blocks, THREADS_PER_BLOCK](
-        prices_d, *per_batch, ints_d, floats_d, *per_combo[:4], *per_combo[4:], float(ppy), day_number_d, year_d, out_d
+        prices_d, *per_batch, ints_d, floats_d, *per_combo, float(ppy), day_number_d, year_d, out_d
     )
     out[...] = out_d.copy_to_host()
 
