@@ -192,15 +192,28 @@ class Strategy:
                                 f"{type(exc).__name__}: {exc}") from exc
         return check_weights(weights, returns.index, assets, self.name, self.source)
 
+    def rule_tables(self, returns: pd.DataFrame, params_list: list[SimpleNamespace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The strategy's `gpu_tables` for these parameter sets (one data context: the same
+        series), checked: an int64 and a float64 table (2-D) and one row per parameter set."""
+        who = f"strategy {self.name!r} ({self.source}): gpu_tables"
+        try:
+            ints, floats, rule_params = self.gpu_rule[0](returns[self.series(params_list[0])], params_list)
+            ints, floats, rule_params = (np.ascontiguousarray(a, dtype=t) for a, t in zip((ints, floats, rule_params), (np.int64, np.float64, np.float64)))
+        except Exception as exc:  # the rule's own code: one line naming it
+            raise StrategyError(f"{who} raised {type(exc).__name__}: {exc}") from exc
+        if ints.ndim != 2 or floats.ndim != 2 or rule_params.shape[:1] != (len(params_list),) or rule_params.ndim != 2:
+            raise StrategyError(f"{who} must return two 2-D tables and one row of rule parameters per parameter set "
+                                f"(got shapes {ints.shape}, {floats.shape}, {rule_params.shape} for {len(params_list)} sets)")
+        return ints, floats, rule_params
+
     def rule_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
         """`target_weights` computed the GPU threads' way: `gpu_weights` (compiled for the CPU)
         row by row on the `gpu_tables` of this one parameter set."""
         from numba import njit
 
-        tables, rule = self.gpu_rule
         assets = self.series(params)
-        ints, floats, rule_params = tables(returns[assets], [params])
-        weights_at = njit(rule)
+        ints, floats, rule_params = self.rule_tables(returns, [params])
+        weights_at = njit(self.gpu_rule[1])
         target = np.empty(len(assets))
         rows, values = [], []
         for t in range(len(returns)):

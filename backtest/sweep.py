@@ -542,11 +542,9 @@ class Evaluator:
             leg = self.point_leg[points[0]]
             rule = None
             if leg.strategy.gpu_rule is not None:
-                gpu_tables, gpu_weights = leg.strategy.gpu_rule
-                returns = self.contexts[ctx_id].prepared.returns[leg.series]
-                ints, floats, params = gpu_tables(returns, [self.point_leg[p].params for p in points])
-                rule = (gpu_weights, np.ascontiguousarray(ints, dtype=np.int64), np.ascontiguousarray(floats, dtype=np.float64),
-                        points, np.ascontiguousarray(params, dtype=np.float64))
+                returns = self.contexts[ctx_id].prepared.returns
+                tables = leg.strategy.rule_tables(returns, [self.point_leg[p].params for p in points])
+                rule = (leg.strategy.gpu_rule[1], *tables[:2], points, tables[2])
             self.gpu_rules[ctx_id] = rule
         return self.gpu_rules[ctx_id]
 

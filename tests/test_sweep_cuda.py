@@ -218,3 +218,49 @@ def test_first10_device_rule_gives_target_weights_on_real_data(shared_data, look
     got = strategy.rule_weights(prepared.returns, params)
     assert len(expected) >= 100  # 1926-07-01 and a signal in each later year
     pd.testing.assert_frame_equal(got, expected, check_exact=True, check_freq=False)
+
+
+RULE_FILE = '''
+import numpy as np
+import pandas as pd
+from backtest.strategy import Param
+PARAMS = (Param("asset", "series", "ff_size:Lo 30"),)
+GPU = {gpu}
+def target_weights(returns, params):
+    return pd.DataFrame({{params.asset: [1.0]}}, index=returns.index[:1])
+def gpu_tables(returns, params_list):
+    return np.zeros((1, len(returns)), np.int64), np.zeros({floats_shape}), np.zeros((len(params_list), 1))
+{weights}
+'''
+
+
+def _rule_strategy(tmp_path, gpu="True", floats_shape="(1, 3)", weights="def gpu_weights(t, ints, floats, p, target):\n    return False"):
+    from backtest.strategy import load_strategy
+
+    path = tmp_path / "rule.py"
+    path.write_text(RULE_FILE.format(gpu=gpu, floats_shape=floats_shape, weights=weights))
+    return load_strategy(file=path), path
+
+
+@pytest.mark.parametrize("gpu,weights", [("True", ""), ("False", "def gpu_weights(t, ints, floats, p, target):\n    return False")])
+def test_per_thread_rule_needs_both_functions_and_the_gpu_flag(tmp_path, gpu, weights):
+    from backtest.errors import StrategyError
+
+    with pytest.raises(StrategyError) as caught:
+        _rule_strategy(tmp_path, gpu=gpu, weights=weights)
+    assert str(caught.value) == f"strategy 'rule' ({tmp_path / 'rule.py'}): gpu_tables and gpu_weights go together, with GPU = True"
+
+
+def test_per_thread_rule_tables_of_the_wrong_shape_are_a_strategy_error(tmp_path):
+    from backtest.errors import StrategyError
+
+    strategy, path = _rule_strategy(tmp_path, floats_shape="3")
+    returns = pd.DataFrame({"ff_size:Lo 30": [0.01, 0.0, -0.01]}, index=pd.date_range("2020-01-01", periods=3))
+    params = strategy.resolve_params({})
+    with pytest.raises(StrategyError) as caught:
+        strategy.rule_tables(returns, [params, params])
+    assert str(caught.value) == (f"strategy 'rule' ({path}): gpu_tables must return two 2-D tables and one row of rule "
+                                 "parameters per parameter set (got shapes (1, 3), (3,), (2, 1) for 2 sets)")
+    good, _ = _rule_strategy(tmp_path)
+    ints, floats, rule_params = good.rule_tables(returns, [params, params])
+    assert (ints.shape, floats.shape, rule_params.shape) == ((1, 3), (1, 3), (2, 1))
