@@ -16,6 +16,14 @@ declared types, and checks what the strategy returns (no leverage, no unknown da
 A fourth line is optional: `GPU = True` declares that the strategy trades a fixed few series
 (at most 15, plus the cash asset), so `backtest sweep --backend cuda` may simulate its
 combinations on the GPU kernel (`backtest.kernels.cuda`); without it sweeps run on the CPU.
+Such a strategy may also give its rule in a form each GPU thread evaluates itself, so the
+strategy is not called on the host once per parameter set:
+
+    def gpu_tables(returns, params_list) -> (int64 table, float64 table, rule_params):
+        tables (2-D) from the data and the grid only, and one float64 row per parameter set
+    def gpu_weights(t, int_table, float_table, rule_params, target) -> bool:
+        plain math, compiled for the GPU (and for the CPU by `rule_weights`): writes row t's
+        weights of the traded series into target[0..] and says whether row t rebalances
 """
 
 from __future__ import annotations
@@ -147,6 +155,7 @@ class Strategy:
     # (parameter name, "sessions" | "months"): the history the rule needs before its first decision
     lookback: tuple[str, str] | None = None
     gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
+    gpu_rule: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (gpu_tables, gpu_weights)
 
     def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
         """Declared defaults, overridden by `values`, each coerced to its declared type."""
@@ -182,6 +191,36 @@ class Strategy:
             raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights raised "
                                 f"{type(exc).__name__}: {exc}") from exc
         return check_weights(weights, returns.index, assets, self.name, self.source)
+
+    def rule_tables(self, returns: pd.DataFrame, params_list: list[SimpleNamespace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The strategy's `gpu_tables` for these parameter sets (one data context: the same
+        series), checked: an int64 and a float64 table (2-D) and one row per parameter set."""
+        who = f"strategy {self.name!r} ({self.source}): gpu_tables"
+        try:
+            ints, floats, rule_params = self.gpu_rule[0](returns[self.series(params_list[0])], params_list)
+            ints, floats, rule_params = (np.ascontiguousarray(a, dtype=t) for a, t in zip((ints, floats, rule_params), (np.int64, np.float64, np.float64)))
+        except Exception as exc:  # the rule's own code: one line naming it
+            raise StrategyError(f"{who} raised {type(exc).__name__}: {exc}") from exc
+        if ints.ndim != 2 or floats.ndim != 2 or rule_params.shape[:1] != (len(params_list),) or rule_params.ndim != 2:
+            raise StrategyError(f"{who} must return two 2-D tables and one row of rule parameters per parameter set "
+                                f"(got shapes {ints.shape}, {floats.shape}, {rule_params.shape} for {len(params_list)} sets)")
+        return ints, floats, rule_params
+
+    def rule_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
+        """`target_weights` computed the GPU threads' way: `gpu_weights` (compiled for the CPU)
+        row by row on the `gpu_tables` of this one parameter set."""
+        from numba import njit
+
+        assets = self.series(params)
+        ints, floats, rule_params = self.rule_tables(returns, [params])
+        weights_at = njit(self.gpu_rule[1])
+        target = np.empty(len(assets))
+        rows, values = [], []
+        for t in range(len(returns)):
+            if weights_at(t, ints, floats, rule_params[0], target):
+                rows.append(t)
+                values.append(target.copy())
+        return pd.DataFrame(np.array(values).reshape(-1, len(assets)), index=returns.index[rows], columns=assets)
 
     def check_history(self, calendar: pd.DatetimeIndex, params: SimpleNamespace, where: str) -> None:
         """StrategyError naming `where` when the period is no longer than the declared lookback."""
@@ -265,7 +304,11 @@ def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
     gpu = getattr(module, "GPU", False)
     if not isinstance(gpu, bool):
         raise StrategyError(f"strategy {name!r} ({source}): GPU must be True or False")
-    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback, gpu=gpu)
+    rule = (getattr(module, "gpu_tables", None), getattr(module, "gpu_weights", None))
+    if rule != (None, None) and not (gpu and all(map(callable, rule))):
+        raise StrategyError(f"strategy {name!r} ({source}): gpu_tables and gpu_weights go together, with GPU = True")
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback, gpu=gpu,
+                    gpu_rule=rule if gpu and rule[0] is not None else None)
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:

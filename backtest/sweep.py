@@ -306,24 +306,31 @@ class Context:
 def weight_set(context: Context, target_weights) -> WeightSet:
     """A strategy's target weights as the engine's order inputs (`backtest.engine.simulate`):
     its columns, plus the fee-free cash asset taking max(1 - sum(w), 0) on rebalance rows."""
-    assets = list(target_weights.columns)
     values = target_weights.to_numpy(dtype=np.float64)
-    fee_free = [False] * len(assets)
+    cols, fee_free = set_columns(context, list(target_weights.columns))
     if context.cash_asset is not None:
         missing = np.isnan(values)
         invested = np.where(missing, 0.0, values).sum(axis=1)  # pandas' sum(axis=1, min_count=1)
         invested[missing.all(axis=1)] = np.nan
         values = np.column_stack([values, np.maximum(1.0 - invested, 0.0)])
-        assets.append(context.cash_asset)
-        fee_free.append(True)
     keep = ~np.isnan(values).all(axis=1)
     rows = np.searchsorted(context.index_ns, target_weights.index.to_numpy(dtype="datetime64[ns]").view(np.int64))
     return WeightSet(
-        cols=np.array([context.columns[a] for a in assets], dtype=np.int64),
-        fee_free=np.array(fee_free, dtype=np.bool_),
+        cols=cols,
+        fee_free=fee_free,
         rows=np.ascontiguousarray(rows[keep], dtype=np.int64),
         weights=np.ascontiguousarray(values[keep]),
     )
+
+
+def set_columns(context: Context, assets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The price columns a strategy trading `assets` uses, and which are fee-free: its assets,
+    then the cash asset (where the portfolio has one)."""
+    fee_free = [False] * len(assets)
+    if context.cash_asset is not None:
+        assets = [*assets, context.cash_asset]
+        fee_free.append(True)
+    return np.array([context.columns[a] for a in assets], dtype=np.int64), np.array(fee_free, dtype=np.bool_)
 
 
 def _context_key(config: Config, strategy_series: list[str]) -> str:
@@ -423,6 +430,8 @@ class Evaluator:
         self.with_relative = any(c.benchmark is not None for c in self.contexts)
         self.names = stat_names(self.with_relative)
         self.sets: dict[int, WeightSet] = {}
+        self.gpu_rules: dict = {}  # context id -> its per-thread rule on the GPU, or None (_gpu_rule)
+        self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
         self._pool = None
 
     # -- set-up
@@ -502,6 +511,10 @@ class Evaluator:
         self.on_gpu = True
 
     def close(self) -> None:
+        if self.on_gpu:
+            from backtest.kernels import cuda
+
+            cuda.release()
         if self._pool is not None:
             self._pool.terminate()
             self._pool = None
@@ -518,6 +531,52 @@ class Evaluator:
 
     # -- running
 
+    def _gpu_rule(self, ctx_id: int):
+        """On the GPU, where the context's strategy gives its rule per thread (`gpu_tables`,
+        `gpu_weights`): (gpu_weights, int table, float table, the context's points in order,
+        their rule parameters), made once from the data and every point of the grid; else None."""
+        if not self.on_gpu:
+            return None
+        if ctx_id not in self.gpu_rules:
+            points = np.flatnonzero(self.point_context == ctx_id)
+            leg = self.point_leg[points[0]]
+            rule = None
+            if leg.strategy.gpu_rule is not None:
+                returns = self.contexts[ctx_id].prepared.returns
+                tables = leg.strategy.rule_tables(returns, [self.point_leg[p].params for p in points])
+                rule = (leg.strategy.gpu_rule[1], *tables[:2], points, tables[2])
+            self.gpu_rules[ctx_id] = rule
+        return self.gpu_rules[ctx_id]
+
+    def host_sets(self, combo_ids: np.ndarray) -> np.ndarray:
+        """The weight sets the combinations need from the host: all but those whose weights the
+        GPU threads compute (`_gpu_rule`)."""
+        points = self.point_of_combo[combo_ids]
+        contexts = self.point_context[points]
+        on_host = np.isin(contexts, [c for c in np.unique(contexts) if self._gpu_rule(int(c)) is None])
+        return np.unique(self.point_set[points[on_host]])
+
+    def _weight_set_inputs(self, set_ids: np.ndarray):
+        """Host weight sets in `sweep_nb`'s CSR form: (cols, ncols, fee_free, ptr, rows, weights)."""
+        sets = [self.sets[int(s)] for s in set_ids]
+        kmax = max(ws.cols.shape[0] for ws in sets)
+        set_cols = np.zeros((len(sets), kmax), dtype=np.int64)
+        set_fee_free = np.zeros((len(sets), kmax), dtype=np.bool_)
+        set_ncols = np.zeros(len(sets), dtype=np.int64)
+        ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+        for j, ws in enumerate(sets):
+            k = ws.cols.shape[0]
+            set_cols[j, :k] = ws.cols
+            set_fee_free[j, :k] = ws.fee_free
+            set_ncols[j] = k
+            ptr[j + 1] = ptr[j] + ws.rows.shape[0]
+        rows = np.zeros(ptr[-1], dtype=np.int64)
+        weights = np.full((ptr[-1], kmax), np.nan)
+        for j, ws in enumerate(sets):
+            rows[ptr[j] : ptr[j + 1]] = ws.rows
+            weights[ptr[j] : ptr[j + 1], : ws.cols.shape[0]] = ws.weights
+        return set_cols, set_ncols, set_fee_free, ptr, rows, weights
+
     def run_batch(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Statistics (len(combo_ids), len(self.names)) and, with keep_equity, equity curves
         (len(combo_ids), rows) of the given combinations."""
@@ -526,32 +585,24 @@ class Evaluator:
         combo_ids = np.asarray(combo_ids, dtype=np.int64)
         points = self.point_of_combo[combo_ids]
         sets = self.point_set[points]
-        self._ensure_sets(np.unique(sets))
+        contexts = self.point_context[points]
+        self._ensure_sets(self.host_sets(combo_ids))
         out = np.full((len(combo_ids), len(self.names)), np.nan)
         equity_out = None
-        contexts = self.point_context[points]
         for ctx_id in np.unique(contexts):
             context = self.contexts[ctx_id]
             members = np.flatnonzero(contexts == ctx_id)
-            local_sets, combo_set = np.unique(sets[members], return_inverse=True)
-            kmax = max(self.sets[int(s)].cols.shape[0] for s in local_sets)
-            set_cols = np.zeros((len(local_sets), kmax), dtype=np.int64)
-            set_fee_free = np.zeros((len(local_sets), kmax), dtype=np.bool_)
-            set_ncols = np.zeros(len(local_sets), dtype=np.int64)
-            ptr = np.zeros(len(local_sets) + 1, dtype=np.int64)
-            for j, s in enumerate(local_sets):
-                ws = self.sets[int(s)]
-                k = ws.cols.shape[0]
-                set_cols[j, :k] = ws.cols
-                set_fee_free[j, :k] = ws.fee_free
-                set_ncols[j] = k
-                ptr[j + 1] = ptr[j] + ws.rows.shape[0]
-            rows = np.zeros(ptr[-1], dtype=np.int64)
-            weights = np.full((ptr[-1], kmax), np.nan)
-            for j, s in enumerate(local_sets):
-                ws = self.sets[int(s)]
-                rows[ptr[j] : ptr[j + 1]] = ws.rows
-                weights[ptr[j] : ptr[j + 1], : ws.cols.shape[0]] = ws.weights
+            rule = self._gpu_rule(int(ctx_id))
+            if rule is None:
+                local_sets, combo_set = np.unique(sets[members], return_inverse=True)
+                combo_set = combo_set.astype(np.int64).ravel()
+                set_cols, set_ncols, set_fee_free, ptr, rows, weights = self._weight_set_inputs(local_sets)
+                names = [self.point_leg[self.set_points[int(s)]].strategy.name for s in local_sets]
+            else:
+                cols, fee_free = set_columns(context, self.point_leg[rule[3][0]].series)
+                set_cols, set_fee_free, set_ncols = cols[None, :], fee_free[None, :], np.array([cols.shape[0]])
+                combo_set = np.zeros(len(members), dtype=np.int64)
+                names = [self.point_leg[rule[3][0]].strategy.name]
             ids = combo_ids[members]
             fees = self.combo_fees[ids]
             slippage = self.combo_slippage[ids]
@@ -576,36 +627,25 @@ class Evaluator:
                 local_equity = np.empty((len(ids), n))
             else:
                 local_equity = np.empty((0, n))
-            inputs = (
-                context.prices,
-                set_cols,
-                set_ncols,
-                set_fee_free,
-                ptr,
-                rows,
-                weights,
-                combo_set.astype(np.int64).ravel(),
-                fees,
-                slippage,
-                init,
-                combo_bench,
-                bench_equity,
-                bench_init,
-                context.ppy,
-                context.day_number,
-                context.year,
-            )
+            per_combo = (fees, slippage, init, combo_bench, bench_equity, bench_init, context.ppy, context.day_number, context.year)
             if self.on_gpu:
-                from backtest.kernels.cuda import MAX_COLS, sweep_cuda
+                from backtest.kernels.cuda import MAX_COLS, csr_rule, sweep_cuda
 
+                kmax = set_cols.shape[1]
                 if kmax > MAX_COLS:
-                    name = self.point_leg[self.set_points[int(local_sets[int(np.argmax(set_ncols))])]].strategy.name
+                    name = names[int(np.argmax(set_ncols))]
                     raise ConfigError(f"--backend cuda: strategy {name} trades {kmax} columns with the cash asset; the GPU kernel takes at most {MAX_COLS} (run it with --backend local)")
-                sweep_cuda(*inputs, local_out)
+                if rule is None:
+                    gpu_weights, targets = None, csr_rule(ptr, rows, weights, combo_set)
+                else:
+                    gpu_weights, ints, floats, rule_points, params = rule
+                    targets = (ints, floats, params[np.searchsorted(rule_points, points[members])])
+                prices_t = self.prices_t.setdefault(int(ctx_id), np.ascontiguousarray(context.prices.T))
+                sweep_cuda(prices_t, set_cols, set_ncols, set_fee_free, combo_set, gpu_weights, *targets, *per_combo, local_out)
             else:
                 threads = _threads()
                 chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
-                sweep_nb(*inputs, chunk, local_out, local_equity)
+                sweep_nb(context.prices, set_cols, set_ncols, set_fee_free, ptr, rows, weights, combo_set, *per_combo, chunk, local_out, local_equity)
             out[members] = local_out
             if self.keep_equity:
                 if equity_out is None:
@@ -899,7 +939,7 @@ def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_bat
         chunks = batches(todo, batch_size)
         # weight sets: computed in waves spanning several batches (fewer pool round trips), and
         # dropped after the last batch that uses them (memory stays bounded)
-        batch_sets = [np.unique(evaluator.point_set[evaluator.point_of_combo[b]]) for b in chunks]
+        batch_sets = [evaluator.host_sets(b) for b in chunks]
         last_use = np.full(len(evaluator.set_points), -1)
         for b, used in enumerate(batch_sets):
             last_use[used] = b

@@ -16,7 +16,7 @@ import pandas as pd
 from backtest.strategy import Param
 
 LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
-GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it
+GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
@@ -27,22 +27,67 @@ PARAMS = (
 )
 
 
-def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
-    n = params.lookback
-    levels = np.cumprod(1.0 + returns[[params.small, params.large]].to_numpy(), axis=0)
+def _signals(returns: pd.DataFrame, small: str, large: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The signal rows (each qualifying year's (N+1)-th session) and whether small led at each."""
+    levels = np.cumprod(1.0 + returns[[small, large]].to_numpy(), axis=0)
     years = returns.index.year.to_numpy()
     first = np.flatnonzero(years[1:] != years[:-1]) + 1  # each year's first session after a previous close
     year_end = np.r_[first[1:], len(years)]
     first = first[year_end - first >= n + 1]  # years with at least N+1 sessions
     # growth from the previous year's last close to the close of the N-th session
     growth = levels[first + n - 1] / levels[first - 1]
-    signal_rows = first + n
+    return first + n, growth[:, 0] > growth[:, 1]
+
+
+def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
+    signal_rows, small_led = _signals(returns, params.small, params.large, params.lookback)
     rows = np.r_[0, signal_rows]
-    small = np.r_[0.5, np.where(growth[:, 0] > growth[:, 1], params.tilt, 1.0 - params.tilt)]
+    small = np.r_[0.5, np.where(small_led, params.tilt, 1.0 - params.tilt)]
     if params.hold > 0:  # back to 50/50 K sessions after a signal, unless the next signal comes first
         exits = signal_rows + params.hold
-        exits = exits[exits < np.r_[signal_rows[1:], len(years)]]
+        exits = exits[exits < np.r_[signal_rows[1:], len(returns)]]
         rows, small = np.r_[rows, exits], np.r_[small, np.full(len(exits), 0.5)]
         order = np.argsort(rows, kind="stable")
         rows, small = rows[order], small[order]
     return pd.DataFrame(np.column_stack([small, 1.0 - small]), index=returns.index[rows], columns=[params.small, params.large])
+
+
+# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the tables
+# depend on the data and the grid's lookbacks only; `gpu_weights` decides row by row from them.
+
+
+def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each lookback of the grid (table row j) and each row t: the last signal row <= t (-1:
+    none yet) and 1.0 if small led at that signal; and per parameter set (lookback j, tilt, hold)."""
+    small, large = params_list[0].small, params_list[0].large  # one data context: the same series
+    lookbacks = sorted({p.lookback for p in params_list})
+    last_signal = np.full((len(lookbacks), len(returns)), -1, dtype=np.int64)
+    small_led = np.zeros((len(lookbacks), len(returns)))
+    for j, n in enumerate(lookbacks):
+        signal_rows, led = _signals(returns, small, large, n)
+        last_signal[j, signal_rows] = signal_rows
+        last_signal[j] = np.maximum.accumulate(last_signal[j])
+        small_led[j, signal_rows] = led
+        small_led[j] = small_led[j, np.maximum(last_signal[j], 0)]
+    row_of = {n: j for j, n in enumerate(lookbacks)}
+    rule_params = np.array([(row_of[p.lookback], p.tilt, p.hold) for p in params_list], dtype=np.float64)
+    return last_signal, small_led, rule_params
+
+
+def gpu_weights(t, last_signal, small_led, rule_params, target):
+    """Row t's target weights (small, large) into `target`; False where row t does not rebalance."""
+    j = int(rule_params[0])
+    tilt = rule_params[1]
+    hold = int(rule_params[2])
+    signal = last_signal[j, t]
+    if t == 0:
+        small = 0.5
+    elif signal == t:
+        small = tilt if small_led[j, t] > 0.0 else 1.0 - tilt
+    elif signal >= 0 and hold > 0 and t - signal == hold:  # no newer signal: the tilt's hold ends
+        small = 0.5
+    else:
+        return False
+    target[0] = small
+    target[1] = 1.0 - small
+    return True

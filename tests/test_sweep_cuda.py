@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from backtest import sweep
 from tests.conftest import REPO_ROOT
@@ -31,6 +33,15 @@ if sys.argv[1] == "fake":
 if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
     import backtest.kernels.cuda
     backtest.kernels.cuda.MAX_COLS = int(os.environ["TEST_MAX_COLS"])
+if "TEST_NO_HOST_FIRST10" in os.environ:  # the sweep's GPU threads compute first10's weights, not the host
+    import traceback
+    import strategies.first10
+    host_rule = strategies.first10.target_weights
+    def outside_sweep(returns, params):  # (the guard rails re-run the winner with `backtest run`)
+        if any(frame.filename.endswith(os.path.join("backtest", "sweep.py")) for frame in traceback.extract_stack()):
+            raise AssertionError("the sweep called first10.target_weights on the host")
+        return host_rule(returns, params)
+    strategies.first10.target_weights = outside_sweep
 from backtest.cli import main
 main(sys.argv[2:])
 """
@@ -39,7 +50,7 @@ main(sys.argv[2:])
 STRATEGIES = {
     "first10": (
         {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", "lookback": 10, "tilt": 0.7},
-        ["strategy.params.lookback=3,9", "strategy.params.tilt=0.6,0.9", "strategy.params.hold=0,20"],
+        ["strategy.params.lookback=3,9", "strategy.params.tilt=0.6,0.9", "strategy.params.hold=0,1,20"],
     ),
     "january_effect": (
         {"small": "ff_size:Lo 10", "large": "ff_size:Hi 10"},
@@ -101,7 +112,9 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     params, grid = STRATEGIES[strategy]
     config = _config(tmp_path, strategy, params)
     grid = [*grid, "portfolio.fees=0,0.002", "portfolio.cash=none,rf"]
-    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
+    # first10 gives its rule per thread (gpu_weights): the host must not compute its weights
+    env = {"TEST_NO_HOST_FIRST10": "1"} if strategy == "first10" else None
+    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env=env)
     assert code == 0, stderr
     assert "GPU not used" not in stderr
     plan = sweep.make_plan(config, SLICE, grid)
@@ -116,9 +129,9 @@ def test_simulated_gpu_on_real_data(shared_data, tmp_path):
     """first10 on a slice of the real Ken French series (two year starts), against the CPU backend
     and `backtest run`."""
     overrides = ["period.start=2019-11-01", "period.end=2021-03-31", "portfolio.slippage=0.0005"]
-    grid = ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
+    grid = ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "strategy.params.hold=0,7", "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
     config = REPO_ROOT / "configs" / "first10.yaml"
-    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu")
+    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu", env={"TEST_NO_HOST_FIRST10": "1"})
     assert code == 0, stderr
     cpu = sweep.run_sweep(sweep.make_plan(config, overrides, grid), out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu, config, overrides, check_runs=2)
@@ -187,3 +200,67 @@ def test_real_gpu_equals_cpu(fake_data, tmp_path):  # noqa: F811
     gpu = sweep.run_sweep(plan, out=None, jobs=1, backend="cuda")
     cpu = sweep.run_sweep(plan, out=None, jobs=1)
     _assert_equal_stats(gpu.records(), cpu)
+
+
+@pytest.mark.parametrize("lookback,tilt,hold", [(1, 0.7, 0), (10, 0.7, 0), (10, 0.3, 5), (23, 0.85, 1), (60, 0.6, 260), (5, 0.0, 30)])
+def test_first10_device_rule_gives_target_weights_on_real_data(shared_data, lookback, tilt, hold):
+    """The per-thread rule (gpu_tables + gpu_weights, compiled for the CPU) gives exactly the
+    dates and weights of first10's target_weights over 1926-2025."""
+    from backtest.config import validate
+    from backtest.pipeline import prepare
+
+    config = validate(yaml.safe_load((REPO_ROOT / "configs" / "first10.yaml").read_text()), base_dir=REPO_ROOT / "configs")
+    prepared = prepare(config)
+    strategy = prepared.legs[0].strategy
+    params = strategy.resolve_params({**config.strategy.params, "lookback": lookback, "tilt": tilt, "hold": hold})
+    assert prepared.returns.index[0].year <= 1926 and prepared.returns.index[-1].year >= 2025
+    expected = strategy.target_weights(prepared.returns, params)
+    got = strategy.rule_weights(prepared.returns, params)
+    assert len(expected) >= 100  # 1926-07-01 and a signal in each later year
+    pd.testing.assert_frame_equal(got, expected, check_exact=True, check_freq=False)
+
+
+RULE_FILE = '''
+import numpy as np
+import pandas as pd
+from backtest.strategy import Param
+PARAMS = (Param("asset", "series", "ff_size:Lo 30"),)
+GPU = {gpu}
+def target_weights(returns, params):
+    return pd.DataFrame({{params.asset: [1.0]}}, index=returns.index[:1])
+def gpu_tables(returns, params_list):
+    return np.zeros((1, len(returns)), np.int64), np.zeros({floats_shape}), np.zeros((len(params_list), 1))
+{weights}
+'''
+
+
+def _rule_strategy(tmp_path, gpu="True", floats_shape="(1, 3)", weights="def gpu_weights(t, ints, floats, p, target):\n    return False"):
+    from backtest.strategy import load_strategy
+
+    path = tmp_path / "rule.py"
+    path.write_text(RULE_FILE.format(gpu=gpu, floats_shape=floats_shape, weights=weights))
+    return load_strategy(file=path), path
+
+
+@pytest.mark.parametrize("gpu,weights", [("True", ""), ("False", "def gpu_weights(t, ints, floats, p, target):\n    return False")])
+def test_per_thread_rule_needs_both_functions_and_the_gpu_flag(tmp_path, gpu, weights):
+    from backtest.errors import StrategyError
+
+    with pytest.raises(StrategyError) as caught:
+        _rule_strategy(tmp_path, gpu=gpu, weights=weights)
+    assert str(caught.value) == f"strategy 'rule' ({tmp_path / 'rule.py'}): gpu_tables and gpu_weights go together, with GPU = True"
+
+
+def test_per_thread_rule_tables_of_the_wrong_shape_are_a_strategy_error(tmp_path):
+    from backtest.errors import StrategyError
+
+    strategy, path = _rule_strategy(tmp_path, floats_shape="3")
+    returns = pd.DataFrame({"ff_size:Lo 30": [0.01, 0.0, -0.01]}, index=pd.date_range("2020-01-01", periods=3))
+    params = strategy.resolve_params({})
+    with pytest.raises(StrategyError) as caught:
+        strategy.rule_tables(returns, [params, params])
+    assert str(caught.value) == (f"strategy 'rule' ({path}): gpu_tables must return two 2-D tables and one row of rule "
+                                 "parameters per parameter set (got shapes (1, 3), (3,), (2, 1) for 2 sets)")
+    good, _ = _rule_strategy(tmp_path)
+    ints, floats, rule_params = good.rule_tables(returns, [params, params])
+    assert (ints.shape, floats.shape, rule_params.shape) == ((1, 3), (1, 3), (2, 1))

@@ -1,9 +1,13 @@
 """The sweep kernel on an NVIDIA GPU (numba's CUDA target): one thread per combination.
 
-`sweep_cuda` takes the inputs of `backtest.kernels.rebalance.sweep_nb` (weight sets in CSR form,
-per-combination fees, slippage, initial cash and benchmark curve) and fills the same statistics.
-Each thread simulates its combination row by row and accumulates every statistic in that single
-pass, so no equity curve is stored. The order semantics and the statistic formulas are not
+`sweep_cuda` takes the inputs of `backtest.kernels.rebalance.sweep_nb` (per-combination fees,
+slippage, initial cash and benchmark curve) and fills the same statistics. Each combination's
+target weights come either from host weight sets (`sweep_nb`'s CSR form) or, for a strategy that
+gives its rule per thread (`gpu_tables`, `gpu_weights`: see `backtest.strategy`), from its own
+thread, which evaluates the strategy's `gpu_weights` row by row on tables made once from the
+data. The kernel is written once; `_kernel` compiles it with either source of targets.
+Each thread simulates its combination row by row and accumulates every statistic in that
+single pass, so no equity curve is stored. The order semantics and the statistic formulas are not
 rewritten here: the scalar functions of `rebalance` (`_rebalance_row` and what it calls) and of
 `stats` (`summary_figures_nb`, `relative_figures_nb`, `cagr_nb`) are compiled a second time, as
 CUDA device functions, from their Python source. Only the per-row accumulation below is GPU
@@ -32,16 +36,15 @@ MAX_COLS = 16  # columns of one weight set (assets plus the cash asset): the thr
 THREADS_PER_BLOCK = 128
 
 
-def _device_functions(*dispatchers) -> dict:
-    """CUDA device versions of `@njit` functions, callees before callers: each Python function
-    is rebuilt with its module's globals, in which the names of the functions already converted
-    refer to their device versions (so `_execute_order` calls the device `_is_close`)."""
-    compiled: dict = {}
-    for dispatcher in dispatchers:
-        fn = dispatcher.py_func
-        env = dict(fn.__globals__)
-        env.update(compiled)
-        rebuilt = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
+def _device_functions(*functions, env: dict | None = None) -> dict:
+    """CUDA device versions of Python functions or `@njit` ones, callees before callers: each
+    Python function is rebuilt with its module's globals, in which `env` and the names of the
+    functions already converted refer to their device versions (so `_execute_order` calls the
+    device `_is_close`)."""
+    compiled: dict = dict(env or {})
+    for function in functions:
+        fn = getattr(function, "py_func", function)
+        rebuilt = types.FunctionType(fn.__code__, {**fn.__globals__, **compiled}, fn.__name__, fn.__defaults__, fn.__closure__)
         compiled[fn.__name__] = cuda.jit(device=True)(rebuilt)
     return compiled
 
@@ -77,11 +80,40 @@ _summary_figures = _DEVICE["summary_figures_nb"]
 _relative_figures = _DEVICE["relative_figures_nb"]
 
 
-@cuda.jit(cache=True)
+def _csr_weights(t, rows, weights, rule_params, cursor, ncols, fee_free, target):
+    """Row t's targets from a host-computed weight set (`sweep_nb`'s CSR form: its rows are
+    rows[0, start:end], rule_params = (start, end)); `cursor` keeps the thread's place."""
+    if t == 0:
+        cursor[0] = int(rule_params[0])
+    r = cursor[0]
+    end = int(rule_params[1])
+    while r < end and rows[0, r] < t:  # repeated rows: only the first counts, as in sweep_nb
+        r += 1
+    hit = r < end and rows[0, r] == t
+    if hit:
+        for k in range(ncols):
+            target[k] = weights[r, k]
+        r += 1
+    cursor[0] = r
+    return hit
+
+
+def _strategy_weights(t, ints, floats, rule_params, cursor, ncols, fee_free, target):
+    """Row t's targets from the strategy's own `gpu_weights`, and the cash asset (the last
+    column, where the set has one) taking what they leave, as `backtest.sweep.weight_set` does."""
+    if not _gpu_weights(t, ints, floats, rule_params, target):
+        return False
+    if fee_free[ncols - 1]:
+        invested = 0.0
+        for k in range(ncols - 1):
+            invested += target[k]
+        target[ncols - 1] = max(1.0 - invested, 0.0)
+    return True
+
+
 def _sweep_kernel(
-    prices_t, set_cols, set_ncols, set_fee_free, set_ptr, rows, weights, combo_set, combo_fees,
-    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
-    year, out,
+    prices_t, set_cols, set_ncols, set_fee_free, combo_set, rule_ints, rule_floats, combo_rule, combo_fees,
+    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number, year, out,
 ):
     c = cuda.grid(1)
     if c >= combo_set.shape[0]:
@@ -90,12 +122,13 @@ def _sweep_kernel(
     val_price = cuda.local.array(MAX_COLS, float64)
     order_value = cuda.local.array(MAX_COLS, float64)
     call_seq = cuda.local.array(MAX_COLS, int64)
+    target = cuda.local.array(MAX_COLS, float64)
+    cursor = cuda.local.array(1, int64)
     s = combo_set[c]
     cols = set_cols[s]
     ncols = set_ncols[s]
     fee_free = set_fee_free[s]
-    r = set_ptr[s]
-    end = set_ptr[s + 1]
+    rule_params = combo_rule[c]
     fees = combo_fees[c]
     slippage = combo_slippage[c]
     init_cash = combo_init_cash[c]
@@ -133,13 +166,10 @@ def _sweep_kernel(
     sxx = 0.0
     for t in range(n):
         prev = e
-        while r < end and rows[r] < t:  # repeated rows: only the first counts, as in sweep_nb
-            r += 1
-        if r < end and rows[r] == t:
+        if _weights_at(t, rule_ints, rule_floats, rule_params, cursor, ncols, fee_free, target):
             cash, e, traded, fees_paid = _rebalance_row(
-                prices_t, cols, ncols, fee_free, t, weights[r], fees, slippage, cash, position, val_price, order_value, call_seq
+                prices_t, cols, ncols, fee_free, t, target, fees, slippage, cash, position, val_price, order_value, call_seq
             )
-            r += 1
             count += 1 if traded > MIN_TRADE_SHARE * e else 0
             share += traded / e
             fees_sum += fees_paid
@@ -181,33 +211,86 @@ def _sweep_kernel(
             _relative_figures(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, relative)
 
 
+_DEVICE.update(_device_functions(_csr_weights))
+
+
+def _kernel(gpu_weights=None):
+    """The sweep kernel with its targets from weight sets (None) or from a strategy's
+    `gpu_weights`, compiled once per process for each. The strategy's variant is not cached
+    on disk: numba's cache key would not see a change in the strategy's file."""
+    if gpu_weights not in _KERNELS:
+        if gpu_weights is None:
+            weights_at = _DEVICE["_csr_weights"]
+        else:
+            strategy = _device_functions(gpu_weights)[gpu_weights.__name__]
+            weights_at = _device_functions(_strategy_weights, env={"_gpu_weights": strategy})["_strategy_weights"]
+        fn = _sweep_kernel
+        kernel = types.FunctionType(fn.__code__, {**fn.__globals__, "_weights_at": weights_at}, fn.__name__)
+        _KERNELS[gpu_weights] = cuda.jit(cache=gpu_weights is None)(kernel)
+    return _KERNELS[gpu_weights]
+
+
+_KERNELS: dict = {}
+
+
+def csr_rule(set_ptr, rows, weights, combo_set):
+    """Host weight sets (`sweep_nb`'s CSR inputs) as the kernel's rule inputs: the rows as a
+    one-row table, the weights, and each combination's (start, end) in them."""
+    combo_rule = np.column_stack([set_ptr[combo_set], set_ptr[combo_set + 1]]).astype(np.float64)
+    return rows[None, :], weights, combo_rule
+
+
 def sweep_cuda(
-    prices, set_cols, set_ncols, set_fee_free, set_ptr, rows, weights, combo_set, combo_fees,
-    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
+    prices_t, set_cols, set_ncols, set_fee_free, combo_set, gpu_weights, rule_ints, rule_floats, combo_rule,
+    combo_fees, combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
     year, out,
 ) -> None:
-    """`sweep_nb` on the current CUDA device (inputs as there; no equity curves): fills `out`."""
+    """Fill `out` as `sweep_nb` does, on the current CUDA device (no equity curves).
+
+    `prices_t` is the prices transposed (columns, rows). Combination c trades set combo_set[c]
+    (columns as in `sweep_nb`); its targets come from `gpu_weights` (a strategy's, with its
+    tables `rule_ints`, `rule_floats` and its parameters `combo_rule[c]`), or with `gpu_weights`
+    None from host weight sets (the three from `csr_rule`). Arrays that stay the same from batch
+    to batch (prices, tables, calendar) are copied to the device once."""
     if set_cols.shape[1] > MAX_COLS:
         raise ValueError(f"sweep_cuda: weight sets of at most {MAX_COLS} columns, got {set_cols.shape[1]}")
     n_combos = combo_set.shape[0]
     if n_combos == 0:
         return
-    n = prices.shape[0]
+    n = prices_t.shape[1]
     if bench_equity.shape[0] == 0:  # no benchmark: a placeholder row keeps the array non-empty
         bench_equity, bench_init_cash = np.ones((1, n)), np.ones(1)
-    device = [
+    prices_d, day_number_d, year_d = (_resident(a) for a in (prices_t, day_number, year))
+    # a strategy's tables serve every batch; host weight sets change from batch to batch
+    ints_d, floats_d = (_resident(a) if gpu_weights is not None else cuda.to_device(a) for a in (rule_ints, rule_floats))
+    per_batch = [cuda.to_device(np.ascontiguousarray(a)) for a in (set_cols, set_ncols, set_fee_free, combo_set)]
+    per_combo = [
         cuda.to_device(np.ascontiguousarray(a))
-        for a in (
-            prices.T, set_cols, set_ncols, set_fee_free, set_ptr, rows, weights, combo_set, combo_fees,
-            combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash,
-        )
+        for a in (combo_rule, combo_fees, combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash)
     ]
-    day_number_d = cuda.to_device(np.ascontiguousarray(day_number))
-    year_d = cuda.to_device(np.ascontiguousarray(year))
     out_d = cuda.device_array(out.shape, dtype=np.float64)
     blocks = (n_combos + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    _sweep_kernel[blocks, THREADS_PER_BLOCK](*device, float(ppy), day_number_d, year_d, out_d)
+    _kernel(gpu_weights)[blocks, THREADS_PER_BLOCK](
+        prices_d, *per_batch, ints_d, floats_d, *per_combo, float(ppy), day_number_d, year_d, out_d
+    )
     out[...] = out_d.copy_to_host()
+
+
+def _resident(host: np.ndarray):
+    """The device copy of a host array the sweep keeps unchanged (prices, rule tables, calendar):
+    copied on first use, then reused by every batch (the host array is kept, so its id stays its own)."""
+    hit = _RESIDENT.get(id(host))
+    if hit is None or hit[0] is not host:
+        hit = _RESIDENT[id(host)] = (host, cuda.to_device(np.ascontiguousarray(host)))
+    return hit[1]
+
+
+_RESIDENT: dict = {}
+
+
+def release() -> None:
+    """Free the device copies `sweep_cuda` kept (the sweep is over)."""
+    _RESIDENT.clear()
 
 
 def unavailable(device: int = 0) -> str | None:
