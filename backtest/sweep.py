@@ -32,6 +32,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
@@ -345,6 +346,53 @@ def _params_key(leg) -> str:
     return json.dumps([leg.strategy.name, leg.strategy.source, vars(leg.params)], sort_keys=True, default=str)
 
 
+def _codes(indices: np.ndarray, sizes: list[int]) -> np.ndarray | None:
+    """One int64 code per row of value indices (mixed radix: the same order as the rows
+    sorted lexicographically); None where the grid is too large for int64 codes."""
+    if math.prod(sizes) >= 2**62:
+        return None
+    if not sizes:
+        return np.zeros(len(indices), dtype=np.int64)
+    return np.ravel_multi_index(tuple(indices.T), sizes).astype(np.int64)
+
+
+def _points(plan: Plan, point_axes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct points (rows of value indices of the point axes, sorted) and each
+    combination's point, from integer codes (np.unique over rows is ~20x slower at 10^7)."""
+    if not point_axes:
+        return np.zeros((1, 0), dtype=np.int64), np.zeros(len(plan.combos), dtype=np.int64)
+    sizes = [len(plan.axes[i].values) for i in point_axes]
+    indices = plan.combos[:, point_axes]
+    codes = _codes(indices, sizes)
+    if codes is None:
+        values, inverse = np.unique(indices, axis=0, return_inverse=True)
+        return values, inverse.ravel().astype(np.int64)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    return np.stack(np.unravel_index(distinct, sizes), axis=1).astype(np.int64), inverse.ravel().astype(np.int64)
+
+
+class ParameterLegs:
+    """The strategy leg of each point, built when asked for from per-axis codes of resolved
+    parameter values (a grid of 10^7 parameter sets keeps no object per point)."""
+
+    def __init__(self, base, names: list[str], values: list[list], coded: np.ndarray):
+        self.base = base  # the base config's Leg
+        self.names = names
+        self.values = values  # resolved values of each axis
+        self.coded = coded  # (points, axes) index into values
+
+    def __len__(self) -> int:
+        return len(self.coded)
+
+    def __getitem__(self, p):
+        from backtest.pipeline import Leg
+
+        params = dict(vars(self.base.params))
+        for name, values, code in zip(self.names, self.values, self.coded[int(p)].tolist()):
+            params[name] = values[code]
+        return Leg("strategy", self.base.strategy, SimpleNamespace(**params))
+
+
 _POOL_STATE: dict = {}
 
 
@@ -359,28 +407,107 @@ class Evaluator:
     an optional process pool for the strategy calls)."""
 
     def __init__(self, plan: Plan, jobs: int = 1, keep_equity: bool = False):
-        from backtest.pipeline import Leg, prepare, resolve_leg
-
         self.plan = plan
         self.on_gpu = False  # set by use_gpu()
         self.jobs = max(1, int(jobs))
         self.keep_equity = keep_equity
         kernel_axes = [i for i, a in enumerate(plan.axes) if a.key in KERNEL_KEYS]
         point_axes = [i for i, a in enumerate(plan.axes) if a.key not in KERNEL_KEYS]
-        if point_axes:
-            point_values, self.point_of_combo = np.unique(plan.combos[:, point_axes], axis=0, return_inverse=True)
-            self.point_of_combo = self.point_of_combo.ravel().astype(np.int64)
-        else:
-            point_values = np.zeros((1, 0), dtype=np.int64)
-            self.point_of_combo = np.zeros(len(plan.combos), dtype=np.int64)
+        point_values, self.point_of_combo = _points(plan, point_axes)
         self.contexts: list[Context] = []
-        context_ids: dict[str, int] = {}
         self.point_context = np.empty(len(point_values), dtype=np.int64)
-        self.point_leg: list = []
         self.point_set = np.empty(len(point_values), dtype=np.int64)  # weight-set id
         self.set_points: list[int] = []  # a representative point of each weight set
-        set_ids: dict[tuple, int] = {}
         kernel = np.empty((len(point_values), 3))
+        if all(plan.axes[i].key.startswith("strategy.params.") and plan.axes[i].key.count(".") == 2 for i in point_axes):
+            # only whole strategy parameters vary: the config is the base one for every point
+            self.point_leg = self._parameter_points(point_axes, point_values)
+            portfolio = self._base.portfolio
+            kernel[:] = (portfolio.fees, portfolio.slippage, portfolio.initial_cash)
+        else:
+            self.point_leg = []
+            self._config_points(point_axes, point_values, kernel)
+        per_combo = kernel[self.point_of_combo]
+        for i in kernel_axes:
+            column = KERNEL_KEYS.index(plan.axes[i].key)
+            values = np.array([float(v) for v in plan.axes[i].values])
+            per_combo[:, column] = values[plan.combos[:, i]]
+        self.combo_fees = np.ascontiguousarray(per_combo[:, 0])
+        self.combo_slippage = np.ascontiguousarray(per_combo[:, 1])
+        self.combo_init = np.ascontiguousarray(per_combo[:, 2])
+        self.with_relative = any(c.benchmark is not None for c in self.contexts)
+        self.names = stat_names(self.with_relative)
+        self.sets: dict[int, WeightSet] = {}
+        self.gpu_rules: dict = {}  # context id -> its per-thread rule on the GPU, or None (_gpu_rule)
+        self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
+        self._pool = None
+
+    # -- set-up
+
+    def _parameter_points(self, point_axes: list[int], point_values: np.ndarray) -> "ParameterLegs":
+        """Points that differ in top-level strategy parameters only: each axis value is resolved
+        once, and points are told apart by integer codes per axis (no config, key or copy per
+        point). Equal to `_config_points`: a parameter is coerced on its own (`resolve_params`)."""
+        from backtest.pipeline import prepare, resolve_leg
+
+        plan = self.plan
+        base = self._base = validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir)
+        base_leg = resolve_leg(base.strategy, "strategy", base)
+        names, values = [], []
+        coded = np.empty_like(point_values)
+        for a, axis_i in enumerate(point_axes):
+            axis = plan.axes[axis_i]
+            name = axis.key.removeprefix("strategy.params.")
+            distinct: dict[str, int] = {}  # coerced values by their JSON form (as _params_key)
+            resolved, code = [], np.empty(len(axis.values), dtype=np.int64)
+            for j, value in enumerate(axis.values):
+                params = base_leg.strategy.resolve_params({**base.strategy.params, name: value}, where="strategy.params")
+                coerced = getattr(params, name)
+                key = json.dumps(coerced, sort_keys=True, default=str)
+                if key not in distinct:
+                    distinct[key] = len(resolved)
+                    resolved.append(coerced)
+                code[j] = distinct[key]
+            names.append(name)
+            values.append(resolved)
+            coded[:, a] = code[point_values[:, a]]
+        legs = ParameterLegs(base_leg, names, values, coded)
+        # weight sets: points with equal coerced parameters, numbered by first appearance
+        keys = _codes(coded, [len(v) for v in values])
+        keys = coded if keys is None else keys
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True, axis=0 if keys.ndim == 2 else None)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        self.point_set[:] = rank[inverse.ravel()]
+        self.set_points = first[order].tolist()
+        # contexts: one per distinct list of traded series (the only thing parameters change in the data)
+        context_ids: dict[str, int] = {}
+        set_context = np.empty(len(self.set_points), dtype=np.int64)
+        series_of: dict[tuple, int] = {}
+        for s, p in enumerate(self.set_points):
+            series = tuple(legs[p].series)
+            if series not in series_of:
+                key = _context_key(base, list(series))
+                if key not in context_ids:
+                    context_ids[key] = len(self.contexts)
+                    raw = copy.deepcopy(plan.raw)
+                    for axis_i, value_i in zip(point_axes, point_values[p]):
+                        set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
+                    self.contexts.append(self._context(prepare(validate(raw, source=plan.source, base_dir=plan.base_dir))))
+                series_of[series] = context_ids[key]
+            set_context[s] = series_of[series]
+        self.point_context[:] = set_context[self.point_set]
+        return legs
+
+    def _config_points(self, point_axes: list[int], point_values: np.ndarray, kernel: np.ndarray) -> None:
+        """Points that differ in any config key: a validated config, data context and strategy
+        parameter set per point."""
+        from backtest.pipeline import Leg, prepare, resolve_leg
+
+        plan = self.plan
+        context_ids: dict[str, int] = {}
+        set_ids: dict[tuple, int] = {}
         params_only = all(plan.axes[i].key.startswith("strategy.params.") for i in point_axes)
         if params_only:
             # only strategy parameters vary: the config is the base one (its params are a free
@@ -419,22 +546,6 @@ class Evaluator:
                 self.set_points.append(p)
             self.point_set[p] = set_ids[skey]
             kernel[p] = (config.portfolio.fees, config.portfolio.slippage, config.portfolio.initial_cash)
-        per_combo = kernel[self.point_of_combo]
-        for i in kernel_axes:
-            column = KERNEL_KEYS.index(plan.axes[i].key)
-            values = np.array([float(v) for v in plan.axes[i].values])
-            per_combo[:, column] = values[plan.combos[:, i]]
-        self.combo_fees = np.ascontiguousarray(per_combo[:, 0])
-        self.combo_slippage = np.ascontiguousarray(per_combo[:, 1])
-        self.combo_init = np.ascontiguousarray(per_combo[:, 2])
-        self.with_relative = any(c.benchmark is not None for c in self.contexts)
-        self.names = stat_names(self.with_relative)
-        self.sets: dict[int, WeightSet] = {}
-        self.gpu_rules: dict = {}  # context id -> its per-thread rule on the GPU, or None (_gpu_rule)
-        self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
-        self._pool = None
-
-    # -- set-up
 
     def _context(self, prepared) -> Context:
         from backtest.engine import price_levels
@@ -498,7 +609,8 @@ class Evaluator:
         """Why the combinations cannot run on the GPU (None: they can)."""
         if self.keep_equity:
             return "--keep-equity saves curves, which the GPU kernel does not keep"
-        names = sorted({leg.strategy.name for leg in self.point_leg if not leg.strategy.gpu})
+        _, first_points = np.unique(self.point_context, return_index=True)  # a context's points share their strategy
+        names = sorted({leg.strategy.name for leg in map(self.point_leg.__getitem__, first_points) if not leg.strategy.gpu})
         if names:
             return f"strategy {', '.join(names)} does not declare GPU = True"
         return None
