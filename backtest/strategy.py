@@ -44,6 +44,7 @@ import pandas as pd
 from backtest.errors import StrategyError, did_you_mean
 
 KINDS = ("int", "float", "bool", "str", "choice", "series", "series_list", "weights")
+SERIES_KINDS = ("series", "series_list", "weights")  # kinds that name the series a strategy trades
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ import yaml
 from backtest.config import Config, parse_assignment, read_yaml, set_dotted, validate
 from backtest.errors import ConfigError
 from backtest.results import atomic_file, remove_stale_temps, temp_path
+from backtest.strategy import SERIES_KINDS
 
 KERNEL_KEYS = ("portfolio.fees", "portfolio.slippage", "portfolio.initial_cash")
 RF_SERIES = "ff_factors:RF"
@@ -481,23 +482,26 @@ class Evaluator:
         rank[order] = np.arange(len(order))
         self.point_set[:] = rank[inverse.ravel()]
         self.set_points = first[order].tolist()
-        # contexts: one per distinct list of traded series (the only thing parameters change in the data)
+        # contexts: one per distinct list of traded series (all that parameters change in the data),
+        # looked at once per distinct combination of the series parameters' values
+        kinds = {param.name: param.kind for param in base_leg.strategy.params}
+        series_axes = [a for a, name in enumerate(names) if kinds[name] in SERIES_KINDS]
+        keys = _codes(coded[:, series_axes], [len(values[a]) for a in series_axes])
+        keys = coded[:, series_axes] if keys is None else keys
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True, axis=0 if keys.ndim == 2 else None)
         context_ids: dict[str, int] = {}
-        set_context = np.empty(len(self.set_points), dtype=np.int64)
-        series_of: dict[tuple, int] = {}
-        for s, p in enumerate(self.set_points):
-            series = tuple(legs[p].series)
-            if series not in series_of:
-                key = _context_key(base, list(series))
-                if key not in context_ids:
-                    context_ids[key] = len(self.contexts)
-                    raw = copy.deepcopy(plan.raw)
-                    for axis_i, value_i in zip(point_axes, point_values[p]):
-                        set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
-                    self.contexts.append(self._context(prepare(validate(raw, source=plan.source, base_dir=plan.base_dir))))
-                series_of[series] = context_ids[key]
-            set_context[s] = series_of[series]
-        self.point_context[:] = set_context[self.point_set]
+        group_context = np.empty(len(first), dtype=np.int64)
+        for g in np.argsort(first, kind="stable").tolist():  # contexts numbered by first appearance
+            p = int(first[g])
+            key = _context_key(base, legs[p].series)
+            if key not in context_ids:
+                context_ids[key] = len(self.contexts)
+                raw = copy.deepcopy(plan.raw)
+                for axis_i, value_i in zip(point_axes, point_values[p]):
+                    set_dotted(raw, plan.axes[axis_i].key, plan.axes[axis_i].values[int(value_i)])
+                self.contexts.append(self._context(prepare(validate(raw, source=plan.source, base_dir=plan.base_dir))))
+            group_context[g] = context_ids[key]
+        self.point_context[:] = group_context[inverse.ravel()]
         return legs
 
     def _config_points(self, point_axes: list[int], point_values: np.ndarray, kernel: np.ndarray) -> None:

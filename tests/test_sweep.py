@@ -251,6 +251,23 @@ def test_strategy_called_once_per_distinct_parameter_set(fake_data, config_file,
     assert len(calls) == 4
 
 
+def test_values_equal_once_coerced_share_one_strategy_call(fake_data, config_file, monkeypatch):
+    # 1 and 1.0 are two grid values (an int and a float) but one float tilt: one weight set
+    import strategies.first10 as first10
+
+    calls = []
+    original = first10.target_weights
+    monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(p.tilt) or original(r, p))
+    plan = sweep.make_plan(config_file, [], ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
+    assert [type(v) for v in plan.axes[0].values] == [int, float, float]
+    result = sweep.run_sweep(plan, out=None, jobs=1)
+    assert sorted(calls) == [0.5, 0.5, 1.0, 1.0]
+    assert all(isinstance(t, float) for t in calls)
+    for c in range(result.combinations):
+        expected = _run_stats(config_file, plan.params(c))
+        assert result.stats[c, result.names.index("final_value")] == pytest.approx(expected["final_value"], rel=1e-9)
+
+
 def test_sweep_section_set_overrides_and_samples(fake_data, tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text(
