@@ -471,9 +471,9 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=_console(), transient=True)
         with progress:
             task = progress.add_task(plan.sweep_id, total=len(plan.combos))
-            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, on_batch=lambda done, total: progress.update(task, completed=done), device=device, notify=notify)
+            result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, on_batch=lambda done, total: progress.update(task, completed=done), device=device, notify=notify, top=top)
     else:
-        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, device=device, notify=notify)
+        result = sweep.run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity, batch_size=batch_size, device=device, notify=notify, top=top)
     picture = None
     if len(axes) == 2 and len(plan.combos):
         picture = sweep.heatmap(result, axes[0], axes[1], result.directory / f"heatmap_{plan.metric}.png")
@@ -494,9 +494,7 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
         results.atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
         guard_rails["walk_forward"] = walk
     if as_json:
-        from backtest.results import json_safe
-
-        click.echo(json.dumps({"sweep_id": plan.sweep_id, "combinations": result.combinations, "results": result.records(), **json_safe(guard_rails)}))
+        _echo_sweep_json(result, guard_rails)
         return
 
     from backtest.display import STAT_FORMATS, format_value
@@ -505,8 +503,9 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     header = ["#", *(k.rsplit(".", 1)[-1] for k in plan.keys), *(STAT_FORMATS.get(n, (n, ""))[0] for n in shown)]
     rows = []
     for rank, c in enumerate(order[:top], start=1):
-        params = [str(v) for v in plan.params(int(c)).values()]
-        figures = [format_value(result.stats[c, result.names.index(n)], STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in shown]
+        record = result.record(int(c))
+        params = [str(v) for v in record["params"].values()]
+        figures = [format_value(record["stats"][n], STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in shown]
         rows.append([str(rank), *params, *figures])
     console = _console()
     resumed = result.combinations - result.computed
@@ -514,6 +513,25 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     _print_wide(_table(f"Top {min(top, result.combinations)} by {plan.metric}", header, rows))
     console.print(f"Results: {result.directory}" + (f"  heatmap: {picture.name}" if picture else ""))
     _print_guard_rails(console, plan, guard_rails)
+
+
+def _echo_sweep_json(result, guard_rails):
+    """One JSON object: id, size, every combination's record, the guard rails. Written a chunk
+    of records at a time: a sweep of 10^7 combinations is never in memory as text."""
+    from backtest.results import json_safe
+
+    head = json.dumps({"sweep_id": result.plan.sweep_id, "combinations": result.combinations})
+    click.echo(head[:-1] + ', "results": [', nl=False)
+    pending = []
+    for i, record in enumerate(result.records()):
+        pending.append(json.dumps(record))
+        if len(pending) == 10_000:
+            click.echo((", " if i >= len(pending) else "") + ", ".join(pending), nl=False)
+            pending = []
+    if pending:
+        click.echo((", " if result.combinations > len(pending) else "") + ", ".join(pending), nl=False)
+    tail = json.dumps(json_safe(guard_rails))
+    click.echo("]" + (", " + tail[1:] if guard_rails else "}"))
 
 
 def _print_guard_rails(console, plan, guard_rails):

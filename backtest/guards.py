@@ -35,25 +35,24 @@ OUT_OF_SAMPLE_NOTE = (
 )
 
 
-def deflated_sharpe(returns: np.ndarray, trial_sharpes: np.ndarray) -> dict:
+def deflated_sharpe(returns: np.ndarray, trials: int, trial_variance: float) -> dict:
     """Probability that the winner's true Sharpe ratio beats the best of N luck-only trials.
 
-    returns: the winner's per-period returns; trial_sharpes: every trial's per-period
-    (not annualised) Sharpe ratio. SR0 = sqrt(V[SR]) ((1 - γ) Φ⁻¹(1 - 1/N) + γ Φ⁻¹(1 - 1/(N e)))
-    is the expected maximum Sharpe ratio of N trials with no skill; then
+    returns: the winner's per-period returns; trials: N, the number of trials (finite Sharpe
+    ratios); trial_variance: the variance (ddof=1) of the trials' per-period (not annualised)
+    Sharpe ratios. SR0 = sqrt(V[SR]) ((1 - γ) Φ⁻¹(1 - 1/N) + γ Φ⁻¹(1 - 1/(N e))) is the expected
+    maximum Sharpe ratio of N trials with no skill; then
     DSR = Φ((SR - SR0) sqrt(T - 1) / sqrt(1 - γ3 SR + (γ4 - 1)/4 SR²)).
     """
     from scipy.stats import kurtosis, norm, skew
 
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
-    trials = np.asarray(trial_sharpes, dtype=float)
-    trials = trials[np.isfinite(trials)]
-    n, t = len(trials), len(r)
+    n, t = int(trials), len(r)
     sr = r.mean() / r.std(ddof=1)
     if n > 1:
         expected_max = (1 - EULER_GAMMA) * norm.ppf(1 - 1 / n) + EULER_GAMMA * norm.ppf(1 - 1 / (n * math.e))
-        sr0 = math.sqrt(trials.var(ddof=1)) * expected_max
+        sr0 = math.sqrt(trial_variance) * expected_max
     else:
         sr0 = 0.0
     skewness, kurt = skew(r), kurtosis(r, fisher=False)
@@ -152,12 +151,10 @@ def sweep_deflated_sharpes(result) -> dict:
     runs: dict[int, object] = {}
     out = {}
     for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
-        if ratio_name not in result.names:
+        moments = result.ranking.moments.get(ratio_name)
+        if moments is None or not moments.count:
             continue
-        ratio = result.stats[:, result.names.index(ratio_name)]
-        if np.isnan(ratio).all():
-            continue
-        best = int(np.nanargmax(ratio))
+        best = moments.best_row
         if best not in runs:
             runs[best] = run_backtest(config_with(plan, plan.params(best)))
         run = runs[best]
@@ -165,8 +162,9 @@ def sweep_deflated_sharpes(result) -> dict:
         returns = stats.daily_returns(run.strategy.simulation.equity, config.portfolio.initial_cash)
         if ratio_name == "information_ratio":
             returns = returns - stats.daily_returns(run.benchmark.simulation.equity, config.portfolio.initial_cash)
-        trials = ratio / math.sqrt(config.stats.periods_per_year)
-        out[key] = {"params": plan.params(best), **deflated_sharpe(returns.to_numpy(), trials)}
+        # the trials' annualised ratios, per period: their variance divided by the periods a year
+        variance = moments.variance / config.stats.periods_per_year
+        out[key] = {"params": plan.params(best), **deflated_sharpe(returns.to_numpy(), moments.count, variance)}
     return out
 
 

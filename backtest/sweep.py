@@ -40,6 +40,7 @@ import yaml
 
 from backtest.config import Config, parse_assignment, read_yaml, set_dotted, validate
 from backtest.errors import ConfigError
+from backtest.ranking import Ranking
 from backtest.results import atomic_file, remove_stale_temps, temp_path
 from backtest.strategy import SERIES_KINDS
 
@@ -52,6 +53,7 @@ EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x
 GPU_BATCH = 1 << 20  # combinations per batch on the GPU: one launch keeps every core busy
 BACKENDS = ("local", "ray", "cuda", "auto")
 TABLE_CHUNK = 1 << 20  # rows of the result table converted and written at a time
+TOP_KEPT = 1000  # combinations a sweep keeps in memory, best first (the full table is on disk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -851,24 +853,45 @@ class Store:
             columns[name] = pa.array(stats[:, j])
         _atomic_parquet(pa.table(columns), self.parts / f"part-{tag}.parquet")
 
-    def read(self, names: list[str], total: int) -> tuple[np.ndarray, np.ndarray]:
-        """(found, stats): whether each of the `total` combinations was found in a part file, and
-        the (total, len(names)) statistics (NaN where not found). One part at a time goes
-        through memory, so a sweep of 10^7 combinations needs little more than the matrix."""
+    def windows(self, names: list[str], total: int, rows: int | None = None):
+        """The statistics of combinations 0..total-1 from the part files, in windows of `rows`
+        combinations: (combination indices, (rows, len(names)) statistics). A part is read once,
+        when the first window it reaches comes, and dropped after the last; so memory holds a
+        window and the parts that span it, whatever the sweep's size. RuntimeError where a
+        combination is in no part."""
         import pyarrow.parquet as pq
 
-        found = np.zeros(total, dtype=np.bool_)
-        stats = np.full((total, len(names)), np.nan)
-        files = sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
-        for path in files:
-            table = pq.read_table(path, columns=["combo", *names])
-            combos = table.column("combo").to_numpy()
-            if len(combos) and (combos.min() < 0 or combos.max() >= total):
-                raise RuntimeError(f"{path}: combinations outside 0..{total - 1}")
-            found[combos] = True
-            for j, name in enumerate(names):
-                stats[combos, j] = table.column(name).to_numpy(zero_copy_only=False)
-        return found, stats
+        rows = rows or TABLE_CHUNK
+        files = []  # (first, last, path): parts are named by their first and last combination
+        for path in self.parts.glob("part-*.parquet") if self.parts.is_dir() else []:
+            first, _, last = path.stem.removeprefix("part-").partition("-")
+            if first.isdigit() and last.isdigit():
+                files.append((int(first), int(last), path))
+        files.sort()
+        loaded: list[tuple[int, np.ndarray, np.ndarray]] = []  # (last, combos, stats) of the parts in reach
+        following = 0
+        for start in range(0, total, rows):
+            stop = min(start + rows, total)
+            while following < len(files) and files[following][0] < stop:
+                first, last, path = files[following]
+                table = pq.read_table(path, columns=["combo", *names])
+                combos = table.column("combo").to_numpy()
+                if len(combos) and (combos.min() < first or combos.max() > last or last >= total):
+                    raise RuntimeError(f"{path}: combinations outside {first}..{min(last, total - 1)}")
+                stats = np.column_stack([table.column(name).to_numpy(zero_copy_only=False) for name in names])
+                loaded.append((last, combos, stats))
+                following += 1
+            window = np.full((stop - start, len(names)), np.nan)
+            found = np.zeros(stop - start, dtype=np.bool_)
+            for _, combos, stats in loaded:
+                inside = (combos >= start) & (combos < stop)
+                window[combos[inside] - start] = stats[inside]
+                found[combos[inside] - start] = True
+            if not found.all():
+                missing = start + int(np.argmin(found))
+                raise RuntimeError(f"sweep {self.root.name}: combination {missing} is in no part file of {self.parts}")
+            loaded = [part for part in loaded if part[0] >= stop]
+            yield np.arange(start, stop, dtype=np.int64), window
 
 
 def _atomic_parquet(table, path: Path) -> None:
@@ -883,65 +906,79 @@ def _atomic_parquet(table, path: Path) -> None:
 
 @dataclass
 class SweepResult:
+    """A finished sweep. Its full table is `directory/results.parquet`, or for a sweep run
+    without an output directory the `stats` matrix; in memory it always keeps `ranking`, the best
+    combinations by the metric (`top` of them, at least) and the moments of the deflated ratios,
+    so a sweep of 10^7 combinations needs no more memory for its results than one of 10^3."""
+
     plan: Plan
     names: list[str]  # statistic columns
-    stats: np.ndarray  # (C, S), in combination order
     computed: int  # combinations computed by this call (the rest were resumed)
     directory: Path | None
+    ranking: Ranking
+    stats: np.ndarray | None = None  # (C, S) in combination order: only without a directory
 
     @property
     def combinations(self) -> int:
         return len(self.plan.combos)
 
-    def tables(self, rows: int = TABLE_CHUNK):
-        """The full result table in pieces of `rows` combinations (pyarrow tables): one row per
-        combination, params then statistics."""
-        import pyarrow as pa
+    def chunks(self, names: list[str] | None = None, rows: int | None = None):
+        """(combination indices, (rows, len(names)) statistics) of every combination, a chunk at
+        a time in combination order: from the table written, or from memory."""
+        names = list(self.names if names is None else names)
+        rows = rows or TABLE_CHUNK
+        if self.stats is not None:
+            columns = [self.names.index(name) for name in names]
+            for start in range(0, self.combinations, rows):
+                stop = min(start + rows, self.combinations)
+                yield np.arange(start, stop, dtype=np.int64), self.stats[start:stop, columns]
+            return
+        import pyarrow.parquet as pq
 
-        values = [pa.array(_column(axis.values)) for axis in self.plan.axes]
-        for start in range(0, max(self.combinations, 1), rows):
-            stop = min(start + rows, self.combinations)
-            columns = {"combo": pa.array(np.arange(start, stop, dtype=np.int64))}
-            for i, axis in enumerate(self.plan.axes):
-                columns[axis.key] = values[i].take(pa.array(self.plan.combos[start:stop, i]))
-            for j, name in enumerate(self.names):
-                columns[name] = pa.array(self.stats[start:stop, j])
-            yield pa.table(columns)
+        table = pq.ParquetFile(self.directory / "results.parquet")
+        for batch in table.iter_batches(batch_size=rows, columns=["combo", *names]):
+            figures = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(1, batch.num_columns)]
+            yield batch.column(0).to_numpy(), np.column_stack(figures) if figures else np.empty((batch.num_rows, 0))
 
-    def frame(self, columns: list[str]):
-        """A DataFrame of just these swept keys and statistics, one row per combination."""
+    def frames(self, columns: list[str]):
+        """DataFrames of just these swept keys and statistics, a chunk of combinations at a time."""
         import pandas as pd
 
-        data = {}
-        for name in columns:
-            if name in self.plan.keys:
-                i = self.plan.keys.index(name)
-                data[name] = pd.Series(_column(self.plan.axes[i].values)).to_numpy()[self.plan.combos[:, i]]
-            else:
-                data[name] = self.stats[:, self.names.index(name)]
-        return pd.DataFrame(data)
+        keys = [name for name in columns if name in self.plan.keys]
+        figures = [name for name in columns if name not in keys]
+        values = {key: pd.Series(_column(self.plan.axes[self.plan.keys.index(key)].values)).to_numpy() for key in keys}
+        for combos, stats in self.chunks(figures):
+            data = {key: values[key][self.plan.combos[combos, self.plan.keys.index(key)]] for key in keys}
+            data.update(zip(figures, stats.T))
+            yield pd.DataFrame(data, columns=columns)
 
-    def order(self, metric: str | None = None) -> np.ndarray:
-        """Combination indices by the metric, best first (descending; NaN last)."""
-        metric = metric or self.plan.metric
-        values = self.stats[:, self.names.index(metric)]
-        key = np.where(np.isnan(values), -np.inf, values)
-        return np.argsort(-key, kind="stable")
+    def order(self) -> np.ndarray:
+        """The ranked combinations (the best `top` at least), best by the metric first (NaN last)."""
+        return self.ranking.order()
 
-    def records(self) -> list[dict]:
-        """[{"params": {...}, "stats": {...}}] for every combination, JSON-ready (NaN -> None)."""
-        return [self.record(c) for c in range(self.combinations)]
+    def records(self):
+        """{"params": {...}, "stats": {...}} of every combination in order, JSON-ready (NaN ->
+        None), one at a time."""
+        for combos, stats in self.chunks():
+            for c, figures in zip(combos.tolist(), stats.tolist()):
+                yield self._record(c, figures)
 
     def record(self, c: int) -> dict:
-        """{"params": {...}, "stats": {...}} of combination c, JSON-ready (NaN -> None)."""
-        from backtest.results import json_safe
+        """{"params": {...}, "stats": {...}} of combination c, a ranked one (or any, in memory)."""
+        if self.stats is not None:
+            return self._record(c, self.stats[c].tolist())
+        top = self.ranking.top
+        rows = np.flatnonzero(top["combo"].to_numpy() == c)
+        if not len(rows):
+            raise KeyError(f"combination {c} is not among the {len(top)} ranked ones; read it from {self.directory / 'results.parquet'}")
+        return self._record(c, top.loc[rows[0], self.names].to_numpy(dtype=float).tolist())
 
+    def _record(self, c: int, figures: list[float]) -> dict:
+        from backtest.results import json_safe
         from backtest.stats import COUNT_STATS
 
-        figures = {}
-        for name, value in zip(self.names, self.stats[c].tolist()):
-            figures[name] = int(value) if name in COUNT_STATS and not math.isnan(value) else value
-        return json_safe({"params": self.plan.params(c), "stats": figures})
+        stats = {name: int(value) if name in COUNT_STATS and not math.isnan(value) else value for name, value in zip(self.names, figures)}
+        return json_safe({"params": self.plan.params(c), "stats": stats})
 
 
 def _column(values: list) -> list:
@@ -968,6 +1005,7 @@ def run_sweep(
     on_batch: Callable[[int, int], None] | None = None,
     device: int = 0,
     notify: Callable[[str], None] | None = None,
+    top: int = TOP_KEPT,
 ) -> SweepResult:
     """Run (or resume) a sweep; with `out` set, write batches as they finish and the final table.
 
@@ -977,6 +1015,9 @@ def run_sweep(
     backend "cuda" runs the kernel on CUDA GPU `device` (no GPU: ConfigError); "auto" does where
     a GPU is present and the local backend otherwise. Where the strategy cannot run on the GPU,
     both run locally and say why through `notify(line)`.
+    With `out` set, the full table goes to OUT/<sweep_id>/results.parquet (and .csv) a piece at a
+    time and only the `top` best combinations stay in memory (`SweepResult.ranking`); with `out`
+    None, the whole statistics matrix is returned in memory.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -1027,19 +1068,27 @@ def run_sweep(
 
     if backend == "ray":
         batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
-        names = _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch)
+        names, kept = _run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch), None
     else:
         names, kept = _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
-    if store is not None:
-        found, stats = store.read(names, total)
-        if not found.all():
-            raise RuntimeError(f"sweep {plan.sweep_id}: {int(found.sum())} of {total} combinations found in {store.parts}")
+    ranking = Ranking(plan.metric, top)
+    if store is not None:  # the table from the part files, a window at a time, ranked as it passes
+        write_table(plan, names, ranked(store.windows(names, total), names, ranking), store.root)
     else:
-        stats = kept
-    result = SweepResult(plan, names, stats, computed=len(todo), directory=store.root if store else None)
-    if store is not None:
-        write_table(result, store.root)
-    return result
+        for _ in ranked(((np.arange(total, dtype=np.int64), kept),), names, ranking):
+            pass
+    return SweepResult(plan, names, len(todo), store.root if store else None, ranking, stats=kept)
+
+
+def ranked(chunks, names: list[str], ranking: Ranking):
+    """The chunks (combination indices, statistics) passed on unchanged, each added to `ranking`."""
+    import pandas as pd
+
+    for combos, stats in chunks:
+        frame = pd.DataFrame(stats, columns=names, copy=False)
+        frame.insert(0, "combo", combos)
+        ranking.add(frame)
+        yield combos, stats
 
 
 def _run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch):
@@ -1181,21 +1230,34 @@ def _has_benchmark(plan: Plan) -> bool:
 # outputs: table files and the heatmap
 
 
-def write_table(result: SweepResult, directory: Path) -> None:
-    """results.parquet and results.csv, each atomically, written a piece at a time (pyarrow
-    writers), so a table of 10^7 rows never sits in memory whole."""
+def write_table(plan: Plan, names: list[str], chunks, directory: Path) -> None:
+    """results.parquet and results.csv, each atomically, from chunks (combination indices,
+    statistics) in combination order, a piece at a time (pyarrow writers): one row per
+    combination, its swept values then its statistics; a table of 10^7 rows is never in memory."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    def write(writer_class, tmp):
-        writer = None
-        for table in result.tables():
-            writer = writer or writer_class(tmp, table.schema)
-            writer.write_table(table)
-        writer.close()
+    values = [pa.array(_column(axis.values)) for axis in plan.axes]
 
-    atomic_file(directory / "results.parquet", lambda tmp: write(pq.ParquetWriter, tmp))
-    atomic_file(directory / "results.csv", lambda tmp: write(pacsv.CSVWriter, tmp))
+    def write(parquet_tmp, csv_tmp):
+        parquet = csv = None
+        for combos, stats in chunks:
+            columns = {"combo": pa.array(combos)}
+            for i, axis in enumerate(plan.axes):
+                columns[axis.key] = values[i].take(pa.array(plan.combos[combos, i]))
+            for j, name in enumerate(names):
+                columns[name] = pa.array(stats[:, j])
+            table = pa.table(columns)
+            parquet = parquet or pq.ParquetWriter(parquet_tmp, table.schema)
+            csv = csv or pacsv.CSVWriter(csv_tmp, table.schema)
+            parquet.write_table(table)
+            csv.write_table(table)
+        parquet.close()
+        csv.close()
+
+    # the CSV is renamed into place first, then the Parquet file: both are whole when either is
+    atomic_file(directory / "results.parquet", lambda parquet_tmp: atomic_file(directory / "results.csv", lambda csv_tmp: write(parquet_tmp, csv_tmp)))
 
 
 def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None = None) -> Path:
@@ -1208,14 +1270,18 @@ def heatmap(result: SweepResult, x: str, y: str, path: Path, metric: str | None 
     if x == y:
         raise ConfigError("--heatmap: give two different swept keys")
     axis_values = {a.key: _column(a.values) for a in result.plan.axes}
-    grid = metric_grid(result.frame([x, y, metric]), x, y, metric).reindex(index=axis_values[y], columns=axis_values[x])
+    grid = metric_grid(result.frames([x, y, metric]), x, y, metric).reindex(index=axis_values[y], columns=axis_values[x])
     return heatmap_png(grid, x, y, metric, path, others=[k for k in keys if k not in (x, y)])
 
 
-def metric_grid(table, x: str, y: str, metric: str):
-    """The metric over (y values as rows, x values as columns) from a result table; where other
-    keys were swept too, the best value over them; NaN where no combination has a value."""
-    return table.groupby([y, x], sort=True)[metric].max().unstack(x)
+def metric_grid(tables, x: str, y: str, metric: str):
+    """The metric over (y values as rows, x values as columns) from a result table given in
+    pieces (DataFrames); where other keys were swept too, the best value over them; NaN where no
+    combination has a value."""
+    import pandas as pd
+
+    best = [table.groupby([y, x], sort=False)[metric].max() for table in tables]
+    return pd.concat(best).groupby(level=[0, 1], sort=True).max().unstack(x)
 
 
 def heatmap_png(grid, x: str, y: str, metric: str, path: Path, others=()) -> Path:

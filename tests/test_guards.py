@@ -34,7 +34,7 @@ def test_deflated_sharpe_matches_the_paper_formula():
     r = rng.standard_t(5, 3000) * 0.01 + 0.0008
     trials = rng.normal(0.01, 0.02, 250)
     expected, sr0 = _dsr_by_hand(r, trials)
-    got = guards.deflated_sharpe(r, trials)
+    got = guards.deflated_sharpe(r, len(trials), np.var(trials, ddof=1))
     assert got["dsr"] == pytest.approx(expected, rel=1e-10)
     assert got["sr0"] == pytest.approx(sr0, rel=1e-10)
     assert got["trials"] == 250 and got["returns"] == 3000
@@ -45,7 +45,7 @@ def test_one_trial_is_the_probabilistic_sharpe_against_zero():
     r = rng.normal(0.0005, 0.01, 1000)
     sr = r.mean() / r.std(ddof=1)
     psr = sps.norm.cdf(sr * math.sqrt(999) / math.sqrt(1 - sps.skew(r) * sr + (sps.kurtosis(r) + 2) / 4 * sr**2))
-    got = guards.deflated_sharpe(r, np.array([sr]))
+    got = guards.deflated_sharpe(r, 1, math.nan)
     assert got["sr0"] == 0 and got["dsr"] == pytest.approx(psr, rel=1e-12)
 
 
@@ -55,12 +55,12 @@ def test_more_trials_deflate_more_and_noise_is_called_luck():
     noise = rng.normal(0, 0.01, (400, 1500))
     sharpes = noise.mean(axis=1) / noise.std(axis=1, ddof=1)
     winner = noise[np.argmax(sharpes)]
-    values = [guards.deflated_sharpe(winner, sharpes[:n])["dsr"] for n in (2, 20, 400)]
+    values = [guards.deflated_sharpe(winner, n, np.var(sharpes[:n], ddof=1))["dsr"] for n in (2, 20, 400)]
     assert values[0] > values[1] > values[2]
-    verdict = guards.deflated_sharpe(winner, sharpes)
+    verdict = guards.deflated_sharpe(winner, len(sharpes), np.var(sharpes, ddof=1))
     assert verdict["dsr"] < 0.95 and "indistinguishable from luck" in verdict["verdict"]
     skilled = rng.normal(0.002, 0.01, 1500)  # a true Sharpe of 0.2 a day
-    assert guards.deflated_sharpe(skilled, sharpes)["dsr"] > 0.95
+    assert guards.deflated_sharpe(skilled, len(sharpes), np.var(sharpes, ddof=1))["dsr"] > 0.95
 
 
 def test_windows_roll_by_the_test_length():

@@ -134,7 +134,7 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
     from backtest.sweep import metric_grid
 
     table = pd.read_parquet(tmp_path / sweep_id / "results.parquet")
-    grid = metric_grid(table, "strategy.params.lookback", "strategy.params.tilt", "sharpe")
+    grid = metric_grid([table], "strategy.params.lookback", "strategy.params.tilt", "sharpe")
     for tilt in (0.6, 0.8):
         for lookback in (5, 10):
             best = max(r["sharpe"] for _, r in table.iterrows() if r["strategy.params.tilt"] == tilt and r["strategy.params.lookback"] == lookback)

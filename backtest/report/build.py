@@ -194,29 +194,48 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
 
 def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
     """A sweep: the metric heatmap over its first two swept keys and the top combinations."""
+    import pyarrow.parquet as pq
+
     from backtest import sweep
+    from backtest.ranking import Ranking
     from backtest.report import html
 
+    path = sweep_dir / "results.parquet"
     try:
-        table = pd.read_parquet(sweep_dir / "results.parquet")
+        table = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
-        raise ReportError(f"{sweep_dir / 'results.parquet'}: cannot read it ({exc})") from None
+        raise ReportError(f"{path}: cannot read it ({exc})") from None
+    columns = table.schema_arrow.names
     extra = (record.extra if record else None) or {}
-    grid_keys = list((extra.get("grid") or {}).keys()) or [c for c in table.columns if "." in c]
+    grid_keys = list((extra.get("grid") or {}).keys()) or [c for c in columns if "." in c]
     metric = extra.get("metric") or "sharpe"
-    ranked = table.sort_values(metric, ascending=False, na_position="last", kind="stable").head(TOP_SWEEP_ROWS)
     shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
-    shown = [n for n in shown if n in table.columns]
+    shown = [n for n in shown if n in columns]
+    combinations = table.metadata.num_rows
+    # one pass over the table, a piece at a time (a sweep may have 10^7 rows): rank and grid it
+    ranking = Ranking(metric, TOP_SWEEP_ROWS)
+
+    def pieces():
+        for batch in table.iter_batches(batch_size=sweep.TABLE_CHUNK, columns=["combo", *grid_keys, *shown]):
+            piece = batch.to_pandas()
+            ranking.add(piece)
+            yield piece
+
+    if len(grid_keys) >= 2:
+        grid = sweep.metric_grid(pieces(), grid_keys[0], grid_keys[1], metric)
+    else:
+        for _ in pieces():
+            pass
+    ranked = ranking.top
     # column by column: a row of a mixed table would turn integer parameters into floats
     params = zip(*(ranked[k].tolist() for k in grid_keys))
     figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
     rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
-    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(extra.get("grid"))], ["combinations", f"{len(table):,}"],
+    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(extra.get("grid"))], ["combinations", f"{combinations:,}"],
                                                          ["ranked by", metric]], "meta"))]
     report = Report(Path(out) if out else sweep_dir / "report.html")
     if len(grid_keys) >= 2:
         x, y = grid_keys[0], grid_keys[1]
-        grid = sweep.metric_grid(table, x, y, metric)
         note = f"Other swept keys ({', '.join(grid_keys[2:])}): the best value over them." if len(grid_keys) > 2 else ""
         body.append(html.section(f"{metric} over {x} × {y}", html.plot(html.metric_heatmap_figure(grid, metric, x, y), "heatmap"), html.text(note)))
         if png_dir is not None:
@@ -224,7 +243,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
     body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows)))
     sweep_id = record.id if record else sweep_dir.name
-    _write_html(html.page(f"Sweep {sweep_id}", f"{len(table):,} combinations ranked by {metric}", body), report.html)
+    _write_html(html.page(f"Sweep {sweep_id}", f"{combinations:,} combinations ranked by {metric}", body), report.html)
     return report
 
 

@@ -1,0 +1,156 @@
+"""A sweep's results streamed: the table written a window at a time from its part files, and only
+the best combinations and the deflated ratios' moments kept in memory (`backtest.ranking`).
+
+Each streamed figure is checked against the same figure computed on the whole table at once
+(numpy over the full column, a stable pandas sort, `deflated_sharpe` on every trial)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from backtest import guards, sweep
+from backtest.cli import main
+from backtest.pipeline import run_backtest
+from backtest.ranking import Moments, Ranking
+from tests.test_sweep import config_file, fake_data  # noqa: F401  (fixtures)
+
+
+def _chunked(n: int, rng) -> list[slice]:
+    cuts = np.sort(rng.choice(np.arange(1, n), size=rng.integers(0, 12), replace=False)) if n > 1 else []
+    edges = [0, *cuts.tolist(), n]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_moments_merged_by_chunks_equal_numpy_on_the_whole_column(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    values = rng.normal(0.4, 0.3, n).round(int(rng.integers(1, 4)))  # rounded: ties for the maximum
+    values[rng.random(n) < 0.1] = np.nan
+    values[rng.random(n) < 0.01] = np.inf  # not a finite trial
+    moments = Moments()
+    for part in _chunked(n, rng):
+        moments.add(np.arange(n)[part], values[part])
+    finite = values[np.isfinite(values)]
+    assert moments.count == len(finite)
+    assert moments.mean == pytest.approx(finite.mean(), rel=1e-12)
+    assert moments.variance == pytest.approx(np.var(finite, ddof=1), rel=1e-10)
+    assert moments.best_row == int(np.flatnonzero(values == finite.max())[0])  # the first row of a tie
+
+
+def test_moments_of_nothing_finite():
+    moments = Moments()
+    moments.add(np.arange(3), np.array([np.nan, np.inf, -np.inf]))
+    assert moments.count == 0 and moments.best_row is None and math.isnan(moments.variance)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("keep", [1, 5, 40, 5000])
+def test_ranking_by_chunks_equals_a_stable_sort_of_the_whole_table(seed, keep):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2000))
+    table = pd.DataFrame({"combo": np.arange(n), "sharpe": rng.integers(-5, 5, n) / 4.0, "cagr": rng.normal(size=n)})
+    table.loc[rng.random(n) < 0.2, "sharpe"] = np.nan
+    ranking = Ranking("sharpe", keep)
+    for part in _chunked(n, rng):
+        ranking.add(table.iloc[part])
+    expected = table.sort_values("sharpe", ascending=False, na_position="last", kind="stable").head(keep)
+    pd.testing.assert_frame_equal(ranking.top, expected.reset_index(drop=True))
+    assert ranking.order().tolist() == expected["combo"].tolist()
+
+
+GRID = ["strategy.params.lookback=2:9", "strategy.params.tilt=0.55:0.95:0.1", "portfolio.fees=0,0.002"]
+
+
+def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811
+    """Parts that interleave (a resumed sweep with another batch size) and windows smaller than a
+    part: the written table, the ranking and the deflated Sharpe ratios equal those of the same
+    sweep held in memory whole."""
+    plan = sweep.make_plan(config_file, [], GRID)
+    in_memory = sweep.run_sweep(plan, out=None, jobs=1)
+    total = in_memory.combinations  # 8 x 5 x 2 = 80
+    names = in_memory.names
+    parts = tmp_path / plan.sweep_id / "parts"
+    calls = []
+
+    def stop_after_three(done, _total):
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10, on_batch=stop_after_three)
+    (parts / "part-000000010-000000019.parquet").unlink()  # a hole: the resumed batch spans part 20-29
+    monkeypatch.setattr(sweep, "TABLE_CHUNK", 7)  # windows smaller than a part, not aligned with any
+    streamed = sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=25, top=6)
+    assert streamed.computed == total - 20 and streamed.stats is None
+    assert sorted(p.name for p in parts.iterdir())[:3] == [
+        "part-000000000-000000009.parquet", "part-000000010-000000044.parquet", "part-000000020-000000029.parquet"]
+
+    table = pd.read_parquet(tmp_path / plan.sweep_id / "results.parquet")
+    assert table["combo"].tolist() == list(range(total))
+    np.testing.assert_array_equal(table[names].to_numpy(), in_memory.stats)
+    for i, key in enumerate(plan.keys):
+        assert table[key].tolist() == [plan.axes[i].values[j] for j in plan.combos[:, i]]
+    csv = pd.read_csv(tmp_path / plan.sweep_id / "results.csv")
+    np.testing.assert_allclose(csv[names].to_numpy(), in_memory.stats, rtol=1e-15)
+
+    metric = in_memory.stats[:, names.index(plan.metric)]
+    best_first = np.argsort(-np.where(np.isnan(metric), -np.inf, metric), kind="stable")
+    assert streamed.order().tolist() == best_first[:6].tolist()
+    assert [streamed.record(int(c)) for c in best_first[:6]] == [in_memory.record(int(c)) for c in best_first[:6]]
+    with pytest.raises(KeyError, match="not among the 6 ranked"):
+        streamed.record(int(best_first[-1]))
+    assert list(streamed.records()) == [in_memory.record(c) for c in range(total)]
+
+    # deflated Sharpe ratios: the streamed moments against every trial at once
+    got = guards.sweep_deflated_sharpes(streamed)
+    assert set(got) == {"deflated_sharpe", "deflated_sharpe_vs_benchmark"}
+    for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
+        ratio = in_memory.stats[:, names.index(ratio_name)]
+        best = int(np.nanargmax(ratio))
+        assert got[key]["params"] == plan.params(best)
+        trials = ratio[np.isfinite(ratio)] / math.sqrt(252)
+        run = run_backtest(guards.config_with(plan, plan.params(best)))
+        returns = guards.stats.daily_returns(run.strategy.simulation.equity, 100000.0)
+        if ratio_name == "information_ratio":
+            returns = returns - guards.stats.daily_returns(run.benchmark.simulation.equity, 100000.0)
+        expected = guards.deflated_sharpe(returns.to_numpy(), len(trials), np.var(trials, ddof=1))
+        assert got[key]["trials"] == expected["trials"] == len(trials)
+        assert got[key]["dsr"] == pytest.approx(expected["dsr"], rel=1e-9)
+        assert got[key]["sr0"] == pytest.approx(expected["sr0"], rel=1e-9)
+
+    # the heatmap grid from the streamed table equals pandas on the whole table
+    grid = sweep.metric_grid(streamed.frames(["strategy.params.lookback", "strategy.params.tilt", "sharpe"]),
+                             "strategy.params.lookback", "strategy.params.tilt", "sharpe")
+    whole = table.groupby(["strategy.params.tilt", "strategy.params.lookback"])["sharpe"].max().unstack("strategy.params.lookback")
+    pd.testing.assert_frame_equal(grid, whole, check_names=False)
+
+
+def test_a_missing_part_is_an_error_not_a_hole(fake_data, config_file, tmp_path):  # noqa: F811
+    plan = sweep.make_plan(config_file, [], GRID)
+    sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10)
+    store = sweep.Store(tmp_path / plan.sweep_id)
+    (store.parts / "part-000000030-000000039.parquet").unlink()
+    with pytest.raises(RuntimeError, match="combination 30 is in no part file"):
+        list(store.windows(["sharpe"], len(plan.combos)))
+
+
+def test_json_streams_every_combination_across_flushes(fake_data, config_file, tmp_path):  # noqa: F811
+    """10,100 combinations: more than one flush of 10,000 records; the output is one JSON object."""
+    grid = ["portfolio.fees=0:0.0099:0.0001", "portfolio.slippage=0:0.001:0.00001"]
+    out = CliRunner().invoke(main, ["sweep", str(config_file), *sum((["--grid", g] for g in grid), []), "--out", str(tmp_path), "--json"])
+    assert out.exit_code == 0, out.output
+    document = json.loads(out.stdout)
+    assert document["combinations"] == len(document["results"]) == 100 * 101
+    table = pd.read_parquet(tmp_path / document["sweep_id"] / "results.parquet")
+    got = [r["stats"]["final_value"] for r in document["results"]]
+    np.testing.assert_array_equal(got, table["final_value"].to_numpy())
+    assert [r["params"]["portfolio.fees"] for r in document["results"][:2]] == [0.0, 0.0]
+    assert document["deflated_sharpe"]["trials"] == int(np.isfinite(table["sharpe"]).sum())
