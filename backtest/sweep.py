@@ -153,7 +153,7 @@ class Plan:
     source: str  # the config file, for error messages
     base_dir: Path
     axes: list[Axis]
-    combos: np.ndarray  # (C, A) int64: value index of each axis, in combination order
+    combos: np.ndarray  # (C, A) int32: value index of each axis, in combination order
     metric: str
     samples: int | None
     seed: int
@@ -216,7 +216,8 @@ def make_plan(
         if total > MAX_COMBINATIONS:
             raise ConfigError(f"grid: {total:,} combinations; use --samples to draw a subset")
         flat = np.arange(total)
-    combos = np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int64) if total else np.empty((0, len(sizes)), np.int64)
+    # int32 value indices (an axis has at most 10^7 values): a 10^7-combination plan of 4 axes is 160 MB
+    combos = np.stack(np.unravel_index(flat, sizes), axis=1).astype(np.int32) if total else np.empty((0, len(sizes)), np.int32)
     plan = Plan(
         raw=raw,
         source=str(path),
@@ -430,20 +431,23 @@ class Evaluator:
         else:
             self.point_leg = []
             self._config_points(point_axes, point_values, kernel)
-        per_combo = kernel[self.point_of_combo]
-        for i in kernel_axes:
-            column = KERNEL_KEYS.index(plan.axes[i].key)
-            values = np.array([float(v) for v in plan.axes[i].values])
-            per_combo[:, column] = values[plan.combos[:, i]]
-        self.combo_fees = np.ascontiguousarray(per_combo[:, 0])
-        self.combo_slippage = np.ascontiguousarray(per_combo[:, 1])
-        self.combo_init = np.ascontiguousarray(per_combo[:, 2])
+        # the kernel's scalars (fees, slippage, initial cash): each point's, where a swept kernel
+        # key does not replace them per combination (`kernel_scalars`; no array per combination)
+        self.point_kernel = kernel
+        self.kernel_axes = [(i, KERNEL_KEYS.index(plan.axes[i].key), np.array([float(v) for v in plan.axes[i].values])) for i in kernel_axes]
         self.with_relative = any(c.benchmark is not None for c in self.contexts)
         self.names = stat_names(self.with_relative)
         self.sets: dict[int, WeightSet] = {}
         self.gpu_rules: dict = {}  # context id -> its per-thread rule on the GPU, or None (_gpu_rule)
         self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
         self._pool = None
+
+    def kernel_scalars(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fees, slippage and initial cash of each of the combinations (contiguous float64)."""
+        scalars = self.point_kernel[self.point_of_combo[combo_ids]]
+        for axis, column, values in self.kernel_axes:
+            scalars[:, column] = values[self.plan.combos[combo_ids, axis]]
+        return tuple(np.ascontiguousarray(scalars[:, j]) for j in range(3))
 
     # -- set-up
 
@@ -722,9 +726,7 @@ class Evaluator:
                 combo_set = np.zeros(len(members), dtype=np.int64)
                 names = [self.point_leg[rule[3][0]].strategy.name]
             ids = combo_ids[members]
-            fees = self.combo_fees[ids]
-            slippage = self.combo_slippage[ids]
-            init = self.combo_init[ids]
+            fees, slippage, init = self.kernel_scalars(ids)
             n = context.prices.shape[0]
             if context.benchmark is not None:
                 triples = {}

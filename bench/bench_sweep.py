@@ -101,7 +101,7 @@ def bench_vectorbt(plan, evaluator, repeat, width=100):
         size[ws.rows] = ws.weights
         closes.append(context.prices[:, ws.cols])
         sizes.append(size)
-        fees.append(np.full(len(ws.cols), evaluator.combo_fees[c]))
+        fees.append(np.full(len(ws.cols), evaluator.kernel_scalars(np.array([c]))[0][0]))
         groups += [g] * len(ws.cols)
     close = pd.DataFrame(np.hstack(closes), index=returns.index)
     size = np.hstack(sizes)
