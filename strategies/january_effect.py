@@ -17,7 +17,7 @@ import pandas as pd
 
 from backtest.strategy import Param
 
-GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it
+GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
@@ -42,3 +42,38 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     rows = np.flatnonzero(np.r_[True, small[1:] != small[:-1]][: len(small)])
     weights = small[rows]
     return pd.DataFrame({params.small: weights, params.large: 1.0 - weights}, index=returns.index[rows])
+
+
+# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the table is
+# the trading calendar only; `gpu_weights` decides row by row from it and the thread's window and tilt.
+
+
+def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One table row: for each row t the month (1..12) of session t+1, 0 at the last row (its next
+    session is unknown); no float table (a placeholder); per parameter set (start, end, tilt)."""
+    next_month = np.zeros((1, len(returns)), dtype=np.int64)
+    next_month[0, :-1] = returns.index.month.to_numpy()[1:]
+    rule_params = np.array([(p.start_month, p.end_month, p.tilt) for p in params_list], dtype=np.float64)
+    return next_month, np.zeros((1, 1)), rule_params
+
+
+def gpu_weights(t, next_month, unused, rule_params, target):
+    """Row t's target weights (small, large) into `target`; False where row t does not rebalance:
+    where the small-cap weight is row t-1's again, and at the last row (no known next session)."""
+    start = int(rule_params[0])
+    end = int(rule_params[1])
+    tilt = rule_params[2]
+    month = next_month[0, t]
+    if month == 0 and t > 0:
+        return False
+    # a month m is in the window start..end (wrapping over the year end) where m - start,
+    # counted modulo 12, is at most end - start modulo 12
+    span = (end - start + 12) % 12
+    small = tilt if month > 0 and (month - start + 12) % 12 <= span else 0.5
+    if t > 0:  # row t-1 decided by session t's month
+        before = tilt if (next_month[0, t - 1] - start + 12) % 12 <= span else 0.5
+        if small == before:
+            return False
+    target[0] = small
+    target[1] = 1.0 - small
+    return True

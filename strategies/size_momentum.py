@@ -17,7 +17,7 @@ from backtest.calendar import month_starts
 from backtest.strategy import Param
 
 LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
-GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it
+GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
@@ -41,3 +41,48 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
         small.append(params.tilt if small_growth > large_growth else 1.0 - params.tilt)
     small = np.asarray(small, dtype=float)
     return pd.DataFrame({params.small: small, params.large: 1.0 - small}, index=returns.index[rows])
+
+
+# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the table
+# depends on the data and the grid's `months` values only; `gpu_weights` reads it row by row.
+
+
+def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each `months` value k of the grid (table row j) and each row t: at a month's first
+    session 1 if small's trailing k-month return was strictly higher, 0 if not, 2 while the month
+    k months earlier is not in the data (50/50); -1 on other rows (no rebalance). No float table
+    (a placeholder); per parameter set (j, tilt)."""
+    small, large = params_list[0].small, params_list[0].large  # one data context: the same series
+    levels = np.cumprod(1.0 + returns[[small, large]].to_numpy(), axis=0)
+    rows, months = month_starts(returns.index)
+    row_of_month = dict(zip(months, rows))
+    ks = sorted({p.months for p in params_list})
+    led = np.full((len(ks), len(returns)), -1, dtype=np.int64)
+    for j, k in enumerate(ks):
+        for row, month in zip(rows, months):
+            before = row_of_month.get(month - k)
+            if before is None:
+                led[j, row] = 2
+            else:
+                small_growth, large_growth = levels[row] / levels[before]
+                led[j, row] = small_growth > large_growth
+    row_of = {k: j for j, k in enumerate(ks)}
+    rule_params = np.array([(row_of[p.months], p.tilt) for p in params_list], dtype=np.float64)
+    return led, np.zeros((1, 1)), rule_params
+
+
+def gpu_weights(t, led, unused, rule_params, target):
+    """Row t's target weights (small, large) into `target`; False where row t does not rebalance."""
+    code = led[int(rule_params[0]), t]
+    tilt = rule_params[1]
+    if code < 0:
+        return False
+    if code == 2:
+        small = 0.5
+    elif code == 1:
+        small = tilt
+    else:
+        small = 1.0 - tilt
+    target[0] = small
+    target[1] = 1.0 - small
+    return True

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from backtest.strategy import Param
 
 LOOKBACK = ("window", "sessions")  # history needed before the first decision (checked against the period)
-GPU = True  # one series plus cash: `backtest sweep --backend cuda` can run it
+GPU = True  # one series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("asset", "series", "ff_factors:Mkt", help="the series held while above its moving average"),
@@ -31,3 +31,34 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     state = (levels[n - 1 :] > average).astype(float)
     changes = np.flatnonzero(np.r_[True, state[1:] != state[:-1]])
     return pd.DataFrame({params.asset: state[changes]}, index=returns.index[changes + n - 1])
+
+
+# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the table
+# depends on the data and the grid's windows only; `gpu_weights` reads it row by row.
+
+
+def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each window n of the grid (table row j) and each row t: the state, 1 if P_t > MA_t
+    strictly, else 0, and -1 before row n-1 (no average yet: no position); no float table (a
+    placeholder); per parameter set (j,)."""
+    levels = np.cumprod(1.0 + returns[params_list[0].asset].to_numpy())  # one data context: the same series
+    windows = sorted({p.window for p in params_list})
+    state = np.full((len(windows), len(levels)), -1, dtype=np.int64)
+    for j, n in enumerate(windows):
+        if len(levels) >= n:
+            average = sliding_window_view(levels, n).mean(axis=1)  # as target_weights computes it
+            state[j, n - 1 :] = levels[n - 1 :] > average
+    row_of = {n: j for j, n in enumerate(windows)}
+    rule_params = np.array([(row_of[p.window],) for p in params_list], dtype=np.float64)
+    return state, np.zeros((1, 1)), rule_params
+
+
+def gpu_weights(t, state, unused, rule_params, target):
+    """Row t's target weight of the asset into `target`; False where row t does not rebalance:
+    before row n-1, and where the state is row t-1's."""
+    j = int(rule_params[0])
+    now = state[j, t]
+    if now < 0 or t > 0 and state[j, t - 1] == now:
+        return False
+    target[0] = float(now)
+    return True

@@ -33,15 +33,16 @@ if sys.argv[1] == "fake":
 if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
     import backtest.kernels.cuda
     backtest.kernels.cuda.MAX_COLS = int(os.environ["TEST_MAX_COLS"])
-if "TEST_NO_HOST_FIRST10" in os.environ:  # the sweep's GPU threads compute first10's weights, not the host
-    import traceback
-    import strategies.first10
-    host_rule = strategies.first10.target_weights
+if "TEST_NO_HOST_RULE" in os.environ:  # the sweep's GPU threads compute this strategy's weights, not the host
+    import importlib, traceback
+    name = os.environ["TEST_NO_HOST_RULE"]
+    module = importlib.import_module("strategies." + name)
+    host_rule = module.target_weights
     def outside_sweep(returns, params):  # (the guard rails re-run the winner with `backtest run`)
         if any(frame.filename.endswith(os.path.join("backtest", "sweep.py")) for frame in traceback.extract_stack()):
-            raise AssertionError("the sweep called first10.target_weights on the host")
+            raise AssertionError(f"the sweep called {name}.target_weights on the host")
         return host_rule(returns, params)
-    strategies.first10.target_weights = outside_sweep
+    module.target_weights = outside_sweep
 from backtest.cli import main
 main(sys.argv[2:])
 """
@@ -112,9 +113,8 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     params, grid = STRATEGIES[strategy]
     config = _config(tmp_path, strategy, params)
     grid = [*grid, "portfolio.fees=0,0.002", "portfolio.cash=none,rf"]
-    # first10 gives its rule per thread (gpu_weights): the host must not compute its weights
-    env = {"TEST_NO_HOST_FIRST10": "1"} if strategy == "first10" else None
-    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env=env)
+    # each gives its rule per thread (gpu_weights): the host must not compute its weights
+    code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env={"TEST_NO_HOST_RULE": strategy})
     assert code == 0, stderr
     assert "GPU not used" not in stderr
     plan = sweep.make_plan(config, SLICE, grid)
@@ -122,18 +122,51 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     assert cpu.combinations >= 12
     rebalances = cpu.stats[:, cpu.names.index("rebalances")]
     assert np.nanmax(rebalances) >= 2  # the slice trades: the comparison covers the order logic
+    sets, frames = _distinct_rules(config, SLICE, plan)
+    assert frames == sets >= 3  # each strategy parameter set of the grid trades differently
     _assert_equal_stats(gpu["results"], cpu, config, SLICE, check_runs=2)
 
 
-def test_simulated_gpu_on_real_data(shared_data, tmp_path):
-    """first10 on a slice of the real Ken French series (two year starts), against the CPU backend
-    and `backtest run`."""
+def _distinct_rules(config, overrides, plan) -> tuple[int, int]:
+    """How many distinct strategy parameter sets the plan has, and how many distinct
+    target_weights (dates and weights) they give on its data."""
+    from backtest.config import load_config
+    from backtest.pipeline import prepare
+
+    prepared = prepare(load_config(config, overrides))
+    leg = prepared.legs[0]
+    sets = {tuple((k.removeprefix("strategy.params."), v) for k, v in plan.params(c).items() if k.startswith("strategy.params."))
+            for c in range(len(plan.combos))}
+    frames = set()
+    for values in sets:
+        weights = leg.strategy.target_weights(prepared.returns, leg.strategy.resolve_params({**vars(leg.params), **dict(values)}))
+        frames.add((tuple(weights.index.asi8), weights.to_numpy().tobytes()))
+    return len(sets), len(frames)
+
+
+# each strategy on a slice of the real series (two year starts, the 2020 crash), with a grid
+# that changes its rebalances
+REAL_GRIDS = {
+    "first10": ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "strategy.params.hold=0,7"],
+    "january_effect": ["strategy.params.start_month=1,12", "strategy.params.end_month=1,3", "strategy.params.tilt=0.6,0.8"],
+    "size_momentum": ["strategy.params.months=1,6", "strategy.params.tilt=0.3,0.8"],
+    "trend_filter": ["strategy.params.window=10,50,200"],
+}
+
+
+@pytest.mark.parametrize("strategy", sorted(REAL_GRIDS))
+def test_simulated_gpu_on_real_data(shared_data, tmp_path, strategy):
+    """A strategy's config on a slice of the real Ken French series, against the CPU backend
+    and `backtest run`; the host never calls its target_weights in the sweep."""
     overrides = ["period.start=2019-11-01", "period.end=2021-03-31", "portfolio.slippage=0.0005"]
-    grid = ["strategy.params.lookback=5,10", "strategy.params.tilt=0.6,0.8", "strategy.params.hold=0,7", "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
-    config = REPO_ROOT / "configs" / "first10.yaml"
-    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu", env={"TEST_NO_HOST_FIRST10": "1"})
+    grid = [*REAL_GRIDS[strategy], "portfolio.fees=0.001,0.003", "portfolio.cash=none,rf"]
+    config = REPO_ROOT / "configs" / f"{strategy}.yaml"
+    code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu", env={"TEST_NO_HOST_RULE": strategy})
     assert code == 0, stderr
-    cpu = sweep.run_sweep(sweep.make_plan(config, overrides, grid), out=None, jobs=1)
+    plan = sweep.make_plan(config, overrides, grid)
+    sets, frames = _distinct_rules(config, overrides, plan)
+    assert frames == sets >= 3
+    cpu = sweep.run_sweep(plan, out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu, config, overrides, check_runs=2)
 
 
@@ -202,22 +235,104 @@ def test_real_gpu_equals_cpu(fake_data, tmp_path):  # noqa: F811
     _assert_equal_stats(gpu.records(), cpu)
 
 
-@pytest.mark.parametrize("lookback,tilt,hold", [(1, 0.7, 0), (10, 0.7, 0), (10, 0.3, 5), (23, 0.85, 1), (60, 0.6, 260), (5, 0.0, 30)])
-def test_first10_device_rule_gives_target_weights_on_real_data(shared_data, lookback, tilt, hold):
+# parameter sets of each strategy with a per-thread rule, edge values included
+RULE_CASES = {
+    "first10": [dict(lookback=1, tilt=0.7, hold=0), dict(lookback=10, tilt=0.7, hold=0), dict(lookback=10, tilt=0.3, hold=5),
+                dict(lookback=23, tilt=0.85, hold=1), dict(lookback=60, tilt=0.6, hold=260), dict(lookback=5, tilt=0.0, hold=30)],
+    "january_effect": [dict(start_month=1, end_month=1, tilt=0.7), dict(start_month=11, end_month=2, tilt=0.8),
+                       dict(start_month=12, end_month=1, tilt=0.0), dict(start_month=5, end_month=5, tilt=1.0),
+                       dict(start_month=3, end_month=9, tilt=0.5), dict(start_month=1, end_month=12, tilt=0.6),
+                       dict(start_month=2, end_month=1, tilt=0.9), dict(start_month=12, end_month=12, tilt=0.3)],
+    "size_momentum": [dict(months=1, tilt=0.7), dict(months=36, tilt=0.3), dict(months=12, tilt=0.0),
+                      dict(months=6, tilt=1.0), dict(months=3, tilt=0.5)],
+    "trend_filter": [dict(window=2), dict(window=3), dict(window=200), dict(window=756)],
+}
+
+
+def _assert_same_weights(got, expected):
+    """Exactly the same rebalance dates, columns and weights (bit for bit)."""
+    assert got.index.equals(expected.index)
+    assert list(got.columns) == list(expected.columns)
+    assert np.array_equal(got.to_numpy(), expected.to_numpy())
+
+
+def _grid_rule_weights(strategy, returns, params_list):
+    """Each parameter set's weights from one set of tables made for the whole list (as a sweep
+    makes them for its grid), `gpu_weights` compiled for the CPU."""
+    from numba import njit
+
+    ints, floats, rule_params = strategy.rule_tables(returns, params_list)
+    weights_at = njit(strategy.gpu_rule[1])
+    frames = []
+    for params, row in zip(params_list, rule_params):
+        assets = strategy.series(params)
+        target = np.empty(len(assets))
+        rows, values = [], []
+        for t in range(len(returns)):
+            if weights_at(t, ints, floats, row, target):
+                rows.append(t)
+                values.append(target.copy())
+        frames.append(pd.DataFrame(np.array(values).reshape(-1, len(assets)), index=returns.index[rows], columns=assets))
+    return frames
+
+
+@pytest.mark.parametrize("strategy,values", [(name, v) for name, cases in RULE_CASES.items() for v in cases],
+                         ids=lambda x: x if isinstance(x, str) else "-".join(map(str, x.values())))
+def test_device_rule_gives_target_weights_on_real_data(shared_data, strategy, values):
     """The per-thread rule (gpu_tables + gpu_weights, compiled for the CPU) gives exactly the
-    dates and weights of first10's target_weights over 1926-2025."""
+    dates and weights of the strategy's target_weights over 1926-2025."""
     from backtest.config import validate
     from backtest.pipeline import prepare
 
-    config = validate(yaml.safe_load((REPO_ROOT / "configs" / "first10.yaml").read_text()), base_dir=REPO_ROOT / "configs")
+    config = validate(yaml.safe_load((REPO_ROOT / "configs" / f"{strategy}.yaml").read_text()), base_dir=REPO_ROOT / "configs")
     prepared = prepare(config)
-    strategy = prepared.legs[0].strategy
-    params = strategy.resolve_params({**config.strategy.params, "lookback": lookback, "tilt": tilt, "hold": hold})
+    rule = prepared.legs[0].strategy
+    params = rule.resolve_params({**config.strategy.params, **values})
     assert prepared.returns.index[0].year <= 1926 and prepared.returns.index[-1].year >= 2025
-    expected = strategy.target_weights(prepared.returns, params)
-    got = strategy.rule_weights(prepared.returns, params)
-    assert len(expected) >= 100  # 1926-07-01 and a signal in each later year
-    pd.testing.assert_frame_equal(got, expected, check_exact=True, check_freq=False)
+    expected = rule.target_weights(prepared.returns, params)
+    assert len(expected) >= 1
+    _assert_same_weights(rule.rule_weights(prepared.returns, params), expected)
+
+
+def test_device_rule_of_a_whole_grid_on_real_data(shared_data):
+    """One set of tables for every parameter set of a strategy (as a sweep makes them) gives each
+    set's target_weights exactly."""
+    from backtest.config import validate
+    from backtest.pipeline import prepare
+
+    for strategy, cases in RULE_CASES.items():
+        config = validate(yaml.safe_load((REPO_ROOT / "configs" / f"{strategy}.yaml").read_text()), base_dir=REPO_ROOT / "configs")
+        prepared = prepare(config)
+        rule = prepared.legs[0].strategy
+        params_list = [rule.resolve_params({**config.strategy.params, **values}) for values in cases]
+        for params, got in zip(params_list, _grid_rule_weights(rule, prepared.returns, params_list)):
+            _assert_same_weights(got, rule.target_weights(prepared.returns, params))
+
+
+SYNTHETIC_ASSETS = {"first10": {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30"},
+                    "january_effect": {"small": "ff_size:Lo 10", "large": "ff_size:Hi 10"},
+                    "size_momentum": {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30"},
+                    "trend_filter": {"asset": "ff_size:Lo 30"}}
+
+
+@pytest.mark.parametrize("strategy", sorted(RULE_CASES))
+def test_device_rule_gives_target_weights_on_synthetic_data(fake_data, strategy):  # noqa: F811
+    """The same on the synthetic series (no real data needed), one rule at a time and for the whole
+    list at once, on the full history and on edge cases: one row, two rows, a period shorter than
+    the longest window or lookback, a period ending on the last session before a January, a
+    missing calendar month."""
+    from backtest.strategy import load_strategy
+
+    rule = load_strategy(strategy)
+    params_list = [rule.resolve_params({**SYNTHETIC_ASSETS[strategy], **values}) for values in RULE_CASES[strategy]]
+    returns = fake_data[rule.series(params_list[0])]
+    no_march = returns[returns.index.to_period("M") != pd.Period("1992-03")]
+    for data in (returns, returns.iloc[:1], returns.iloc[:2], returns.iloc[:400], returns.loc[:"1991-12-31"], no_march):
+        grid = _grid_rule_weights(rule, data, params_list)
+        for params, from_grid in zip(params_list, grid):
+            expected = rule.target_weights(data, params)
+            _assert_same_weights(rule.rule_weights(data, params), expected)
+            _assert_same_weights(from_grid, expected)
 
 
 RULE_FILE = '''
