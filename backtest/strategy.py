@@ -19,8 +19,10 @@ combinations on the GPU kernel (`backtest.kernels.cuda`); without it sweeps run 
 Such a strategy may also give its rule in a form each GPU thread evaluates itself, so the
 strategy is not called on the host once per parameter set:
 
-    def gpu_tables(returns, params_list) -> (int64 table, float64 table, rule_params):
-        tables (2-D) from the data and the grid only, and one float64 row per parameter set
+    def gpu_tables(returns, sets) -> (int64 table, float64 table, rule_params):
+        tables (2-D) from the data and the grid only, and one float64 row per parameter set;
+        `sets` has one attribute per declared parameter, an array with one value per set
+        (`parameter_columns`: numpy arrays, so a grid of 10^7 sets is vectorised)
     def gpu_weights(t, int_table, float_table, rule_params, target) -> bool:
         plain math, compiled for the GPU (and for the CPU by `rule_weights`): writes row t's
         weights of the traded series into target[0..] and says whether row t rebalances
@@ -193,35 +195,41 @@ class Strategy:
                                 f"{type(exc).__name__}: {exc}") from exc
         return check_weights(weights, returns.index, assets, self.name, self.source)
 
-    def rule_tables(self, returns: pd.DataFrame, params_list: list[SimpleNamespace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The strategy's `gpu_tables` for these parameter sets (one data context: the same
-        series), checked: an int64 and a float64 table (2-D) and one row per parameter set."""
+    def rule_tables(self, returns: pd.DataFrame, sets: SimpleNamespace, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The strategy's `gpu_tables` for `count` parameter sets (`parameter_columns`; one data
+        context: the same series), checked: an int64 and a float64 table (2-D) and one row per set."""
         who = f"strategy {self.name!r} ({self.source}): gpu_tables"
+        first = SimpleNamespace(**{name: column[0] for name, column in vars(sets).items()})
         try:
-            ints, floats, rule_params = self.gpu_rule[0](returns[self.series(params_list[0])], params_list)
+            ints, floats, rule_params = self.gpu_rule[0](returns[self.series(first)], sets)
             ints, floats, rule_params = (np.ascontiguousarray(a, dtype=t) for a, t in zip((ints, floats, rule_params), (np.int64, np.float64, np.float64)))
         except Exception as exc:  # the rule's own code: one line naming it
             raise StrategyError(f"{who} raised {type(exc).__name__}: {exc}") from exc
-        if ints.ndim != 2 or floats.ndim != 2 or rule_params.shape[:1] != (len(params_list),) or rule_params.ndim != 2:
+        if ints.ndim != 2 or floats.ndim != 2 or rule_params.shape[:1] != (count,) or rule_params.ndim != 2:
             raise StrategyError(f"{who} must return two 2-D tables and one row of rule parameters per parameter set "
-                                f"(got shapes {ints.shape}, {floats.shape}, {rule_params.shape} for {len(params_list)} sets)")
+                                f"(got shapes {ints.shape}, {floats.shape}, {rule_params.shape} for {count} sets)")
         return ints, floats, rule_params
 
-    def rule_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
-        """`target_weights` computed the GPU threads' way: `gpu_weights` (compiled for the CPU)
-        row by row on the `gpu_tables` of this one parameter set."""
+    def rule_weights(self, returns: pd.DataFrame, params_list: list[SimpleNamespace]) -> list[pd.DataFrame]:
+        """`target_weights` of each parameter set computed the GPU threads' way: `gpu_weights`
+        (compiled for the CPU) row by row on one set of `gpu_tables` made for the whole list."""
         from numba import njit
 
-        assets = self.series(params)
-        ints, floats, rule_params = self.rule_tables(returns, [params])
-        weights_at = njit(self.gpu_rule[1])
-        target = np.empty(len(assets))
-        rows, values = [], []
-        for t in range(len(returns)):
-            if weights_at(t, ints, floats, rule_params[0], target):
-                rows.append(t)
-                values.append(target.copy())
-        return pd.DataFrame(np.array(values).reshape(-1, len(assets)), index=returns.index[rows], columns=assets)
+        ints, floats, rule_params = self.rule_tables(returns, parameter_columns(params_list), len(params_list))
+        if self.gpu_rule[1] not in _CPU_RULES:
+            _CPU_RULES[self.gpu_rule[1]] = njit(self.gpu_rule[1])
+        weights_at = _CPU_RULES[self.gpu_rule[1]]
+        frames = []
+        for params, row in zip(params_list, rule_params):
+            assets = self.series(params)
+            target = np.empty(len(assets))
+            rows, values = [], []
+            for t in range(len(returns)):
+                if weights_at(t, ints, floats, row, target):
+                    rows.append(t)
+                    values.append(target.copy())
+            frames.append(pd.DataFrame(np.array(values).reshape(-1, len(assets)), index=returns.index[rows], columns=assets))
+        return frames
 
     def check_history(self, calendar: pd.DatetimeIndex, params: SimpleNamespace, where: str) -> None:
         """StrategyError naming `where` when the period is no longer than the declared lookback."""
@@ -310,6 +318,23 @@ def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
         raise StrategyError(f"strategy {name!r} ({source}): gpu_tables and gpu_weights go together, with GPU = True")
     return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback, gpu=gpu,
                     gpu_rule=rule if gpu and rule[0] is not None else None)
+
+
+_CPU_RULES: dict[Callable, Callable] = {}  # gpu_weights -> its CPU compilation (rule_weights)
+
+
+def parameter_column(values: list) -> np.ndarray:
+    """One parameter's values as an array: numbers as numbers, anything else as objects."""
+    if all(isinstance(v, (bool, int, float)) for v in values):
+        return np.asarray(values)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
+
+
+def parameter_columns(params_list: list[SimpleNamespace]) -> SimpleNamespace:
+    """Parameter sets as columns: one array per parameter, one value per set (`gpu_tables`)."""
+    return SimpleNamespace(**{name: parameter_column([getattr(p, name) for p in params_list]) for name in vars(params_list[0])})
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:

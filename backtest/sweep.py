@@ -42,7 +42,7 @@ from backtest.config import Config, parse_assignment, read_yaml, set_dotted, val
 from backtest.errors import ConfigError
 from backtest.ranking import Ranking
 from backtest.results import atomic_file, remove_stale_temps, temp_path
-from backtest.strategy import SERIES_KINDS
+from backtest.strategy import SERIES_KINDS, parameter_column, parameter_columns
 
 KERNEL_KEYS = ("portfolio.fees", "portfolio.slippage", "portfolio.initial_cash")
 RF_SERIES = "ff_factors:RF"
@@ -388,6 +388,14 @@ class ParameterLegs:
     def __len__(self) -> int:
         return len(self.coded)
 
+    def columns(self, points: np.ndarray) -> SimpleNamespace:
+        """The parameters of these points as columns (`backtest.strategy.parameter_columns`),
+        built per axis; a parameter no axis sweeps is one value broadcast (no memory per point)."""
+        columns = {name: np.broadcast_to(parameter_column([value]), len(points)) for name, value in vars(self.base.params).items()}
+        for name, values, a in zip(self.names, self.values, range(len(self.names))):
+            columns[name] = parameter_column(values)[self.coded[points, a]]
+        return SimpleNamespace(**columns)
+
     def __getitem__(self, p):
         from backtest.pipeline import Leg
 
@@ -665,7 +673,11 @@ class Evaluator:
             rule = None
             if leg.strategy.gpu_rule is not None:
                 returns = self.contexts[ctx_id].prepared.returns
-                tables = leg.strategy.rule_tables(returns, [self.point_leg[p].params for p in points])
+                if isinstance(self.point_leg, ParameterLegs):
+                    sets = self.point_leg.columns(points)
+                else:
+                    sets = parameter_columns([self.point_leg[p].params for p in points])
+                tables = leg.strategy.rule_tables(returns, sets, len(points))
                 rule = (leg.strategy.gpu_rule[1], *tables[:2], points, tables[2])
             self.gpu_rules[ctx_id] = rule
         return self.gpu_rules[ctx_id]

@@ -56,21 +56,20 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
 # depend on the data and the grid's lookbacks only; `gpu_weights` decides row by row from them.
 
 
-def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each lookback of the grid (table row j) and each row t: the last signal row <= t (-1:
     none yet) and 1.0 if small led at that signal; and per parameter set (lookback j, tilt, hold)."""
-    small, large = params_list[0].small, params_list[0].large  # one data context: the same series
-    lookbacks = sorted({p.lookback for p in params_list})
+    small, large = sets.small[0], sets.large[0]  # one data context: the same series
+    lookbacks = np.unique(sets.lookback)
     last_signal = np.full((len(lookbacks), len(returns)), -1, dtype=np.int64)
     small_led = np.zeros((len(lookbacks), len(returns)))
-    for j, n in enumerate(lookbacks):
+    for j, n in enumerate(lookbacks.tolist()):
         signal_rows, led = _signals(returns, small, large, n)
         last_signal[j, signal_rows] = signal_rows
         last_signal[j] = np.maximum.accumulate(last_signal[j])
         small_led[j, signal_rows] = led
         small_led[j] = small_led[j, np.maximum(last_signal[j], 0)]
-    row_of = {n: j for j, n in enumerate(lookbacks)}
-    rule_params = np.array([(row_of[p.lookback], p.tilt, p.hold) for p in params_list], dtype=np.float64)
+    rule_params = np.column_stack([np.searchsorted(lookbacks, sets.lookback), sets.tilt, sets.hold]).astype(np.float64)
     return last_signal, small_led, rule_params
 
 

@@ -47,18 +47,18 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
 # depends on the data and the grid's `months` values only; `gpu_weights` reads it row by row.
 
 
-def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each `months` value k of the grid (table row j) and each row t: at a month's first
     session 1 if small's trailing k-month return was strictly higher, 0 if not, 2 while the month
     k months earlier is not in the data (50/50); -1 on other rows (no rebalance). No float table
     (a placeholder); per parameter set (j, tilt)."""
-    small, large = params_list[0].small, params_list[0].large  # one data context: the same series
+    small, large = sets.small[0], sets.large[0]  # one data context: the same series
     levels = np.cumprod(1.0 + returns[[small, large]].to_numpy(), axis=0)
     rows, months = month_starts(returns.index)
     row_of_month = dict(zip(months, rows))
-    ks = sorted({p.months for p in params_list})
+    ks = np.unique(sets.months)
     led = np.full((len(ks), len(returns)), -1, dtype=np.int64)
-    for j, k in enumerate(ks):
+    for j, k in enumerate(ks.tolist()):
         for row, month in zip(rows, months):
             before = row_of_month.get(month - k)
             if before is None:
@@ -66,8 +66,7 @@ def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarr
             else:
                 small_growth, large_growth = levels[row] / levels[before]
                 led[j, row] = small_growth > large_growth
-    row_of = {k: j for j, k in enumerate(ks)}
-    rule_params = np.array([(row_of[p.months], p.tilt) for p in params_list], dtype=np.float64)
+    rule_params = np.column_stack([np.searchsorted(ks, sets.months), sets.tilt]).astype(np.float64)
     return led, np.zeros((1, 1)), rule_params
 
 

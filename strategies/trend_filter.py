@@ -37,19 +37,18 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
 # depends on the data and the grid's windows only; `gpu_weights` reads it row by row.
 
 
-def gpu_tables(returns: pd.DataFrame, params_list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each window n of the grid (table row j) and each row t: the state, 1 if P_t > MA_t
     strictly, else 0, and -1 before row n-1 (no average yet: no position); no float table (a
     placeholder); per parameter set (j,)."""
-    levels = np.cumprod(1.0 + returns[params_list[0].asset].to_numpy())  # one data context: the same series
-    windows = sorted({p.window for p in params_list})
+    levels = np.cumprod(1.0 + returns[sets.asset[0]].to_numpy())  # one data context: the same series
+    windows = np.unique(sets.window)
     state = np.full((len(windows), len(levels)), -1, dtype=np.int64)
-    for j, n in enumerate(windows):
+    for j, n in enumerate(windows.tolist()):
         if len(levels) >= n:
             average = sliding_window_view(levels, n).mean(axis=1)  # as target_weights computes it
             state[j, n - 1 :] = levels[n - 1 :] > average
-    row_of = {n: j for j, n in enumerate(windows)}
-    rule_params = np.array([(row_of[p.window],) for p in params_list], dtype=np.float64)
+    rule_params = np.searchsorted(windows, sets.window).astype(np.float64)[:, None]
     return state, np.zeros((1, 1)), rule_params
 
 

@@ -21,8 +21,9 @@ import pytest
 import yaml
 
 from backtest import sweep
+from backtest.strategy import parameter_columns
 from tests.conftest import REPO_ROOT
-from tests.test_sweep import SERIES, _run_stats, fake_data  # noqa: F401  (fake_data: a fixture)
+from tests.test_sweep import SERIES, _run_stats, config_file, fake_data  # noqa: F401  (fixtures)
 
 SLICE = ["period.start=1990-06-01", "period.end=1991-08-30", "portfolio.slippage=0.0007"]  # 327 rows
 DRIVER = """
@@ -256,26 +257,6 @@ def _assert_same_weights(got, expected):
     assert np.array_equal(got.to_numpy(), expected.to_numpy())
 
 
-def _grid_rule_weights(strategy, returns, params_list):
-    """Each parameter set's weights from one set of tables made for the whole list (as a sweep
-    makes them for its grid), `gpu_weights` compiled for the CPU."""
-    from numba import njit
-
-    ints, floats, rule_params = strategy.rule_tables(returns, params_list)
-    weights_at = njit(strategy.gpu_rule[1])
-    frames = []
-    for params, row in zip(params_list, rule_params):
-        assets = strategy.series(params)
-        target = np.empty(len(assets))
-        rows, values = [], []
-        for t in range(len(returns)):
-            if weights_at(t, ints, floats, row, target):
-                rows.append(t)
-                values.append(target.copy())
-        frames.append(pd.DataFrame(np.array(values).reshape(-1, len(assets)), index=returns.index[rows], columns=assets))
-    return frames
-
-
 @pytest.mark.parametrize("strategy,values", [(name, v) for name, cases in RULE_CASES.items() for v in cases],
                          ids=lambda x: x if isinstance(x, str) else "-".join(map(str, x.values())))
 def test_device_rule_gives_target_weights_on_real_data(shared_data, strategy, values):
@@ -291,7 +272,7 @@ def test_device_rule_gives_target_weights_on_real_data(shared_data, strategy, va
     assert prepared.returns.index[0].year <= 1926 and prepared.returns.index[-1].year >= 2025
     expected = rule.target_weights(prepared.returns, params)
     assert len(expected) >= 1
-    _assert_same_weights(rule.rule_weights(prepared.returns, params), expected)
+    _assert_same_weights(rule.rule_weights(prepared.returns, [params])[0], expected)
 
 
 def test_device_rule_of_a_whole_grid_on_real_data(shared_data):
@@ -305,7 +286,7 @@ def test_device_rule_of_a_whole_grid_on_real_data(shared_data):
         prepared = prepare(config)
         rule = prepared.legs[0].strategy
         params_list = [rule.resolve_params({**config.strategy.params, **values}) for values in cases]
-        for params, got in zip(params_list, _grid_rule_weights(rule, prepared.returns, params_list)):
+        for params, got in zip(params_list, rule.rule_weights(prepared.returns, params_list)):
             _assert_same_weights(got, rule.target_weights(prepared.returns, params))
 
 
@@ -328,10 +309,10 @@ def test_device_rule_gives_target_weights_on_synthetic_data(fake_data, strategy)
     returns = fake_data[rule.series(params_list[0])]
     no_march = returns[returns.index.to_period("M") != pd.Period("1992-03")]
     for data in (returns, returns.iloc[:1], returns.iloc[:2], returns.iloc[:400], returns.loc[:"1991-12-31"], no_march):
-        grid = _grid_rule_weights(rule, data, params_list)
+        grid = rule.rule_weights(data, params_list)
         for params, from_grid in zip(params_list, grid):
             expected = rule.target_weights(data, params)
-            _assert_same_weights(rule.rule_weights(data, params), expected)
+            _assert_same_weights(rule.rule_weights(data, [params])[0], expected)
             _assert_same_weights(from_grid, expected)
 
 
@@ -343,8 +324,8 @@ PARAMS = (Param("asset", "series", "ff_size:Lo 30"),)
 GPU = {gpu}
 def target_weights(returns, params):
     return pd.DataFrame({{params.asset: [1.0]}}, index=returns.index[:1])
-def gpu_tables(returns, params_list):
-    return np.zeros((1, len(returns)), np.int64), np.zeros({floats_shape}), np.zeros((len(params_list), 1))
+def gpu_tables(returns, sets):
+    return np.zeros((1, len(returns)), np.int64), np.zeros({floats_shape}), np.zeros((len(sets.asset), 1))
 {weights}
 '''
 
@@ -373,9 +354,23 @@ def test_per_thread_rule_tables_of_the_wrong_shape_are_a_strategy_error(tmp_path
     returns = pd.DataFrame({"ff_size:Lo 30": [0.01, 0.0, -0.01]}, index=pd.date_range("2020-01-01", periods=3))
     params = strategy.resolve_params({})
     with pytest.raises(StrategyError) as caught:
-        strategy.rule_tables(returns, [params, params])
+        strategy.rule_tables(returns, parameter_columns([params, params]), 2)
     assert str(caught.value) == (f"strategy 'rule' ({path}): gpu_tables must return two 2-D tables and one row of rule "
                                  "parameters per parameter set (got shapes (1, 3), (3,), (2, 1) for 2 sets)")
     good, _ = _rule_strategy(tmp_path)
-    ints, floats, rule_params = good.rule_tables(returns, [params, params])
+    ints, floats, rule_params = good.rule_tables(returns, parameter_columns([params, params]), 2)
     assert (ints.shape, floats.shape, rule_params.shape) == ((1, 3), (1, 3), (2, 1))
+
+
+def test_grid_parameter_columns_equal_those_of_each_point(fake_data, config_file):  # noqa: F811
+    """A grid's parameter columns for `gpu_tables`, built per axis, equal the columns of each
+    point's own resolved parameters (values coerced: lookback 3.0 is the int 3)."""
+    plan = sweep.make_plan(config_file, [], ["strategy.params.lookback=3.0,9,4", "strategy.params.tilt=0.6,1", "strategy.params.hold=0:3"])
+    evaluator = sweep.Evaluator(plan)
+    points = np.array([5, 0, 17, 3, 23, 5])
+    got = vars(evaluator.point_leg.columns(points))
+    expected = vars(parameter_columns([evaluator.point_leg[int(p)].params for p in points]))
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert got[name].tolist() == expected[name].tolist() and got[name].dtype == expected[name].dtype, name
+    assert got["lookback"].dtype == np.int64 and got["tilt"].dtype == np.float64
