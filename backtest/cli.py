@@ -511,7 +511,8 @@ def sweep_command(config, grid, overrides, samples, seed, metric, top, jobs, bac
     resumed = result.combinations - result.computed
     console.print(f"[bold]{plan.sweep_id}[/]: {result.combinations:,} combinations" + (f" ({resumed:,} resumed from an earlier run)" if resumed else ""))
     _print_wide(_table(f"Top {min(top, result.combinations)} by {plan.metric}", header, rows))
-    console.print(f"Results: {result.directory}" + (f"  heatmap: {picture.name}" if picture else ""))
+    csv = "" if result.combinations <= sweep.CSV_MAX_ROWS else f" (results.parquet only: no CSV above {sweep.CSV_MAX_ROWS:,} combinations)"
+    console.print(f"Results: {result.directory}{csv}" + (f"  heatmap: {picture.name}" if picture else ""))
     _print_guard_rails(console, plan, guard_rails)
 
 

@@ -24,6 +24,13 @@ them there first; with numpy 2.5 numba-cuda needs `np.row_stack`, which
 Prints a summary and writes bench/out/bench_cuda.json.
 
     python bench/bench_cuda.py [--repeat 3] [--device 0] [--skip-10m]
+
+`--host-only` needs no GPU: it runs the same `backtest sweep --backend cuda` commands with the
+kernel launch replaced by a stub that fills the statistics with random numbers (and no device
+selected), so it measures everything the host does in a GPU sweep: set-up, per-thread rule
+tables, batches, Parquet parts, the streamed results table, ranking and guard rails; wall
+seconds and peak RSS (the issue's bound: < 4 GiB for 10^7 combinations). It writes
+bench/out/bench_cuda_host.json.
 """
 
 from __future__ import annotations
@@ -54,6 +61,23 @@ GRID_1M = [
 ]
 GRID_10M = [*GRID_1M, "portfolio.initial_cash=10000:100000:10000"]
 GRID_DISTINCT = ["strategy.params.lookback=1:60", "strategy.params.tilt=0.5:0.99:0.01", "strategy.params.hold=0:32"]
+# 9,969,960 distinct strategy parameter sets: every GPU thread its own rule, nothing shared
+GRID_DISTINCT_10M = ["strategy.params.lookback=1:60", "strategy.params.tilt=0:1:0.001", "strategy.params.hold=0:165"]
+HOST_ONLY = """
+import sys
+import numpy as np
+from backtest import sweep
+from backtest.kernels import cuda
+rng = np.random.default_rng(0)
+def kernel_stub(*args):  # the launch's statistics out (its last argument): random numbers
+    args[-1][:] = rng.standard_normal(args[-1].shape)
+sweep.gpu_problem = lambda device=0: None
+cuda.select = lambda device: None
+cuda.release = lambda: None
+cuda.sweep_cuda = kernel_stub
+from backtest.cli import main
+main(sys.argv[1:])
+"""
 
 
 def bench_kernel(repeat, device):
@@ -92,8 +116,9 @@ def bench_kernel(repeat, device):
     }
 
 
-def bench_command(grid, repeat, device):
-    cmd = [sys.executable, "-m", "backtest.cli", "sweep", str(CONFIG), "--backend", "cuda", "--device", str(device), "--top", "5"]
+def bench_command(grid, repeat, device, host_only=False):
+    launcher = ["-c", HOST_ONLY] if host_only else ["-m", "backtest.cli"]
+    cmd = [sys.executable, *launcher, "sweep", str(CONFIG), "--backend", "cuda", "--device", str(device), "--top", "5"]
     for o in OVERRIDES:
         cmd += ["--set", o]
     for g in grid:
@@ -117,8 +142,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", type=int, default=0)
     parser.add_argument("--skip-10m", action="store_true")
+    parser.add_argument("--host-only", action="store_true", help="no GPU: the kernel replaced by a stub (see the docstring)")
     args = parser.parse_args()
     from backtest import sweep
+
+    if args.host_only:
+        return host_only(args)
 
     problem = sweep.gpu_problem(args.device)
     if problem is not None:
@@ -142,6 +171,22 @@ def main():
         if key in report:
             c = report[key]
             print(f"  backtest sweep --backend cuda, {c['combinations']:,} combinations: {c['wall_median_s']:.1f} s end to end = {c['combos_per_s']:,.0f} combos/s, peak RSS {c['peak_rss_mib']:,.0f} MiB")
+
+
+def host_only(args):
+    report = {"kernel": "stub (random statistics): host work only"}
+    report["command_1m"] = bench_command(GRID_1M, args.repeat, args.device, host_only=True)
+    if not args.skip_10m:
+        report["command_10m"] = bench_command(GRID_10M, 1, args.device, host_only=True)
+        report["command_distinct_10m"] = bench_command(GRID_DISTINCT_10M, 1, args.device, host_only=True)
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_cuda_host.json").write_text(json.dumps(report, indent=2))
+    print("host side of `backtest sweep --backend cuda` (kernel stubbed), first10 1926-2025, no benchmark")
+    for key in ("command_1m", "command_10m", "command_distinct_10m"):
+        if key in report:
+            c = report[key]
+            print(f"  {c['combinations']:,} combinations ({' '.join(c['grid'])}): {c['wall_median_s']:.1f} s, peak RSS {c['peak_rss_mib']:,.0f} MiB")
 
 
 if __name__ == "__main__":

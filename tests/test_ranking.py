@@ -154,3 +154,17 @@ def test_json_streams_every_combination_across_flushes(fake_data, config_file, t
     np.testing.assert_array_equal(got, table["final_value"].to_numpy())
     assert [r["params"]["portfolio.fees"] for r in document["results"][:2]] == [0.0, 0.0]
     assert document["deflated_sharpe"]["trials"] == int(np.isfinite(table["sharpe"]).sum())
+
+
+def test_no_csv_above_the_row_limit(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(sweep, "CSV_MAX_ROWS", 79)
+    out = CliRunner().invoke(main, ["sweep", str(config_file), *sum((["--grid", g] for g in GRID), []), "--out", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert "results.parquet only: no CSV above 79 combinations" in out.output
+    (directory,) = [d for d in tmp_path.iterdir() if d.is_dir()]
+    assert not (directory / "results.csv").exists()
+    assert pd.read_parquet(directory / "results.parquet")["combo"].tolist() == list(range(80))
+    monkeypatch.setattr(sweep, "CSV_MAX_ROWS", 80)
+    again = CliRunner().invoke(main, ["sweep", str(config_file), *sum((["--grid", g] for g in GRID), []), "--out", str(tmp_path)])
+    assert again.exit_code == 0 and "no CSV" not in again.output
+    assert len(pd.read_csv(directory / "results.csv")) == 80
