@@ -221,8 +221,12 @@ def make_plan(
     # int32 value indices (an axis has at most 10^7 values): a 10^7-combination plan of 4 axes is
     # 160 MB; column-major, so an axis's column (what the sweep reads) is contiguous
     combos = np.empty((len(flat), len(sizes)), dtype=np.int32, order="F")
-    for i, column in enumerate(np.unravel_index(flat, sizes)):
-        combos[:, i] = column
+    if len(flat) == total:  # the whole grid: each column is a value index repeated in blocks
+        for i, size in enumerate(sizes):
+            combos[:, i].reshape(math.prod(sizes[:i]), size, -1)[:] = np.arange(size, dtype=np.int32)[None, :, None]
+    else:
+        for i, column in enumerate(np.unravel_index(flat, sizes)):
+            combos[:, i] = column
     plan = Plan(
         raw=raw,
         source=str(path),
@@ -895,10 +899,12 @@ class Store:
                 combos = table.column("combo").to_numpy()
                 if len(combos) and (combos.min() < first or combos.max() > last or last >= total):
                     raise RuntimeError(f"{path}: combinations outside {first}..{min(last, total - 1)}")
-                stats = np.column_stack([table.column(name).to_numpy(zero_copy_only=False) for name in names])
+                stats = np.empty((len(combos), len(names)), order="F")  # column-major: columns copied whole
+                for j, name in enumerate(names):
+                    stats[:, j] = table.column(name).to_numpy(zero_copy_only=False)
                 loaded.append((last, combos, stats))
                 following += 1
-            window = np.full((stop - start, len(names)), np.nan)
+            window = np.full((stop - start, len(names)), np.nan, order="F")
             found = np.zeros(stop - start, dtype=np.bool_)
             for _, combos, stats in loaded:
                 if len(combos) == stop - start and combos[0] == start and combos[-1] == stop - 1:
