@@ -143,27 +143,27 @@ def sweep_deflated_sharpes(result) -> dict:
     "deflated_sharpe": the winner by Sharpe ratio, on its returns (better than no skill at all?).
     "deflated_sharpe_vs_benchmark" (when there is a benchmark): the winner by information ratio, on
     its returns minus the benchmark's (does the rule add anything over its benchmark?).
-    Each distinct winner is run once, through the pipeline.
+    Each distinct winner's curves are computed once more, by the sweep's kernel (no vectorbt:
+    the sweep command does not pay its import).
     """
-    from backtest.pipeline import run_backtest
+    from backtest.sweep import combination_curves
 
     plan = result.plan
-    runs: dict[int, object] = {}
+    curves: dict[int, tuple] = {}
     out = {}
     for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
         moments = result.ranking.moments.get(ratio_name)
         if moments is None or not moments.count:
             continue
         best = moments.best_row
-        if best not in runs:
-            runs[best] = run_backtest(config_with(plan, plan.params(best)))
-        run = runs[best]
-        config = run.prepared.config
-        returns = stats.daily_returns(run.strategy.simulation.equity, config.portfolio.initial_cash)
+        if best not in curves:
+            curves[best] = combination_curves(plan, plan.params(best))
+        dates, equity, benchmark, initial_cash = curves[best]
+        returns = stats.daily_returns(pd.Series(equity, index=dates), initial_cash)
         if ratio_name == "information_ratio":
-            returns = returns - stats.daily_returns(run.benchmark.simulation.equity, config.portfolio.initial_cash)
+            returns = returns - stats.daily_returns(pd.Series(benchmark, index=dates), initial_cash)
         # the trials' annualised ratios, per period: their variance divided by the periods a year
-        variance = moments.variance / config.stats.periods_per_year
+        variance = moments.variance / config_with(plan, plan.params(best)).stats.periods_per_year
         out[key] = {"params": plan.params(best), **deflated_sharpe(returns.to_numpy(), moments.count, variance)}
     return out
 

@@ -796,6 +796,22 @@ class Evaluator:
         return self.contexts[self.point_context[self.point_of_combo[combo]]].prepared.returns.index
 
 
+def combination_curves(plan: Plan, params: dict):
+    """One combination's equity curves as the sweep computes them (the batch kernel, equal to
+    `backtest run` to 1e-9): (dates, strategy equity, benchmark equity or None, initial cash)."""
+    single = Plan(raw=plan.raw, source=plan.source, base_dir=plan.base_dir, axes=[Axis(key, [value]) for key, value in params.items()],
+                  combos=np.zeros((1, len(params)), dtype=np.int32), metric=plan.metric, samples=None, seed=0)
+    evaluator = Evaluator(single, keep_equity=True)
+    try:
+        _, equity = evaluator.run_batch(np.zeros(1, dtype=np.int64))
+    finally:
+        evaluator.close()
+    context = evaluator.contexts[0]
+    fees, slippage, init = (float(a[0]) for a in evaluator.kernel_scalars(np.zeros(1, dtype=np.int64)))
+    benchmark = evaluator._bench_curve(context, fees, slippage, init) if context.benchmark is not None else None
+    return context.prepared.returns.index, equity[0], benchmark, init
+
+
 def _simulate(context: Context, ws: WeightSet, fees: float, slippage: float, init: float) -> np.ndarray:
     """One weight set's equity curve, through the batch kernel (one compiled function to load)."""
     from backtest.kernels.rebalance import sweep_nb
