@@ -401,7 +401,7 @@ class ParameterLegs:
         """The parameters of these points as columns (`backtest.strategy.parameter_columns`),
         built per axis; a parameter no axis sweeps is one value broadcast (no memory per point)."""
         columns = {name: np.broadcast_to(parameter_column([value]), len(points)) for name, value in vars(self.base.params).items()}
-        for name, values, a in zip(self.names, self.values, range(len(self.names))):
+        for a, (name, values) in enumerate(zip(self.names, self.values)):
             columns[name] = parameter_column(values)[self.coded[points, a]]
         return SimpleNamespace(**columns)
 
