@@ -168,3 +168,14 @@ def test_no_csv_above_the_row_limit(fake_data, config_file, tmp_path, monkeypatc
     again = CliRunner().invoke(main, ["sweep", str(config_file), *sum((["--grid", g] for g in GRID), []), "--out", str(tmp_path)])
     assert again.exit_code == 0 and "no CSV" not in again.output
     assert len(pd.read_csv(directory / "results.csv")) == 80
+
+
+def test_parts_that_are_whole_windows(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811
+    """The GPU's case: each part is exactly one window (read as is), the last one shorter."""
+    plan = sweep.make_plan(config_file, [], GRID)
+    in_memory = sweep.run_sweep(plan, out=None, jobs=1)
+    monkeypatch.setattr(sweep, "TABLE_CHUNK", 16)
+    sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=16)
+    assert len(list((tmp_path / plan.sweep_id / "parts").iterdir())) == 5
+    table = pd.read_parquet(tmp_path / plan.sweep_id / "results.parquet")
+    np.testing.assert_array_equal(table[in_memory.names].to_numpy(), in_memory.stats)
