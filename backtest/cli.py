@@ -523,14 +523,14 @@ def _echo_sweep_json(result, guard_rails):
 
     head = json.dumps({"sweep_id": result.plan.sweep_id, "combinations": result.combinations})
     click.echo(head[:-1] + ', "results": [', nl=False)
-    pending = []
-    for i, record in enumerate(result.records()):
+    separator, pending = "", []
+    for record in result.records():
         pending.append(json.dumps(record))
         if len(pending) == 10_000:
-            click.echo((", " if i >= len(pending) else "") + ", ".join(pending), nl=False)
-            pending = []
+            click.echo(separator + ", ".join(pending), nl=False)
+            separator, pending = ", ", []
     if pending:
-        click.echo((", " if result.combinations > len(pending) else "") + ", ".join(pending), nl=False)
+        click.echo(separator + ", ".join(pending), nl=False)
     tail = json.dumps(json_safe(guard_rails))
     click.echo("]" + (", " + tail[1:] if guard_rails else "}"))
 
