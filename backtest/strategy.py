@@ -19,7 +19,7 @@ combinations on the GPU kernel (`backtest.kernels.cuda`); without it sweeps run 
 Such a strategy may also give its rule in a form each GPU thread evaluates itself, so the
 strategy is not called on the host once per parameter set:
 
-    def gpu_tables(returns, sets) -> (int64 table, float64 table, rule_params):
+    def gpu_tables(returns, sets) -> (integer table, float64 table, rule_params):
         tables (2-D) from the data and the grid only, and one float64 row per parameter set;
         `sets` has one attribute per declared parameter, an array with one value per set
         (`parameter_columns`: numpy arrays, so a grid of 10^7 sets is vectorised)
@@ -197,12 +197,14 @@ class Strategy:
 
     def rule_tables(self, returns: pd.DataFrame, sets: SimpleNamespace, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The strategy's `gpu_tables` for `count` parameter sets (`parameter_columns`; one data
-        context: the same series), checked: an int64 and a float64 table (2-D) and one row per set."""
+        context: the same series), checked: an integer and a float64 table (2-D) and one row per set."""
         who = f"strategy {self.name!r} ({self.source}): gpu_tables"
         first = SimpleNamespace(**{name: column[0] for name, column in vars(sets).items()})
         try:
             ints, floats, rule_params = self.gpu_rule[0](returns[self.series(first)], sets)
-            ints, floats, rule_params = (np.ascontiguousarray(a, dtype=t) for a, t in zip((ints, floats, rule_params), (np.int64, np.float64, np.float64)))
+            ints = np.asarray(ints)  # any signed integer type (int8 tables are 8x smaller on the GPU), else int64
+            ints = np.ascontiguousarray(ints, dtype=ints.dtype if np.issubdtype(ints.dtype, np.signedinteger) else np.int64)
+            floats, rule_params = (np.ascontiguousarray(a, dtype=np.float64) for a in (floats, rule_params))
         except Exception as exc:  # the rule's own code: one line naming it
             raise StrategyError(f"{who} raised {type(exc).__name__}: {exc}") from exc
         if ints.ndim != 2 or floats.ndim != 2 or rule_params.shape[:1] != (count,) or rule_params.ndim != 2:

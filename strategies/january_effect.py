@@ -51,7 +51,7 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
 def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One table row: for each row t the month (1..12) of session t+1, 0 at the last row (its next
     session is unknown); no float table (a placeholder); per parameter set (start, end, tilt)."""
-    next_month = np.zeros((1, len(returns)), dtype=np.int64)
+    next_month = np.zeros((1, len(returns)), dtype=np.int8)
     next_month[0, :-1] = returns.index.month.to_numpy()[1:]
     rule_params = np.column_stack([sets.start_month, sets.end_month, sets.tilt]).astype(np.float64)
     return next_month, np.zeros((1, 1)), rule_params

@@ -57,7 +57,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     rows, months = month_starts(returns.index)
     row_of_month = dict(zip(months, rows))
     ks = np.unique(sets.months)
-    led = np.full((len(ks), len(returns)), -1, dtype=np.int64)
+    led = np.full((len(ks), len(returns)), -1, dtype=np.int8)
     for j, k in enumerate(ks.tolist()):
         for row, month in zip(rows, months):
             before = row_of_month.get(month - k)

@@ -43,7 +43,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     placeholder); per parameter set (j,)."""
     levels = np.cumprod(1.0 + returns[sets.asset[0]].to_numpy())  # one data context: the same series
     windows = np.unique(sets.window)
-    state = np.full((len(windows), len(levels)), -1, dtype=np.int64)
+    state = np.full((len(windows), len(levels)), -1, dtype=np.int8)
     for j, n in enumerate(windows.tolist()):
         if len(levels) >= n:
             average = sliding_window_view(levels, n).mean(axis=1)  # as target_weights computes it

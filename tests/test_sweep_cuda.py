@@ -378,3 +378,16 @@ def test_grid_parameter_columns_equal_those_of_each_point(fake_data, config_file
     for name in expected:
         assert got[name].tolist() == expected[name].tolist() and got[name].dtype == expected[name].dtype, name
     assert got["lookback"].dtype == np.int64 and got["tilt"].dtype == np.float64
+
+
+def test_small_integer_tables_stay_small(fake_data):  # noqa: F811
+    """A strategy's int8 table reaches the kernel as int8 (1 byte a row per window); a table of
+    another type becomes int64."""
+    from backtest.strategy import load_strategy
+
+    rule = load_strategy("trend_filter")
+    params_list = [rule.resolve_params({"asset": "ff_size:Lo 30", "window": w}) for w in (2, 50, 50, 200)]
+    returns = fake_data[["ff_size:Lo 30"]]
+    ints, _, rule_params = rule.rule_tables(returns, parameter_columns(params_list), 4)
+    assert ints.dtype == np.int8 and ints.shape == (3, len(returns))  # one row per distinct window
+    assert rule_params[:, 0].tolist() == [0, 1, 1, 2]
