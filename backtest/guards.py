@@ -149,7 +149,7 @@ def sweep_deflated_sharpes(result) -> dict:
     from backtest.sweep import combination_curves
 
     plan = result.plan
-    curves: dict[int, tuple] = {}
+    curves: dict[int, object] = {}
     out = {}
     for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
         moments = result.ranking.moments.get(ratio_name)
@@ -158,12 +158,12 @@ def sweep_deflated_sharpes(result) -> dict:
         best = moments.best_row
         if best not in curves:
             curves[best] = combination_curves(plan, plan.params(best))
-        dates, equity, benchmark, initial_cash = curves[best]
-        returns = stats.daily_returns(pd.Series(equity, index=dates), initial_cash)
+        winner = curves[best]
+        returns = stats.daily_returns(pd.Series(winner.strategy, index=winner.dates), winner.initial_cash)
         if ratio_name == "information_ratio":
-            returns = returns - stats.daily_returns(pd.Series(benchmark, index=dates), initial_cash)
+            returns = returns - stats.daily_returns(pd.Series(winner.benchmark, index=winner.dates), winner.initial_cash)
         # the trials' annualised ratios, per period: their variance divided by the periods a year
-        variance = moments.variance / config_with(plan, plan.params(best)).stats.periods_per_year
+        variance = moments.variance / winner.periods_per_year
         out[key] = {"params": plan.params(best), **deflated_sharpe(returns.to_numpy(), moments.count, variance)}
     return out
 

@@ -384,9 +384,18 @@ def _points(plan: Plan, point_axes: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(np.unravel_index(distinct, sizes), axis=1).astype(np.int64), inverse.ravel().astype(np.int64)
 
 
+class PointLegs(list):
+    """The strategy leg of each point, one object per point (`_config_points`)."""
+
+    def columns(self, points: np.ndarray) -> SimpleNamespace:
+        """The parameters of these points as columns (`backtest.strategy.parameter_columns`)."""
+        return parameter_columns([self[int(p)].params for p in points])
+
+
 class ParameterLegs:
     """The strategy leg of each point, built when asked for from per-axis codes of resolved
-    parameter values (a grid of 10^7 parameter sets keeps no object per point)."""
+    parameter values (a grid of 10^7 parameter sets keeps no object per point); the same
+    interface as `PointLegs`."""
 
     def __init__(self, base, names: list[str], values: list[list], coded: np.ndarray):
         self.base = base  # the base config's Leg
@@ -446,7 +455,7 @@ class Evaluator:
             portfolio = self._base.portfolio
             kernel[:] = (portfolio.fees, portfolio.slippage, portfolio.initial_cash)
         else:
-            self.point_leg = []
+            self.point_leg = PointLegs()
             self._config_points(point_axes, point_values, kernel)
         # the kernel's scalars (fees, slippage, initial cash): each point's, where a swept kernel
         # key does not replace them per combination (`kernel_scalars`; no array per combination)
@@ -682,11 +691,7 @@ class Evaluator:
             rule = None
             if leg.strategy.gpu_rule is not None:
                 returns = self.contexts[ctx_id].prepared.returns
-                if isinstance(self.point_leg, ParameterLegs):
-                    sets = self.point_leg.columns(points)
-                else:
-                    sets = parameter_columns([self.point_leg[p].params for p in points])
-                tables = leg.strategy.rule_tables(returns, sets, len(points))
+                tables = leg.strategy.rule_tables(returns, self.point_leg.columns(points), len(points))
                 rule = (leg.strategy.gpu_rule[1], *tables[:2], points, tables[2])
             self.gpu_rules[ctx_id] = rule
         return self.gpu_rules[ctx_id]
@@ -796,9 +801,19 @@ class Evaluator:
         return self.contexts[self.point_context[self.point_of_combo[combo]]].prepared.returns.index
 
 
-def combination_curves(plan: Plan, params: dict):
-    """One combination's equity curves as the sweep computes them (the batch kernel, equal to
-    `backtest run` to 1e-9): (dates, strategy equity, benchmark equity or None, initial cash)."""
+@dataclass
+class Curves:
+    """One combination's equity curves as the sweep computes them."""
+
+    dates: Any  # pandas DatetimeIndex
+    strategy: np.ndarray
+    benchmark: np.ndarray | None
+    initial_cash: float
+    periods_per_year: float
+
+
+def combination_curves(plan: Plan, params: dict) -> Curves:
+    """One combination's equity curves by the batch kernel (equal to `backtest run` to 1e-9)."""
     single = Plan(raw=plan.raw, source=plan.source, base_dir=plan.base_dir, axes=[Axis(key, [value]) for key, value in params.items()],
                   combos=np.zeros((1, len(params)), dtype=np.int32), metric=plan.metric, samples=None, seed=0)
     evaluator = Evaluator(single, keep_equity=True)
@@ -809,7 +824,7 @@ def combination_curves(plan: Plan, params: dict):
     context = evaluator.contexts[0]
     fees, slippage, init = (float(a[0]) for a in evaluator.kernel_scalars(np.zeros(1, dtype=np.int64)))
     benchmark = evaluator._bench_curve(context, fees, slippage, init) if context.benchmark is not None else None
-    return context.prepared.returns.index, equity[0], benchmark, init
+    return Curves(context.prepared.returns.index, equity[0], benchmark, init, context.ppy)
 
 
 def _simulate(context: Context, ws: WeightSet, fees: float, slippage: float, init: float) -> np.ndarray:

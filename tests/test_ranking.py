@@ -18,7 +18,7 @@ from backtest import guards, sweep
 from backtest.cli import main
 from backtest.pipeline import run_backtest
 from backtest.ranking import Moments, Ranking
-from tests.test_sweep import config_file, fake_data  # noqa: F401  (fixtures)
+from tests.test_sweep import config_file, fake_data, interrupt_after  # noqa: F401  (fixtures)
 
 
 def _chunked(n: int, rng) -> list[slice]:
@@ -77,15 +77,8 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
     total = in_memory.combinations  # 8 x 5 x 2 = 80
     names = in_memory.names
     parts = tmp_path / plan.sweep_id / "parts"
-    calls = []
-
-    def stop_after_three(done, _total):
-        calls.append(done)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10, on_batch=stop_after_three)
+        sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10, on_batch=interrupt_after(3, []))
     (parts / "part-000000010-000000019.parquet").unlink()  # a hole: the resumed batch spans part 20-29
     monkeypatch.setattr(sweep, "TABLE_CHUNK", 7)  # windows smaller than a part, not aligned with any
     streamed = sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=25, top=6)

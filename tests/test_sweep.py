@@ -295,18 +295,23 @@ sweep: {grid: {strategy.params.lookback: "5:12", strategy.params.tilt: "0.5:1.0:
     assert cagr[c] == cagr.max()
 
 
+def interrupt_after(batches: int, seen: list):
+    """An `on_batch` callback that records progress and stops the sweep after `batches` batches."""
+
+    def on_batch(done, total):
+        seen.append(done)
+        if len(seen) == batches:
+            raise KeyboardInterrupt
+
+    return on_batch
+
+
 def test_resume_after_interruption_computes_only_the_rest(fake_data, config_file, tmp_path):
     grid = ["strategy.params.lookback=4:9", "strategy.params.tilt=0.5:1.0:0.1", "portfolio.fees=0,0.001"]
     plan = sweep.make_plan(config_file, [], grid)
     seen = []
-
-    def stop_after_two(done, total):
-        seen.append(done)
-        if len(seen) == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(plan, out=tmp_path / "a", jobs=1, batch_size=10, on_batch=stop_after_two)
+        sweep.run_sweep(plan, out=tmp_path / "a", jobs=1, batch_size=10, on_batch=interrupt_after(2, seen))
     assert seen == [10, 20]
     assert len(list((tmp_path / "a" / plan.sweep_id / "parts").glob("part-*.parquet"))) == 2
     resumed = sweep.run_sweep(sweep.make_plan(config_file, [], grid), out=tmp_path / "a", jobs=1, batch_size=10)
