@@ -15,9 +15,11 @@ everything else by the models below. Every error is a ConfigError naming the fil
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterable, Literal, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -96,6 +98,29 @@ class Config(_Section):
         return self.model_dump(mode="json")
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without implicit timestamps: a date stays text until its key's model parses it, so
+    a date that does not exist (2020-02-30) is an error naming the key, not a crash in the parser."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def yaml_scalar(text: str) -> Any:
+    """A value as YAML reads it ('7' -> 7, '0.5' -> 0.5, 'null' -> None, 'ff_size:Lo 10' -> that
+    text); text YAML cannot read stays text."""
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return text
+
+
 def read_yaml(path: str | Path) -> dict:
     """Parse a YAML config file into a dict; ConfigError naming the file on failure."""
     path = Path(path)
@@ -104,7 +129,7 @@ def read_yaml(path: str | Path) -> dict:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -117,19 +142,15 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """'a.b.c=value' -> ('a.b.c', value), the value parsed as a YAML scalar (7, 0.001, null, ...)."""
+    """'a.b.c=value' -> ('a.b.c', value), the value read as a YAML scalar (7, 0.001, null, ...)."""
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"--set {text!r}: expected dotted.key=value")
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
-    return key, parsed
+    return key, yaml_scalar(value) if value.strip() else ""
 
 
-def set_dotted(raw: dict, key: str, value: Any) -> None:
+def set_dotted(raw: dict, key: str, value: Any, where: str = "--set") -> None:
     """Assign `value` at the dotted `key` of a nested dict, creating sections as needed."""
     parts = key.split(".")
     node = raw
@@ -138,9 +159,54 @@ def set_dotted(raw: dict, key: str, value: Any) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+            raise ConfigError(f"{where} {key}: {'.'.join(parts[: i + 1])} is not a section")
         node = child
     node[parts[-1]] = value
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    """A config before validation: the YAML mapping, where it came from (`source`, the start of
+    every error message about it) and the directory its relative paths resolve against."""
+
+    raw: dict
+    source: str = "config"
+    base_dir: Path = field(default_factory=lambda: Path("."))
+
+    def derive(self, changes: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), where: str = "--set") -> "RawConfig":
+        """A copy with dotted keys set: the one way to derive a config from another (`--set`,
+        a sweep's combinations, a guard rail's period)."""
+        raw = copy.deepcopy(self.raw)
+        for key, value in changes.items() if isinstance(changes, Mapping) else changes:
+            try:
+                set_dotted(raw, key, value, where)
+            except ConfigError as exc:
+                raise ConfigError(f"{self.source}: {exc}") from None
+        return RawConfig(raw, self.source, self.base_dir)
+
+    def validate(self) -> "Config":
+        return validate(copy.deepcopy(self.raw), source=self.source, base_dir=self.base_dir)
+
+
+def read(config: "str | Path | Mapping | RawConfig") -> RawConfig:
+    """A config file's path, or a mapping with the YAML's shape (relative paths against the
+    working directory), as a RawConfig."""
+    if isinstance(config, RawConfig):
+        return config
+    if isinstance(config, Mapping):
+        return RawConfig(copy.deepcopy(dict(config)), "config", Path("."))
+    path = Path(config)
+    return RawConfig(read_yaml(path), str(path), path.parent)
+
+
+def period_changes(start: Any = None, end: Any = None) -> dict:
+    """`--start` / `--end` as dotted changes (only those given)."""
+    return {key: str(value) for key, value in (("period.start", start), ("period.end", end)) if value is not None}
+
+
+def resolve(config: "str | Path | Mapping | RawConfig", set: Mapping[str, Any] | None = None, start: Any = None, end: Any = None) -> "Config":
+    """A config (path, mapping or RawConfig) with dotted overrides and a period applied, validated."""
+    return read(config).derive({**(set or {}), **period_changes(start, end)}).validate()
 
 
 _INTERNAL_KEYS = ("base_dir", "source")
@@ -178,7 +244,8 @@ def validate(raw: dict, source: str = "config", base_dir: Path | str = ".") -> C
     try:
         return Config.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
     except ValidationError as exc:
-        error = exc.errors()[0]
+        errors = exc.errors()
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key before the key it misses
         key = ".".join(str(p) for p in error["loc"]) or "(top level)"
         if error["type"] == "extra_forbidden":
             message = _unknown_key_message(error["loc"])
@@ -190,12 +257,5 @@ def validate(raw: dict, source: str = "config", base_dir: Path | str = ".") -> C
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read, override and validate a config file."""
-    path = Path(path)
-    raw = read_yaml(path)
-    for text in overrides:
-        try:
-            set_dotted(raw, *parse_assignment(text))
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-    return validate(raw, source=str(path), base_dir=path.parent)
+    """Read a config file, apply `--set key=value` overrides, validate."""
+    return read(path).derive(parse_assignment(text) for text in overrides).validate()

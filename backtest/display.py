@@ -62,3 +62,10 @@ def drawdown_rows(drawdowns: list[dict]) -> list[list[str]]:
         ]
         for d in drawdowns
     ]
+
+
+def format_params(params: dict | None) -> str:
+    """Swept values for people: "lookback=20, tilt=1.0" (the last part of each dotted key)."""
+    if not params:
+        return "–"
+    return ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in params.items())

@@ -1,23 +1,25 @@
 """One backtest, stage by stage: config -> data -> target weights -> engine -> statistics.
 
-`run`, `sweep`, `compare` and `study` all go through `prepare` and `run_backtest`; none of them
-re-implements a stage.
+`run`, `sweep`, `compare`, `check` and `rerun` all go through `prepare` and `run_prepared`; none
+of them re-implements a stage. A `RunResult` lives in memory; `RunResult.save` writes its run
+directory and records it in the registry, exactly as `backtest run` does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 
 from backtest import data, stats
 from backtest.config import Config, StrategyBlock
 from backtest.errors import ConfigError
-from backtest.strategy import Strategy, load_strategy
+from backtest.strategy import Strategy, load_strategy, strategy_from
 
-RF_SERIES = "ff_factors:RF"
+RF_SERIES = "ff_factors:RF"  # the daily T-bill return: the cash asset of `portfolio.cash: rf`
 
 
 @dataclass(frozen=True)
@@ -52,29 +54,19 @@ class LegResult:
     stats: dict
 
 
-@dataclass(frozen=True)
-class RunResult:
-    prepared: Prepared
-    strategy: LegResult
-    benchmark: LegResult | None
-
-    @property
-    def start(self) -> str:
-        return self.prepared.returns.index[0].strftime("%Y-%m-%d")
-
-    @property
-    def end(self) -> str:
-        return self.prepared.returns.index[-1].strftime("%Y-%m-%d")
-
-
-def resolve_leg(block: StrategyBlock, key: str, config: Config) -> Leg:
-    file = None
-    if block.file:
-        file = Path(block.file)
-        file = file if file.is_absolute() else config.base_dir / file
+def resolve_leg(block: StrategyBlock, key: str, config: Config, strategy: Any = None) -> Leg:
+    """A strategy block's strategy (the given `strategy` object, or the block's name or file)
+    and its parameters, typed by the strategy's declarations."""
     where = f"{config.source}: {key}"
-    strategy = load_strategy(block.name, file, where=where)
-    return Leg(key, strategy, strategy.resolve_params(block.params, where=f"{where}.params"))
+    if strategy is not None:
+        loaded = strategy_from(strategy, name=block.name, where=where)
+    else:
+        file = None
+        if block.file:
+            file = Path(block.file)
+            file = file if file.is_absolute() else config.base_dir / file
+        loaded = load_strategy(block.name, file, where=where)
+    return Leg(key, loaded, loaded.resolve_params(block.params, where=f"{where}.params"))
 
 
 def search_path(config: Config) -> list[Path] | None:
@@ -83,9 +75,9 @@ def search_path(config: Config) -> list[Path] | None:
     return [p if p.is_absolute() else config.base_dir / p for p in map(Path, config.data.path)]
 
 
-def resolve_legs(config: Config) -> tuple[list[Leg], list[str]]:
+def resolve_legs(config: Config, strategy: Any = None) -> tuple[list[Leg], list[str]]:
     """The config's legs (strategy, then benchmark if any) and every series id the run needs."""
-    legs = [resolve_leg(config.strategy, "strategy", config)]
+    legs = [resolve_leg(config.strategy, "strategy", config, strategy)]
     if config.benchmark is not None:
         legs.append(resolve_leg(config.benchmark, "benchmark", config))
     ids = [series for leg in legs for series in leg.series]
@@ -94,9 +86,10 @@ def resolve_legs(config: Config) -> tuple[list[Leg], list[str]]:
     return legs, list(dict.fromkeys(ids))
 
 
-def prepare(config: Config) -> Prepared:
-    """Resolve the strategy blocks, load and align their data, and cut it to the period."""
-    legs, ids = resolve_legs(config)
+def prepare(config: Config, strategy: Any = None) -> Prepared:
+    """Resolve the strategy blocks (the strategy leg from `strategy` where given), load and
+    align their data, and cut it to the period."""
+    legs, ids = resolve_legs(config, strategy)
     path = search_path(config)
     start, end = config.period.start, config.period.end
     period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
@@ -115,14 +108,7 @@ def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
 
     portfolio = prepared.config.portfolio
     weights = leg.strategy.target_weights(prepared.returns, leg.params)
-    simulation = simulate(
-        prepared.returns,
-        weights,
-        initial_cash=portfolio.initial_cash,
-        fees=portfolio.fees,
-        slippage=portfolio.slippage,
-        cash_asset=RF_SERIES if portfolio.cash == "rf" else None,
-    )
+    simulation = simulate(prepared.returns, weights, **_engine_settings(prepared.config))
     figures = stats.performance(
         simulation.equity,
         portfolio.initial_cash,
@@ -133,11 +119,17 @@ def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
     return LegResult(leg, weights, simulation, figures)
 
 
-def run_backtest(config: Config) -> RunResult:
-    return run_prepared(prepare(config))
+def _engine_settings(config: Config) -> dict:
+    portfolio = config.portfolio
+    return {"initial_cash": portfolio.initial_cash, "fees": portfolio.fees, "slippage": portfolio.slippage,
+            "cash_asset": RF_SERIES if portfolio.cash == "rf" else None}
 
 
-def run_prepared(prepared: Prepared) -> RunResult:
+def run_backtest(config: Config, strategy: Any = None) -> "RunResult":
+    return run_prepared(prepare(config, strategy))
+
+
+def run_prepared(prepared: Prepared) -> "RunResult":
     """Every leg of a prepared run, and the strategy's figures relative to the benchmark."""
     config = prepared.config
     strategy = run_leg(prepared, prepared.legs[0])
@@ -152,4 +144,147 @@ def run_prepared(prepared: Prepared) -> RunResult:
                 config.stats.periods_per_year,
             )
         )
-    return RunResult(prepared, strategy, benchmark)
+    notes = [f"{prepared.dropped_rows:,} dates dropped to align the series' calendars"] if prepared.dropped_rows else []
+    return RunResult(prepared, strategy, benchmark, notes=notes)
+
+
+@dataclass
+class RunResult:
+    """One backtest's results, in memory (`backtest.run`).
+
+    `stats` and `benchmark_stats` hold the figures of `backtest run --json` (see the README's
+    Statistics section for their definitions and conventions); `equity`, `drawdown`,
+    `weights` and `orders` the curves and trades behind them. `save(out)` writes the run
+    directory and records it; `report(path)` writes the HTML tearsheet; `figure()` draws growth
+    of 1 with plotly; `to_vectorbt()` gives vectorbt's own Portfolio of the strategy leg.
+    """
+
+    prepared: Prepared
+    strategy: LegResult
+    benchmark: LegResult | None
+    run_id: str | None = None  # set by `save`
+    directory: Path | None = None  # the run directory, once saved
+    notes: list[str] = field(default_factory=list)  # one-line notices about the run (dropped dates, ...)
+
+    @property
+    def config(self) -> dict:
+        """The resolved config (defaults filled in, overrides applied), as YAML-ready values."""
+        return self.prepared.config.to_dict()
+
+    @property
+    def start(self) -> str:
+        return self.prepared.returns.index[0].strftime("%Y-%m-%d")
+
+    @property
+    def end(self) -> str:
+        return self.prepared.returns.index[-1].strftime("%Y-%m-%d")
+
+    @property
+    def stats(self) -> pd.Series:
+        """The strategy's statistics (relative ones against the benchmark included)."""
+        return pd.Series(self.strategy.stats, name=self.strategy.leg.strategy.name, dtype=object)
+
+    @property
+    def benchmark_stats(self) -> pd.Series | None:
+        if self.benchmark is None:
+            return None
+        return pd.Series(self.benchmark.stats, name=self.benchmark.leg.strategy.name, dtype=object)
+
+    @property
+    def conventions(self) -> dict:
+        """How the figures are computed (annualisation, risk-free rate)."""
+        return {"periods_per_year": self.prepared.config.stats.periods_per_year, "risk_free": 0}
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """Portfolio value at each close: `strategy` and, where there is one, `benchmark`."""
+        return pd.DataFrame({leg.leg.key: leg.simulation.equity for leg in self.legs}).rename_axis("date")
+
+    @property
+    def drawdown(self) -> pd.DataFrame:
+        """Each leg's fall from its running peak (the peak starts at the initial cash)."""
+        initial = self.prepared.config.portfolio.initial_cash
+        return pd.DataFrame({leg.leg.key: stats.drawdown_series(leg.simulation.equity, initial) for leg in self.legs}).rename_axis("date")
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        """The strategy's target weights on its rebalance dates (columns: series ids)."""
+        return self.strategy.target_weights
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """Every filled order of both legs (`leg` says whose)."""
+        return pd.concat([leg.simulation.orders.assign(leg=leg.leg.key) for leg in self.legs], ignore_index=True)
+
+    @property
+    def legs(self) -> list[LegResult]:
+        """The strategy leg, and the benchmark leg where there is one."""
+        return [leg for leg in (self.strategy, self.benchmark) if leg is not None]
+
+    def summary(self) -> dict:
+        """The statistics as one JSON-ready object (what `backtest run --json` prints)."""
+        from backtest.io import json_safe
+
+        return json_safe({
+            "run_id": self.run_id,
+            "start": self.start,
+            "end": self.end,
+            "strategy": self.strategy.stats,
+            "benchmark": self.benchmark.stats if self.benchmark else None,
+        })
+
+    def save(self, out: Path | str = "results") -> Path:
+        """Write the run directory under `out` (atomically) and record it in `out`'s registry; a
+        registry failure only adds a note (the run directory is already whole)."""
+        from backtest.store import registry, rundir
+
+        self.run_id = rundir.new_run_id(self.strategy.leg.strategy.name, self.config)
+        self.directory = rundir.write_run(self, out, self.run_id)
+        problem = registry.try_record(registry.record_run, out, self.run_id, self.config, self.summary(), run_dir=self.directory)
+        if problem:
+            self.notes.append(problem)
+        return self.directory
+
+    def report(self, path: Path | str | None = None, png_dir: Path | str | None = None):
+        """Write the HTML tearsheet (default: report.html in the run directory; a run not saved
+        needs a path) and, with `png_dir`, the PNG charts; returns a `backtest.report.Report`."""
+        from backtest.report import run_report
+
+        if self.directory is not None:
+            return run_report(self.directory, out=path, png_dir=png_dir)
+        if path is None:
+            raise ConfigError("report: give a path for the report of a run that was not saved (or save it first)")
+        import tempfile
+
+        from backtest.store import rundir
+
+        with tempfile.TemporaryDirectory() as tmp:  # the report reads a run directory: write one aside
+            directory = rundir.write_run(self, tmp, self.run_id or f"{self.strategy.leg.strategy.name}-unsaved")
+            return run_report(directory, out=path, png_dir=png_dir)
+
+    def figure(self):
+        """Growth of 1 (log scale), strategy and benchmark: a plotly Figure."""
+        from backtest.report import html
+
+        return html.equity_figure(self.equity / self.prepared.config.portfolio.initial_cash, benchmark=self.benchmark is not None)
+
+    def to_vectorbt(self):
+        """The strategy leg as vectorbt's own `Portfolio` (same prices, orders and settings),
+        for vectorbt's analytics."""
+        from backtest.engine.vectorbt import portfolio
+
+        return portfolio(self.prepared.returns, self.strategy.target_weights, **_engine_settings(self.prepared.config))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from backtest.display import stat_rows
+
+        columns = {"Strategy": self.strategy.stats}
+        if self.benchmark is not None:
+            columns["Benchmark"] = self.benchmark.stats
+        legs = " vs ".join(f"{leg.leg.strategy.name}({', '.join(leg.leg.series)})" for leg in self.legs)
+        head = "".join(f"<th>{escape(h)}</th>" for h in ["", *columns])
+        body = "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in stat_rows(columns))
+        return (f"<p><b>{escape(legs)}</b> {self.start} → {self.end}, {len(self.prepared.returns):,} sessions</p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")

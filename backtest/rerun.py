@@ -14,10 +14,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from backtest import data, results
+from backtest import data
+from backtest.store import rundir
 from backtest.config import validate
 from backtest.pipeline import prepare, run_prepared
-from backtest.registry import RegistryError, RunRecord
+from backtest.store.registry import RegistryError, RunRecord
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ def rerun(record: RunRecord) -> RerunReport:
     prepared = prepare(config)
     current_files = data.source_files(list(prepared.returns.columns), prepared.search_path)
     changes = data_changes(manifest.get("data_files") or {}, current_files)
-    changes += software_changes(manifest, results.environment())
-    summary = json.loads(json.dumps(results.summary(run_prepared(prepared), record.id)))
+    changes += software_changes(manifest, rundir.environment())
+    summary = json.loads(json.dumps(run_prepared(prepared).summary()))
     compared = {k: stored.get(k) for k in ("start", "end", "strategy", "benchmark")}
     fresh = {k: summary.get(k) for k in compared}
     return RerunReport(record.id, _count(compared), changes, differences(compared, fresh))

@@ -19,7 +19,7 @@ needs its own benchmark curve, 10^4 of them here.
 On the device image `python3` has numba-cuda, pandas and pyarrow but not the project's other
 dependencies: carry wheels of them (pip download on a machine with the registry) and install
 them there first; with numpy 2.5 numba-cuda needs `np.row_stack`, which
-`backtest.kernels.cuda` restores.
+`backtest.engine.cuda` restores.
 
 Prints a summary and writes bench/out/bench_cuda.json.
 
@@ -66,12 +66,12 @@ GRID_DISTINCT_10M = ["strategy.params.lookback=1:60", "strategy.params.tilt=0:1:
 HOST_ONLY = """
 import sys
 import numpy as np
-from backtest import sweep
-from backtest.kernels import cuda
+from backtest import sweeps
+from backtest.engine import cuda
 rng = np.random.default_rng(0)
 def kernel_stub(*args):  # the launch's statistics out (its last argument): random numbers
     args[-1][:] = rng.standard_normal(args[-1].shape)
-sweep.gpu_problem = lambda device=0: None
+sweeps.gpu_problem = lambda device=0: None
 cuda.select = lambda device: None
 cuda.release = lambda: None
 cuda.sweep_cuda = kernel_stub
@@ -81,11 +81,11 @@ main(sys.argv[1:])
 
 
 def bench_kernel(repeat, device):
-    from backtest import sweep
+    from backtest import sweeps
 
-    plan = sweep.make_plan(CONFIG, OVERRIDES, GRID_1M)
+    plan = sweeps.make_plan(CONFIG, OVERRIDES, GRID_1M)
     combos = len(plan.combos)
-    evaluator = sweep.Evaluator(plan, jobs=os.cpu_count() or 1)
+    evaluator = sweeps.Evaluator(plan, jobs=os.cpu_count() or 1)
     start = time.perf_counter()
     evaluator._ensure_sets(np.unique(evaluator.point_set))
     weights_s = time.perf_counter() - start
@@ -130,9 +130,9 @@ def bench_command(grid, repeat, device, host_only=False):
         probe = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(cmd + ["--out", out])], cwd=ROOT, check=True, capture_output=True, text=True)
         walls.append(time.perf_counter() - start)
         rss.append(int(probe.stdout.split()[-1]) / 1024)
-    from backtest import sweep
+    from backtest import sweeps
 
-    combos = len(sweep.make_plan(CONFIG, OVERRIDES, grid).combos)
+    combos = len(sweeps.make_plan(CONFIG, OVERRIDES, grid).combos)
     wall = statistics.median(walls)
     return {"grid": grid, "combinations": combos, "wall_median_s": wall, "wall_runs_s": walls, "combos_per_s": combos / wall, "peak_rss_mib": max(rss)}
 
@@ -144,12 +144,12 @@ def main():
     parser.add_argument("--skip-10m", action="store_true")
     parser.add_argument("--host-only", action="store_true", help="no GPU: the kernel replaced by a stub (see the docstring)")
     args = parser.parse_args()
-    from backtest import sweep
+    from backtest import sweeps
 
     if args.host_only:
         return host_only(args)
 
-    problem = sweep.gpu_problem(args.device)
+    problem = sweeps.gpu_problem(args.device)
     if problem is not None:
         sys.exit(f"bench_cuda: {problem}")
     from numba import cuda

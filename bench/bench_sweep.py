@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -54,17 +53,17 @@ def timed(fn, repeat):
 
 
 def bench_sweep(repeat, jobs):
-    from backtest import sweep
+    from backtest import sweeps
 
-    plan = sweep.make_plan(CONFIG, [], GRID)
+    plan = sweeps.make_plan(CONFIG, [], GRID)
     combos = len(plan.combos)
-    sweep.run_sweep(plan, out=None, jobs=jobs)  # warm: compile / load caches
-    end_to_end, e2e_runs = timed(lambda: sweep.run_sweep(plan, out=None, jobs=jobs), repeat)
+    sweeps.run_sweep(plan, out=None, jobs=jobs)  # warm: compile / load caches
+    end_to_end, e2e_runs = timed(lambda: sweeps.run_sweep(plan, out=None, jobs=jobs), repeat)
 
     import numba
 
     numba.set_num_threads(max(1, min(jobs or os.cpu_count(), numba.config.NUMBA_NUM_THREADS)))
-    evaluator = sweep.Evaluator(plan, jobs=1)
+    evaluator = sweeps.Evaluator(plan, jobs=1)
     every = np.arange(combos)
     start = time.perf_counter()
     evaluator._ensure_sets(np.unique(evaluator.point_set))
@@ -160,9 +159,9 @@ def bench_100k(repeat, jobs):
         )
         walls.append(time.perf_counter() - start)
         rss.append(int(probe.stdout.split()[-1]) / 1024)
-    from backtest import sweep
+    from backtest import sweeps
 
-    combos = len(sweep.make_plan(CONFIG, [], GRID_100K).combos)
+    combos = len(sweeps.make_plan(CONFIG, [], GRID_100K).combos)
     return {
         "grid": GRID_100K,
         "combinations": combos,

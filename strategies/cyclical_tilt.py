@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError
-from backtest.calendar import month_starts
+from backtest.strategy.lib import month_starts
 from backtest.strategy import Param
 
 LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError
-from backtest.calendar import month_starts
+from backtest.strategy.lib import month_starts
 from backtest.strategy import Param
 
 NOISE_BP = 1e-9  # differences below this are rounding, not a change of rate

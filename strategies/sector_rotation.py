@@ -12,7 +12,7 @@ equally weighted. The universe is a list of series ids: the 10 Ken French indust
 import numpy as np
 import pandas as pd
 
-from backtest.calendar import month_starts
+from backtest.strategy.lib import month_starts
 from backtest.strategy import Param
 
 INDUSTRIES = tuple(

@@ -13,7 +13,7 @@ close uses nothing after that close.
 import numpy as np
 import pandas as pd
 
-from backtest.calendar import month_starts
+from backtest.strategy.lib import month_starts
 from backtest.strategy import Param
 
 LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)

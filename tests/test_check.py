@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from backtest import check
+from backtest import lookahead
 from backtest.cli import main
 from backtest.config import load_config, validate
 from backtest.pipeline import prepare
@@ -30,7 +30,7 @@ def _reports(config, cuts, seed=0):
         config = validate({"benchmark": None, **config}, source="test", base_dir=REPO_ROOT)
     else:
         config = load_config(config)
-    return check.check(prepare(config), cuts=cuts, seed=seed)
+    return lookahead.check(prepare(config), cuts=cuts, seed=seed)
 
 
 @pytest.mark.parametrize("name", strategy_names())
@@ -80,25 +80,25 @@ DATES = pd.bdate_range("2020-01-01", periods=6)
 def test_first_difference_treats_a_missing_row_as_no_change():
     full = pd.DataFrame({"a": [0.5, np.nan, 0.3], "b": [0.5, np.nan, 0.7]}, index=DATES[[0, 2, 4]])
     same = full.drop(index=DATES[2])  # the all-NaN row dropped: the same decisions
-    assert check.first_difference(full, same, DATES[5], inclusive=True) is None
+    assert lookahead.first_difference(full, same, DATES[5], inclusive=True) is None
     moved = full.drop(index=DATES[4])  # a real decision missing
-    date, asset, was, now = check.first_difference(full, moved, DATES[5], inclusive=True)
+    date, asset, was, now = lookahead.first_difference(full, moved, DATES[5], inclusive=True)
     assert (date, asset, was) == (DATES[4], "a", 0.3) and np.isnan(now)
-    assert check.first_difference(full, moved, DATES[4], inclusive=False) is None  # before the cut only
+    assert lookahead.first_difference(full, moved, DATES[4], inclusive=False) is None  # before the cut only
 
 
 def test_first_difference_is_exact():
     full = pd.DataFrame({"a": [0.5, 0.25], "b": [0.5, 0.75]}, index=DATES[:2])
     nudged = full.copy()
     nudged.iloc[1, 1] = np.nextafter(0.75, 1.0)
-    assert check.first_difference(full, nudged, DATES[1], inclusive=True)[:2] == (DATES[1], "b")
+    assert lookahead.first_difference(full, nudged, DATES[1], inclusive=True)[:2] == (DATES[1], "b")
 
 
 def test_scramble_flips_every_sign_after_the_cut_only():
     rng = np.random.default_rng(1)
     returns = pd.DataFrame(rng.normal(0, 0.01, (6, 2)), index=DATES, columns=["a", "b"])
     returns.iloc[5, 0] = 0.0
-    scrambled = check.scramble_after(returns, DATES[2], np.random.default_rng(0))
+    scrambled = lookahead.scramble_after(returns, DATES[2], np.random.default_rng(0))
     pd.testing.assert_frame_equal(scrambled.iloc[:3], returns.iloc[:3])
     before, after = returns.iloc[3:].to_numpy(), scrambled.iloc[3:].to_numpy()
     assert (np.where(before > 0, after < 0, after > 0)).all()
@@ -108,11 +108,11 @@ def test_scramble_flips_every_sign_after_the_cut_only():
 def test_cut_dates_prefer_decisions_and_stay_inside():
     index = pd.bdate_range("2000-01-03", periods=300)
     decisions = index[[0, 50, 100, 299]]
-    cuts = check.cut_dates(index, decisions, 5, np.random.default_rng(0))
+    cuts = lookahead.cut_dates(index, decisions, 5, np.random.default_rng(0))
     assert len(cuts) == len(set(cuts)) == 5 and cuts == sorted(cuts)
     assert {index[50], index[100]} <= set(cuts)  # the decisions strictly inside, then others
     assert all(index[0] < c < index[-1] for c in cuts)
-    assert check.cut_dates(index[:3], decisions[:1], 5, np.random.default_rng(0)) == [index[1]]
+    assert lookahead.cut_dates(index[:3], decisions[:1], 5, np.random.default_rng(0)) == [index[1]]
 
 
 # --- the command -----------------------------------------------------------------------------

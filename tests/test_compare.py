@@ -13,9 +13,9 @@ import yaml
 from click.testing import CliRunner
 from scipy.stats import norm
 
-from backtest import registry
+from backtest.store import registry
 from backtest.cli import main
-from backtest.compare import (
+from backtest.comparison import (
     CompareError,
     bootstrap_sharpe_difference,
     jobson_korkie_memmel,
@@ -131,7 +131,7 @@ def _write_run(root, run_id, dates, returns, initial_cash=100_000.0):
     run_dir.mkdir(parents=True)
     pd.DataFrame({"strategy": equity}).rename_axis("date").to_csv(run_dir / "equity.csv", date_format="%Y-%m-%d")
     summary = {"run_id": run_id, "start": figures["start"], "end": figures["end"], "strategy": figures, "benchmark": None}
-    from backtest.results import json_safe
+    from backtest.io import json_safe
 
     (run_dir / "stats.json").write_text(json.dumps(json_safe(summary)))
     config = {"strategy": {"name": "synthetic", "params": {}}, "portfolio": {"initial_cash": initial_cash}, "stats": {"periods_per_year": 252}}

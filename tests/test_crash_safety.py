@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 
-from backtest import registry
+from backtest.store import registry
 from tests.conftest import REPO_ROOT
 
 CONFIG = REPO_ROOT / "configs" / "first10.yaml"
@@ -202,7 +201,7 @@ def test_two_runs_and_a_sweep_at_once_all_land(shared_data, tmp_path):
 
 
 def test_stale_temporaries_are_removed_only_when_their_process_is_gone(tmp_path):
-    from backtest.results import remove_stale_temps, temp_path
+    from backtest.io import remove_stale_temps, temp_path
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     host = temp_path(tmp_path / "x").name.rsplit(".", 2)[-2].rsplit("-", 1)[0]

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats as sps
 
-from backtest import guards
+from backtest.sweeps import guards
 from backtest.cli import main
 from backtest.errors import ConfigError
 from tests.conftest import REPO_ROOT

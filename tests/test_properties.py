@@ -1,7 +1,7 @@
 """Engine invariants on random price paths and random target weights (hypothesis).
 
 Each property runs against both simulators: `backtest.engine.simulate` (vectorbt, what
-`backtest run` uses) and `backtest.kernels.rebalance.simulate_nb` (the sweep kernel), with
+`backtest run` uses) and `backtest.engine.nb.simulate_nb` (the sweep kernel), with
 statistics from `backtest.stats.performance`. The reference for zero fees is a plain loop:
 between rebalances the value is the rebalance value times (cash share + sum of w_i P_i,t/P_i,s).
 """
@@ -17,7 +17,7 @@ from hypothesis.internal.conjecture import providers
 from backtest import stats
 from backtest.engine import price_levels, simulate
 from backtest.errors import DataError
-from backtest.kernels.rebalance import simulate_nb
+from backtest.engine.nb import simulate_nb
 
 # Hypothesis also draws constants harvested from every local module imported so far; under
 # pytest-xdist that set depends on which tests ran before in the worker, so the same seed gave
@@ -135,7 +135,7 @@ def _case(returns, rows, weights):
 @SIMULATORS
 @PROPERTY
 @given(portfolios(), st.floats(0.0, 0.01), st.floats(1e3, 1e6), st.sampled_from(SCALES))
-# what this property found (fixed in backtest.kernels.stats): a sortino ratio of 3e16 or NaN from
+# what this property found (fixed in backtest.stats.nb): a sortino ratio of 3e16 or NaN from
 # a rounding-error "down day" (the day of the first purchase), varying with the initial cash ...
 @example(_case([0.1875] * 3, [0], [1.0]), 0.0, 1000.0, 1e4)
 @example(_case([0.1875] * 3, [0], [1.0]), 0.0, 1000.0, 1e-2)

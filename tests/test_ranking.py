@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from backtest import guards, sweep
+from backtest.sweeps import guards, sweep
 from backtest.cli import main
 from backtest.pipeline import run_backtest
-from backtest.ranking import Moments, Ranking
+from backtest.sweeps.ranking import Moments, Ranking
 from tests.test_sweep import config_file, fake_data, interrupt_after  # noqa: F401  (fixtures)
 
 

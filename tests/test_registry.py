@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from backtest import registry
+from backtest.store import registry
 from backtest.cli import main
 from backtest.errors import UserError
 from tests.conftest import REPO_ROOT
@@ -49,7 +49,7 @@ def test_record_and_read_back(tmp_path):
     assert record.strategy_stats["sharpe"] == 0.5 and record.strategy_stats["volatility"] is None  # NaN -> null
     assert record.benchmark_stats["cagr"] == 0.07
     assert record.config == CONFIG_DICT
-    from backtest.results import config_hash
+    from backtest.store.rundir import config_hash
 
     assert record.config_hash == config_hash(CONFIG_DICT)
     # the data fingerprint depends on the file hashes only, not where the files were found

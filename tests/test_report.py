@@ -131,7 +131,7 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
     document = (tmp_path / sweep_id / "report.html").read_text()
     assert "Top 8 by sharpe" in document and (tmp_path / "png" / "heatmap_sharpe.png").stat().st_size > 1000
     assert re.search(r"<tr><td>1</td><td>(5|10)</td><td>0\.[68]</td>", document)  # integer parameters stay integers
-    from backtest.sweep import metric_grid
+    from backtest.sweeps import metric_grid
 
     table = pd.read_parquet(tmp_path / sweep_id / "results.parquet")
     grid = metric_grid([table], "strategy.params.lookback", "strategy.params.tilt", "sharpe")

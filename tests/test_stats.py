@@ -1,4 +1,4 @@
-"""backtest.stats and backtest.kernels.stats against independent computations.
+"""backtest.stats and backtest.stats.nb against independent computations.
 
 Expected values never come from the code under test: they are written out by hand (tiny cases)
 or computed here with plain Python loops and numpy / empyrical-style formulas.
@@ -16,7 +16,7 @@ import pytest
 from numba import njit
 
 from backtest import stats
-from backtest.kernels.stats import RELATIVE_STAT_NAMES, STAT_NAMES, relative_nb, summary_nb
+from backtest.stats.nb import RELATIVE_STAT_NAMES, STAT_NAMES, relative_nb, summary_nb
 
 REL = 1e-9
 

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from backtest import sweep
+from backtest import sweeps
 from backtest.config import load_config
 from backtest.errors import ConfigError, DataError
-from backtest.kernels.rebalance import simulate_nb, sweep_nb
-from backtest.kernels.stats import RELATIVE_STAT_NAMES, STAT_NAMES, summary_nb
+from backtest.engine.nb import simulate_nb, sweep_nb
+from backtest.stats.nb import RELATIVE_STAT_NAMES, STAT_NAMES, summary_nb
 from tests.reference import rebalance_loop
 
 SERIES = ["ff_size:Lo 30", "ff_size:Hi 30", "ff_size:Lo 10", "ff_size:Hi 10", "ff_factors:RF"]
@@ -85,29 +85,29 @@ portfolio: {initial_cash: 100000, fees: 0.0005, slippage: 0.0, cash: none}
 
 
 def test_integer_range_is_inclusive():
-    assert sweep.parse_values("5:20") == list(range(5, 21))
+    assert sweeps.parse_values("5:20") == list(range(5, 21))
 
 
 def test_float_range_rounds_to_the_step():
-    values = sweep.parse_values("0.5:1.0:0.05")
+    values = sweeps.parse_values("0.5:1.0:0.05")
     assert len(values) == 11
     assert values[3] == 0.65 and values[-1] == 1.0
-    assert sweep.parse_values("0:0.001:0.0005") == [0.0, 0.0005, 0.001]
-    assert sweep.parse_values("1:10:3") == [1, 4, 7, 10]
+    assert sweeps.parse_values("0:0.001:0.0005") == [0.0, 0.0005, 0.001]
+    assert sweeps.parse_values("1:10:3") == [1, 4, 7, 10]
 
 
 def test_comma_lists_are_yaml_scalars():
-    assert sweep.parse_values("ff_size:Lo 10,ff_size:Lo 20") == ["ff_size:Lo 10", "ff_size:Lo 20"]
-    assert sweep.parse_values("0,0.0005,0.001") == [0, 0.0005, 0.001]
-    assert sweep.parse_values("none,rf") == ["none", "rf"]
-    assert sweep.parse_values("ff_size:Lo 10") == ["ff_size:Lo 10"]
-    assert sweep.parse_values([1, 2, 2]) == [1, 2]
+    assert sweeps.parse_values("ff_size:Lo 10,ff_size:Lo 20") == ["ff_size:Lo 10", "ff_size:Lo 20"]
+    assert sweeps.parse_values("0,0.0005,0.001") == [0, 0.0005, 0.001]
+    assert sweeps.parse_values("none,rf") == ["none", "rf"]
+    assert sweeps.parse_values("ff_size:Lo 10") == ["ff_size:Lo 10"]
+    assert sweeps.parse_values([1, 2, 2]) == [1, 2]
 
 
 @pytest.mark.parametrize("spec", ["1:0", "0.5:1.0", "1:5:0", "1:5:-1"])
 def test_bad_ranges_are_user_errors(spec):
     with pytest.raises(ConfigError):
-        sweep.parse_values(spec)
+        sweeps.parse_values(spec)
 
 
 # --- the kernel ---------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _run_stats(config_file, params, extra=()):
 
 
 def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path):
-    plan = sweep.make_plan(
+    plan = sweeps.make_plan(
         config_file,
         ["portfolio.slippage=0.0007"],
         [
@@ -209,7 +209,7 @@ def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path
             "strategy.params.small=ff_size:Lo 30,ff_size:Lo 10",
         ],
     )
-    result = sweep.run_sweep(plan, out=tmp_path / "out", jobs=2)
+    result = sweeps.run_sweep(plan, out=tmp_path / "out", jobs=2)
     assert result.combinations == 2 * 3 * 2 * 2 * 2
     assert result.names == list(STAT_NAMES) + list(RELATIVE_STAT_NAMES)
     rng = np.random.default_rng(1)
@@ -231,8 +231,8 @@ def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path
 
 def test_swapping_series_ids_loads_their_data(fake_data, config_file):
     grid = ["strategy.params.small=ff_size:Lo 30,ff_size:Lo 10", "strategy.params.large=ff_size:Hi 30,ff_size:Hi 10", "strategy.params.tilt=0.8"]
-    plan = sweep.make_plan(config_file, [], grid)
-    result = sweep.run_sweep(plan, out=None, jobs=1)
+    plan = sweeps.make_plan(config_file, [], grid)
+    result = sweeps.run_sweep(plan, out=None, jobs=1)
     finals = result.stats[:, result.names.index("final_value")]
     assert len(set(finals.tolist())) == 4
     for c in range(4):
@@ -247,8 +247,8 @@ def test_strategy_called_once_per_distinct_parameter_set(fake_data, config_file,
     calls = []
     original = first10.target_weights
     monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(1) or original(r, p))
-    plan = sweep.make_plan(config_file, [], ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001,0.002", "portfolio.slippage=0,0.001"])
-    result = sweep.run_sweep(plan, out=None, jobs=1)
+    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001,0.002", "portfolio.slippage=0,0.001"])
+    result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert result.combinations == 24
     assert len(calls) == 4
 
@@ -260,9 +260,9 @@ def test_values_equal_once_coerced_share_one_strategy_call(fake_data, config_fil
     calls = []
     original = first10.target_weights
     monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(p.tilt) or original(r, p))
-    plan = sweep.make_plan(config_file, [], ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
+    plan = sweeps.make_plan(config_file, [], ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
     assert [type(v) for v in plan.axes[0].values] == [int, float, float]
-    result = sweep.run_sweep(plan, out=None, jobs=1)
+    result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert sorted(calls) == [0.5, 0.5, 1.0, 1.0]
     assert all(isinstance(t, float) for t in calls)
     for c in range(result.combinations):
@@ -279,14 +279,14 @@ benchmark: null
 sweep: {grid: {strategy.params.lookback: "5:12", strategy.params.tilt: "0.5:1.0:0.1"}, samples: 10, seed: 4, metric: cagr}
 """
     )
-    plan = sweep.make_plan(path, ["portfolio.fees=0.002"])
+    plan = sweeps.make_plan(path, ["portfolio.fees=0.002"])
     assert plan.keys == ["strategy.params.lookback", "strategy.params.tilt"]
     assert len(plan.combos) == 10 and plan.metric == "cagr"
-    again = sweep.make_plan(path, ["portfolio.fees=0.002"])
+    again = sweeps.make_plan(path, ["portfolio.fees=0.002"])
     assert again.sweep_id == plan.sweep_id and np.array_equal(again.combos, plan.combos)
-    assert sweep.make_plan(path, ["portfolio.fees=0.001"]).sweep_id != plan.sweep_id
-    assert not np.array_equal(sweep.make_plan(path, ["portfolio.fees=0.002"], seed=5).combos, plan.combos)
-    result = sweep.run_sweep(plan, out=None, jobs=1)
+    assert sweeps.make_plan(path, ["portfolio.fees=0.001"]).sweep_id != plan.sweep_id
+    assert not np.array_equal(sweeps.make_plan(path, ["portfolio.fees=0.002"], seed=5).combos, plan.combos)
+    result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert result.names == list(STAT_NAMES)  # no benchmark: no relative figures
     c = int(result.order()[0])
     expected = _run_stats(path, plan.params(c), ["portfolio.fees=0.002"])
@@ -308,15 +308,15 @@ def interrupt_after(batches: int, seen: list):
 
 def test_resume_after_interruption_computes_only_the_rest(fake_data, config_file, tmp_path):
     grid = ["strategy.params.lookback=4:9", "strategy.params.tilt=0.5:1.0:0.1", "portfolio.fees=0,0.001"]
-    plan = sweep.make_plan(config_file, [], grid)
+    plan = sweeps.make_plan(config_file, [], grid)
     seen = []
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(plan, out=tmp_path / "a", jobs=1, batch_size=10, on_batch=interrupt_after(2, seen))
+        sweeps.run_sweep(plan, out=tmp_path / "a", jobs=1, batch_size=10, on_batch=interrupt_after(2, seen))
     assert seen == [10, 20]
     assert len(list((tmp_path / "a" / plan.sweep_id / "parts").glob("part-*.parquet"))) == 2
-    resumed = sweep.run_sweep(sweep.make_plan(config_file, [], grid), out=tmp_path / "a", jobs=1, batch_size=10)
+    resumed = sweeps.run_sweep(sweeps.make_plan(config_file, [], grid), out=tmp_path / "a", jobs=1, batch_size=10)
     assert resumed.computed == resumed.combinations - 20
-    fresh = sweep.run_sweep(plan, out=tmp_path / "b", jobs=1)
+    fresh = sweeps.run_sweep(plan, out=tmp_path / "b", jobs=1)
     assert fresh.computed == fresh.combinations == 72
     assert resumed.stats is None and fresh.stats is None  # written to disk: not held in memory
     a = pd.read_parquet(tmp_path / "a" / plan.sweep_id / "results.parquet")
@@ -325,17 +325,17 @@ def test_resume_after_interruption_computes_only_the_rest(fake_data, config_file
 
 
 def test_process_pool_gives_the_same_results(fake_data, config_file):
-    plan = sweep.make_plan(config_file, [], ["strategy.params.lookback=2:13", "strategy.params.tilt=0.6,0.8"])
-    one = sweep.run_sweep(plan, out=None, jobs=1)
-    two = sweep.run_sweep(plan, out=None, jobs=2)
+    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=2:13", "strategy.params.tilt=0.6,0.8"])
+    one = sweeps.run_sweep(plan, out=None, jobs=1)
+    two = sweeps.run_sweep(plan, out=None, jobs=2)
     np.testing.assert_array_equal(one.stats, two.stats)
 
 
 def test_keep_equity_saves_the_curves(fake_data, config_file, tmp_path):
     from backtest.pipeline import run_backtest
 
-    plan = sweep.make_plan(config_file, [], ["strategy.params.tilt=0.6,0.9", "portfolio.cash=none,rf"])
-    sweep.run_sweep(plan, out=tmp_path, jobs=1, keep_equity=True)
+    plan = sweeps.make_plan(config_file, [], ["strategy.params.tilt=0.6,0.9", "portfolio.cash=none,rf"])
+    sweeps.run_sweep(plan, out=tmp_path, jobs=1, keep_equity=True)
     files = sorted((tmp_path / plan.sweep_id / "equity").glob("*.parquet"))
     curves = pd.concat([pd.read_parquet(f).set_index("date") for f in files], axis=1)
     assert sorted(curves.columns, key=int) == ["0", "1", "2", "3"]
@@ -429,8 +429,8 @@ def test_real_data_matches_backtest_run(shared_data, tmp_path):
     except ImportError:
         pytest.skip("backtest.data is not available yet")
     config = "configs/first10.yaml"
-    plan = sweep.make_plan(config, ["portfolio.slippage=0.0005"], ["strategy.params.lookback=9,10", "portfolio.fees=0.001", "portfolio.cash=none,rf"])
-    result = sweep.run_sweep(plan, out=None, jobs=2)
+    plan = sweeps.make_plan(config, ["portfolio.slippage=0.0005"], ["strategy.params.lookback=9,10", "portfolio.fees=0.001", "portfolio.cash=none,rf"])
+    result = sweeps.run_sweep(plan, out=None, jobs=2)
     for c in (0, 3):
         expected = _run_stats(config, plan.params(c), ["portfolio.slippage=0.0005"])
         got = dict(zip(result.names, result.stats[c]))
@@ -457,7 +457,7 @@ def test_real_sweep_killed_midway_resumes(shared_data, tmp_path):
     args = [sys.executable, "-m", "backtest.cli", "sweep", "configs/first10.yaml", "--jobs", "1", "--batch-size", "40", "--json"]
     for g in grid:
         args += ["--grid", g]
-    plan = sweep.make_plan(REPO_ROOT / "configs" / "first10.yaml", [], grid)
+    plan = sweeps.make_plan(REPO_ROOT / "configs" / "first10.yaml", [], grid)
     parts = tmp_path / "a" / plan.sweep_id / "parts"
     child = subprocess.Popen(
         args + ["--out", str(tmp_path / "a")], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -476,7 +476,7 @@ def test_real_sweep_killed_midway_resumes(shared_data, tmp_path):
     assert json.loads(rerun.stdout)["combinations"] == 880
     if child.returncode == 130:  # interrupted before the end (the usual case): only the rest ran
         assert 2 <= saved < 22 and b"interrupted" in err
-    fresh = sweep.run_sweep(plan, out=tmp_path / "b", jobs=1)
+    fresh = sweeps.run_sweep(plan, out=tmp_path / "b", jobs=1)
     a = pd.read_parquet(tmp_path / "a" / plan.sweep_id / "results.parquet")
     b = pd.read_parquet(tmp_path / "b" / plan.sweep_id / "results.parquet")
     pd.testing.assert_frame_equal(a, b)
@@ -488,8 +488,8 @@ def test_real_sweep_killed_midway_resumes(shared_data, tmp_path):
 
 def test_ray_backend_equals_local(fake_data, config_file, tmp_path):
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'backtest[ray]')")
-    plan = sweep.make_plan(config_file, [], ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001"])
-    local = sweep.run_sweep(plan, out=tmp_path / "local", jobs=1)
+    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001"])
+    local = sweeps.run_sweep(plan, out=tmp_path / "local", jobs=1)
     from tests.conftest import REPO_ROOT
 
     ray.init(
@@ -499,7 +499,7 @@ def test_ray_backend_equals_local(fake_data, config_file, tmp_path):
         runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}, "worker_process_setup_hook": "tests.test_sweep.install_fake_data"},
     )
     try:
-        remote = sweep.run_sweep(plan, out=tmp_path / "ray", jobs=2, backend="ray", batch_size=3)
+        remote = sweeps.run_sweep(plan, out=tmp_path / "ray", jobs=2, backend="ray", batch_size=3)
     finally:
         ray.shutdown()
     assert remote.computed == local.combinations

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 
 from backtest.display import STAT_FORMATS, drawdown_rows, format_value, stat_rows
 from backtest.report import data
@@ -165,14 +164,14 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
     """Several runs side by side: statistics, Sharpe tests, overlaid equity and drawdowns,
     calendar-year returns. Default file: <comparison directory>/report.html (where `compare`
     already drew the PNGs; png_dir draws them again elsewhere)."""
-    from backtest import compare
+    from backtest import comparison
     from backtest.report import html
 
     entries = comparison.entries
     curves, drawdowns = data.compare_curves(entries)
-    header, rows = compare.formatted_rows(comparison)
+    header, rows = comparison.formatted_rows(comparison)
     test_rows = [[t["label"], f"{t['common_dates']:,}", f"{t['start']} → {t['end']}", f"{t['sharpe']:.3f}", f"{t['sharpe_reference']:.3f}",
-                  compare._format(t["jkm_p_value"], "p"), compare._format(t["bootstrap_p_value"], "p")] for t in comparison.tests]
+                  comparison.format_cell(t["jkm_p_value"], "p"), comparison.format_cell(t["bootstrap_p_value"], "p")] for t in comparison.tests]
     sources = [[e.label, e.kind, e.source, e.strategy, f"{e.start} → {e.end}", f"{len(e.equity):,}"] for e in entries]
     body = [
         html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta")),
@@ -196,9 +195,10 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     """A sweep: the metric heatmap over its first two swept keys and the top combinations."""
     import pyarrow.parquet as pq
 
-    from backtest import sweep
-    from backtest.ranking import Ranking
-    from backtest.report import html
+    from backtest.report import html, png
+    from backtest.sweeps.ranking import Ranking
+    from backtest.sweeps.result import metric_grid
+    from backtest.sweeps.store import TABLE_CHUNK
 
     path = sweep_dir / "results.parquet"
     try:
@@ -216,13 +216,13 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     ranking = Ranking(metric, TOP_SWEEP_ROWS)
 
     def pieces():
-        for batch in table.iter_batches(batch_size=sweep.TABLE_CHUNK, columns=["combo", *grid_keys, *shown]):
+        for batch in table.iter_batches(batch_size=TABLE_CHUNK, columns=["combo", *grid_keys, *shown]):
             piece = batch.to_pandas()
             ranking.add(piece)
             yield piece
 
     if len(grid_keys) >= 2:
-        grid = sweep.metric_grid(pieces(), grid_keys[0], grid_keys[1], metric)
+        grid = metric_grid(pieces(), grid_keys[0], grid_keys[1], metric)
     else:
         for _ in pieces():
             pass
@@ -239,7 +239,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
         note = f"Other swept keys ({', '.join(grid_keys[2:])}): the best value over them." if len(grid_keys) > 2 else ""
         body.append(html.section(f"{metric} over {x} × {y}", html.plot(html.metric_heatmap_figure(grid, metric, x, y), "heatmap"), html.text(note)))
         if png_dir is not None:
-            report.pngs.append(sweep.heatmap_png(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
+            report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
     body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows)))
     sweep_id = record.id if record else sweep_dir.name
@@ -290,7 +290,7 @@ def _cell(value) -> str:
 
 def report(target: str, root: Path | str = "results", out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
     """Report on a run id, sweep id (or unique prefix in root's registry) or a directory."""
-    from backtest import registry
+    from backtest.store import registry
 
     path, record = Path(target), None
     if not path.is_dir():
@@ -306,4 +306,19 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
         return sweep_report(path, record, out, png_dir)
     if (path / "study.json").is_file():
         return study_report(path, out)
+    if (path / "sweep.json").is_file():
+        raise ReportError(f"{path}: {_incomplete_sweep(path)}")
     raise ReportError(f"{path}: not a run, sweep or study directory")
+
+
+def _incomplete_sweep(path: Path) -> str:
+    """What an interrupted sweep's directory holds, and how to finish it."""
+    try:
+        total = json.loads((path / "sweep.json").read_text()).get("combinations")
+    except (OSError, ValueError):
+        total = None
+    from backtest.sweeps.store import Store
+
+    done = int(Store(path).done(total).sum()) if isinstance(total, int) else None
+    held = f" ({done:,} of {total:,} combinations computed)" if done is not None else ""
+    return f"the sweep is incomplete{held}: run the same `backtest sweep` command again to resume it, then report"

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backtest.io import atomic_file
 from backtest.report import style
 
 DPI = 110
@@ -52,7 +53,7 @@ def _save(fig, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    atomic_file(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     _pyplot().close(fig)
     return path
 
@@ -184,3 +185,27 @@ def activity(frame: pd.DataFrame, path: Path) -> Path:
     for ax in (top, bottom):
         ax.grid(True, axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def heatmap(grid, x: str, y: str, metric: str, path: Path, others=()) -> Path:
+    """PNG of a sweep's metric over two swept keys (`SweepResult.heatmap`); `others`: the other
+    swept keys, whose best value each cell shows."""
+    plt = _pyplot()
+    xs, ys = list(grid.columns), list(grid.index)
+    fig, ax = plt.subplots(figsize=(min(16, 2 + 0.35 * len(xs)), min(12, 1.5 + 0.3 * len(ys))))
+    image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
+    fig.colorbar(image, ax=ax, label=metric)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    for axis_set, labels in ((ax.set_xticks, xs), (ax.set_yticks, ys)):
+        step = max(1, len(labels) // 20)
+        positions = list(range(0, len(labels), step))
+        axis_set(positions, [_label(labels[i]) for i in positions])
+    ax.tick_params(axis="x", labelrotation=90)
+    title = f"{metric} over {x} × {y}" + (f" (best over {', '.join(others)})" if others else "")
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def _label(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -3,7 +3,7 @@
     id                 the run id (= the run directory's name) or the sweep id
     kind               "run" | "sweep"
     created            UTC time, ISO 8601
-    config_hash        sha256 of the resolved config (backtest.results.config_hash)
+    config_hash        sha256 of the resolved config (backtest.store.rundir.config_hash)
     strategy           the strategy's name (or its file's stem)
     params             the strategy's parameters (JSON)
     data_fingerprint   sha256 over the sorted hashes of the data files the run read
@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backtest.errors import UserError
-from backtest.results import config_hash, json_safe
+from backtest.io import json_safe
+from backtest.store.rundir import config_hash
 
 DB_NAME = "registry.sqlite"
 BUSY_TIMEOUT_S = 60.0
@@ -220,7 +221,7 @@ def record_run(
 ) -> None:
     """Record one backtest run.
 
-    summary: what `backtest.results.summary` returns ({"start", "end", "strategy", "benchmark"}).
+    summary: what `RunResult.summary` returns ({"start", "end", "strategy", "benchmark"}).
     data_files: the manifest's data file hashes; read from `<run_dir>/manifest.json` when omitted.
     """
     if data_files is None:
@@ -231,6 +232,17 @@ def record_run(
         path=run_dir, start=summary.get("start"), end=summary.get("end"),
         data_files=data_files, created=created, extra=None,
     )
+
+
+def try_record(record, root: Path | str, record_id: str, *args, **kwargs) -> str | None:
+    """`record(root, record_id, ...)` (`record_run` or `record_sweep`) for a run or sweep whose
+    directory is already whole: a registry that cannot be written is a warning (returned as one
+    line), not a failure."""
+    try:
+        record(root, record_id, *args, **kwargs)
+    except (sqlite3.Error, OSError) as exc:
+        return f"warning: {record_id} not recorded in {db_path(root)}: {exc}"
+    return None
 
 
 def record_sweep(

@@ -265,7 +265,7 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
 
 
 # The two `*_figures_nb` functions turn the sums of one pass over the rows into the figures. They
-# are the one source of the formulas: `backtest.kernels.cuda` compiles them for the GPU, where
+# are the one source of the formulas: `backtest.engine.cuda` compiles them for the GPU, where
 # the sums are accumulated row by row in a single pass (so they use `math`, not NumPy).
 
 

@@ -62,35 +62,10 @@ def simulate(
     cash_asset: str | None = None,
 ) -> Simulation:
     """Rebalance to `target_weights` (rows: rebalance dates; NaN: no change) over `returns`."""
-    import vectorbt as vbt  # heavy: imported only when a simulation runs
-
-    assets = list(target_weights.columns)
-    size = target_weights.reindex(index=returns.index)
-    if cash_asset is not None:
-        # the cash asset gets whatever the other targets leave (even if the strategy named it)
-        if cash_asset not in assets:
-            assets.append(cash_asset)
-        invested = size.drop(columns=cash_asset, errors="ignore").sum(axis=1, min_count=1)
-        size[cash_asset] = (1.0 - invested).clip(lower=0.0)
-    fee_rates = np.array([0.0 if asset == cash_asset else fees for asset in assets])
-    prices = price_levels(returns[assets])
-    close = pd.DataFrame(prices, index=returns.index, columns=assets)
-
-    portfolio = vbt.Portfolio.from_orders(
-        close,
-        # C order always: one compiled signature of vectorbt's simulator serves every call
-        size=np.ascontiguousarray(size[assets].to_numpy()),
-        size_type="targetpercent",
-        direction="longonly",
-        fees=fee_rates[None, :],
-        slippage=slippage,
-        init_cash=initial_cash,
-        cash_sharing=True,
-        group_by=True,
-        call_seq="auto",
-        freq="1D",
-    )
-    records = portfolio.orders.records
+    pf = portfolio(returns, target_weights, initial_cash, fees, slippage, cash_asset)
+    assets = list(pf.wrapper.columns)
+    prices = pf.close.to_numpy()
+    records = pf.orders.records
     dates = returns.index[records["idx"]]
     value = records["size"] * records["price"]
     orders = pd.DataFrame(
@@ -114,6 +89,46 @@ def simulate(
         traded=pd.Series(per_row[0], index=returns.index, name="traded"),
         fees=pd.Series(per_row[1], index=returns.index, name="fees"),
         initial_cash=float(initial_cash),
+    )
+
+
+def portfolio(
+    returns: pd.DataFrame,
+    target_weights: pd.DataFrame,
+    initial_cash: float,
+    fees: float = 0.0,
+    slippage: float = 0.0,
+    cash_asset: str | None = None,
+):
+    """vectorbt's `Portfolio` of rebalancing to `target_weights` over `returns` (the simulation
+    behind `simulate`; with `cash_asset`, that column takes what the targets leave uninvested)."""
+    import vectorbt as vbt  # heavy: imported only when a simulation runs
+
+    assets = list(target_weights.columns)
+    size = target_weights.reindex(index=returns.index)
+    if cash_asset is not None:
+        # the cash asset gets whatever the other targets leave (even if the strategy named it)
+        if cash_asset not in assets:
+            assets.append(cash_asset)
+        invested = size.drop(columns=cash_asset, errors="ignore").sum(axis=1, min_count=1)
+        size[cash_asset] = (1.0 - invested).clip(lower=0.0)
+    fee_rates = np.array([0.0 if asset == cash_asset else fees for asset in assets])
+    prices = price_levels(returns[assets])
+    close = pd.DataFrame(prices, index=returns.index, columns=assets)
+
+    return vbt.Portfolio.from_orders(
+        close,
+        # C order always: one compiled signature of vectorbt's simulator serves every call
+        size=np.ascontiguousarray(size[assets].to_numpy()),
+        size_type="targetpercent",
+        direction="longonly",
+        fees=fee_rates[None, :],
+        slippage=slippage,
+        init_cash=initial_cash,
+        cash_sharing=True,
+        group_by=True,
+        call_seq="auto",
+        freq="1D",
     )
 
 

@@ -1,6 +1,6 @@
 """The sweep kernel on an NVIDIA GPU (numba's CUDA target): one thread per combination.
 
-`sweep_cuda` takes the inputs of `backtest.kernels.rebalance.sweep_nb` (per-combination fees,
+`sweep_cuda` takes the inputs of `backtest.engine.nb.sweep_nb` (per-combination fees,
 slippage, initial cash and benchmark curve) and fills the same statistics. Each combination's
 target weights come either from host weight sets (`sweep_nb`'s CSR form) or, for a strategy that
 gives its rule per thread (`gpu_tables`, `gpu_weights`: see `backtest.strategy`), from its own
@@ -29,8 +29,9 @@ if not hasattr(np, "row_stack"):  # numba-cuda still calls np.row_stack, which n
 
 from numba import cuda, float64, int64  # noqa: E402
 
-from backtest.kernels import rebalance, stats  # noqa: E402
-from backtest.kernels.stats import EXCESS_CAGR, MIN_TRADE_SHARE, N_RELATIVE, N_STATS  # noqa: E402
+from backtest.engine import nb  # noqa: E402
+from backtest.stats import nb as stats_nb  # noqa: E402
+from backtest.stats.nb import EXCESS_CAGR, MIN_TRADE_SHARE, N_RELATIVE, N_STATS  # noqa: E402
 
 MAX_COLS = 16  # columns of one weight set (assets plus the cash asset): the threads' scratch size
 THREADS_PER_BLOCK = 128
@@ -50,23 +51,23 @@ def _device_functions(*functions, env: dict | None = None) -> dict:
 
 
 _DEVICE = _device_functions(
-    rebalance._is_close,
-    rebalance._is_close_or_less,
-    rebalance._sign,
-    rebalance._add,
-    rebalance._insert_argsort,
-    rebalance._value,
-    rebalance._mark,
-    rebalance._execute_order,
-    rebalance._rebalance_row,
-    stats.cagr_nb,
-    stats.return_step_nb,
-    stats.drawdown_start_nb,
-    stats.drawdown_step_nb,
-    stats.year_step_nb,
-    stats.relative_step_nb,
-    stats.summary_figures_nb,
-    stats.relative_figures_nb,
+    nb._is_close,
+    nb._is_close_or_less,
+    nb._sign,
+    nb._add,
+    nb._insert_argsort,
+    nb._value,
+    nb._mark,
+    nb._execute_order,
+    nb._rebalance_row,
+    stats_nb.cagr_nb,
+    stats_nb.return_step_nb,
+    stats_nb.drawdown_start_nb,
+    stats_nb.drawdown_step_nb,
+    stats_nb.year_step_nb,
+    stats_nb.relative_step_nb,
+    stats_nb.summary_figures_nb,
+    stats_nb.relative_figures_nb,
 )
 _rebalance_row = _DEVICE["_rebalance_row"]
 _mark = _DEVICE["_mark"]

@@ -20,37 +20,22 @@ import datetime as dt
 import errno
 import hashlib
 import json
-import math
 import os
 import platform
-import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import yaml
 
 from backtest import data, stats
 from backtest.errors import OutputError
+from backtest.io import atomic_dir, remove_stale_temps
 
 PACKAGES = ("backtest", "vectorbt", "numba", "numpy", "pandas", "pydantic", "click")
-
-
-def json_safe(value):
-    """Replace NaN and infinities by None, recursively, so the output is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def config_hash(config_dict: dict) -> str:
@@ -62,19 +47,6 @@ def new_run_id(strategy_name: str, config_dict: dict) -> str:
     now = dt.datetime.now()
     salt = f"{config_hash(config_dict)}{now.isoformat()}{os.getpid()}"
     return f"{strategy_name}-{now:%Y%m%d-%H%M%S}-{hashlib.sha256(salt.encode()).hexdigest()[:6]}"
-
-
-def summary(result, run_id: str) -> dict:
-    """The run's statistics as one JSON-ready object (what `--json` prints)."""
-    return json_safe(
-        {
-            "run_id": run_id,
-            "start": result.start,
-            "end": result.end,
-            "strategy": result.strategy.stats,
-            "benchmark": result.benchmark.stats if result.benchmark else None,
-        }
-    )
 
 
 def _git_commit() -> str | None:
@@ -134,60 +106,6 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     pyarrow.csv.write_csv(pa.table(columns), path, pyarrow.csv.WriteOptions(quoting_style="needed"))
 
 
-def _owner() -> str:
-    """This process as `<host>-<pid>` (dots in the host name made underscores)."""
-    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
-
-
-def temp_path(path: Path) -> Path:
-    """A hidden sibling of `path` that names this process: `.<name>.<host>-<pid>.tmp`."""
-    return path.with_name(f".{path.name}.{_owner()}.tmp")
-
-
-_TEMP_NAME = re.compile(r"^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.tmp$")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-def remove_stale_temps(directory: Path) -> list[Path]:
-    """Remove the temporary files and directories in `directory` left by processes of this host
-    that no longer run (killed mid-write); return them. Other hosts' are left alone."""
-    host = socket.gethostname().replace(".", "_")
-    removed = []
-    for path in Path(directory).glob(".*.tmp"):
-        match = _TEMP_NAME.match(path.name)
-        if match is None or match["host"] != host or _alive(int(match["pid"])):
-            continue
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
-
-
-def atomic_file(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write a file by `write(temporary path)` and rename it into place: readers (and a crash)
-    see the old file or the whole new one, never part of it."""
-    path = Path(path)
-    tmp = temp_path(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def check_writable(out_root: Path | str) -> None:
     """OutputError unless the results root (or its nearest existing parent, where it will be
     created) is a directory a file can be written in. Called before any work, so an unwritable
@@ -214,13 +132,12 @@ def write_run(result, out_root: Path | str, run_id: str) -> Path:
         raise OutputError(f"{out_root}: cannot write results there ({exc.strerror or exc}); choose another --out") from None
     remove_stale_temps(out_root)
     final = out_root / run_id
-    tmp = temp_path(final)
-    try:
-        tmp.mkdir()
+
+    def build(tmp: Path) -> None:
         init = result.prepared.config.portfolio.initial_cash
         legs = [leg for leg in (result.strategy, result.benchmark) if leg is not None]
         (tmp / "config.yaml").write_text(yaml.safe_dump(result.prepared.config.to_dict(), sort_keys=False))
-        (tmp / "stats.json").write_text(json.dumps(summary(result, run_id), indent=2))
+        (tmp / "stats.json").write_text(json.dumps({**result.summary(), "run_id": run_id}, indent=2))
         curves = {}
         for leg in legs:
             curves[leg.leg.key] = leg.simulation.equity
@@ -230,10 +147,8 @@ def write_run(result, out_root: Path | str, run_id: str) -> Path:
         orders = pd.concat([leg.simulation.orders.assign(leg=leg.leg.key) for leg in legs], ignore_index=True)
         write_csv(orders, tmp / "orders.csv")
         (tmp / "manifest.json").write_text(json.dumps(manifest(result), indent=2))
-        os.replace(tmp, final)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):  # a full disk, a directory gone: the user's to fix
-            raise OutputError(f"{final}: cannot write the run ({exc.strerror or exc}); nothing was kept") from exc
-        raise
-    return final
+
+    try:
+        return atomic_dir(final, build)
+    except OSError as exc:  # a full disk, a directory gone: the user's to fix
+        raise OutputError(f"{final}: cannot write the run ({exc.strerror or exc}); nothing was kept") from exc

@@ -1,6 +1,6 @@
 """Target-weight rebalancing on plain NumPy arrays, with the engine's order semantics exactly.
 
-The contract is `backtest.engine.portfolio` (vectorbt 1.2 `Portfolio.from_orders` with
+The contract is `backtest.engine.vectorbt` (vectorbt 1.2 `Portfolio.from_orders` with
 `size_type="targetpercent"`, `direction="longonly"`, `cash_sharing=True`, `call_seq="auto"`), and
 this kernel follows vectorbt's own `simulate_from_orders_nb` / `execute_order_nb` / `buy_nb` /
 `sell_nb` step by step, including its float tolerances (`is_close_nb`, `add_nb`):
@@ -29,14 +29,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from backtest.kernels.stats import STAT_NAMES, relative_nb, summary_nb
+from backtest.stats.nb import STAT_NAMES, relative_nb, summary_nb
 
 REL_TOL = 1e-9  # vectorbt.utils.math_.rel_tol
 ABS_TOL = 1e-12  # vectorbt.utils.math_.abs_tol
 
 
 # The scalar helpers below (down to `_rebalance_row`) are the one source of the order semantics:
-# `backtest.kernels.cuda` compiles the same Python functions for the GPU. So they use only what
+# `backtest.engine.cuda` compiles the same Python functions for the GPU. So they use only what
 # both targets compile: `math` (not NumPy) on scalars, and indexing of arrays they are given.
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.study.common import StudyError, StudyResult, group_bars, monthly_data
-from backtest.study.rates import REGIMES
+from backtest.study.rate_regimes import REGIMES
 from backtest.study.stats import DEFAULT_RESAMPLES, Claim, summarize
 
 UNIVERSES = {

@@ -1,4 +1,4 @@
-"""Every statistic, from an equity curve: a thin pandas wrapper over `backtest.kernels.stats`.
+"""Every statistic, from an equity curve: a thin pandas wrapper over `backtest.stats.nb`.
 
 Inputs
     equity          portfolio value at each row's close, after that row's trading (a Series on
@@ -71,7 +71,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from backtest.kernels.stats import (
+from backtest.stats.nb import (
     RELATIVE_STAT_NAMES,
     STAT_NAMES,
     drawdown_episodes_nb,

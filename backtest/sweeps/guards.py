@@ -14,7 +14,6 @@ by `backtest.stats`, and every run by `backtest.pipeline`.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 import re
@@ -23,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from backtest import stats
-from backtest.config import set_dotted, validate
 from backtest.errors import ConfigError
 
 EULER_GAMMA = 0.5772156649015329
@@ -126,17 +124,6 @@ def check_periods(config, in_sample_end: dt.date | None = None, walk: tuple | No
         raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training plus test window")
 
 
-def config_with(plan, params: dict, period: tuple | None = None):
-    """The sweep's base config with one combination's values (and a new period), validated."""
-    raw = copy.deepcopy(plan.raw)
-    for key, value in params.items():
-        set_dotted(raw, key, value)
-    if period is not None:
-        for key, date in zip(("period.start", "period.end"), period):
-            set_dotted(raw, key, None if date is None else str(pd.Timestamp(date).date()))
-    return validate(raw, source=plan.source, base_dir=plan.base_dir)
-
-
 def sweep_deflated_sharpes(result) -> dict:
     """`deflated_sharpe` of a sweep's winners, with all its combinations as the trials.
 
@@ -146,7 +133,7 @@ def sweep_deflated_sharpes(result) -> dict:
     Each distinct winner's curves are computed once more, by the sweep's kernel (no vectorbt:
     the sweep command does not pay its import).
     """
-    from backtest.sweep import combination_curves
+    from backtest.sweeps import combination_curves
 
     plan = result.plan
     curves: dict[int, object] = {}
@@ -203,7 +190,7 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
     rows, benchmark = [], None
     for c in result.order()[:top]:
         params = plan.params(int(c))
-        run = run_backtest(config_with(plan, params, period))
+        run = run_backtest(plan.config(params, period))
         dates = run.prepared.returns.index
         if dates[-1] < oos_start:
             raise ConfigError(f"--split: no data after the in-sample end {is_end}")
@@ -228,7 +215,7 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
     """Rolling re-selection; `run_window_sweep(start, end)` sweeps the grid on one training window."""
     from backtest.pipeline import prepare, run_backtest
 
-    base = validate(copy.deepcopy(plan.raw), source=plan.source, base_dir=plan.base_dir)
+    base = plan.config()
     initial, ppy = base.portfolio.initial_cash, base.stats.periods_per_year
     dates = prepare(base).returns.index
     spans = windows(dates, train, test)
@@ -238,7 +225,7 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
     for train_start, train_end, test_start, test_end in spans:
         chosen_result = run_window_sweep(train_start, train_end)
         params = best_params(chosen_result)[0]
-        run = run_backtest(config_with(plan, params, (base.period.start, test_end)))
+        run = run_backtest(plan.config(params, (base.period.start, test_end)))
         window = window_of(run, test_start, test_end)
         scale = value / initial  # chain: each window starts from the previous window's end value
         piece = {k: v * scale for k, v in window.items()}

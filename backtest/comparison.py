@@ -39,7 +39,6 @@ import json
 import math
 import os
 import shlex
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,20 +211,26 @@ def _from_config(path: Path, overrides: list[str], source: str) -> Entry:
     from backtest.config import load_config
     from backtest.pipeline import run_backtest
 
-    cfg = load_config(path, overrides)
-    result = run_backtest(cfg)
+    entry = from_result(run_backtest(load_config(path, overrides)), source)
+    entry.label = " ".join([path.stem, *map(_short_override, overrides)])
+    entry.kind, entry.overrides = "config", overrides
+    return entry
+
+
+def from_result(result, source: str = "") -> Entry:
+    """An Entry from a `RunResult` in memory (`backtest.compare(result, ...)`)."""
+    config = result.prepared.config
     leg = result.strategy
-    label = " ".join([path.stem, *map(_short_override, overrides)])
     return Entry(
-        label=label,
-        source=source,
-        kind="config",
+        label=result.run_id or leg.leg.strategy.name,
+        source=source or result.run_id or leg.leg.strategy.name,
+        kind="run" if result.run_id else "result",
         equity=leg.simulation.equity.astype(float),
-        initial_cash=float(cfg.portfolio.initial_cash),
-        periods_per_year=int(cfg.stats.periods_per_year),
+        initial_cash=float(config.portfolio.initial_cash),
+        periods_per_year=int(config.stats.periods_per_year),
         stats=dict(leg.stats),
         strategy=leg.leg.strategy.name,
-        overrides=overrides,
+        run_id=result.run_id,
     )
 
 
@@ -256,7 +261,7 @@ def _from_run_dir(run_dir: Path, source: str, run_id: str | None = None) -> Entr
 
 def resolve(text: str, root: Path | str) -> Entry:
     """One compare argument -> an Entry (see the module docstring for what it may be)."""
-    from backtest import registry
+    from backtest.store import registry
 
     # a path that exists as given (even one with spaces) is never split
     head, overrides = (text, []) if Path(text).exists() else parse_argument(text)
@@ -297,7 +302,7 @@ def _unique_labels(entries: list[Entry], labels: list[str]) -> None:
 @dataclass
 class Comparison:
     compare_id: str
-    directory: Path
+    directory: Path | None  # where `write` put it
     entries: list[Entry]
     tests: list[dict]  # one per entry after the first: vs the first, on common dates
     yearly: pd.DataFrame  # year x label
@@ -348,15 +353,15 @@ def new_compare_id(entries: list[Entry]) -> str:
 
 
 def compare(
-    arguments: list[str] | tuple[str, ...],
+    arguments,
     root: Path | str = "results",
     labels: list[str] | tuple[str, ...] = (),
     resamples: int = DEFAULT_RESAMPLES,
     block: float = DEFAULT_BLOCK,
     seed: int = DEFAULT_SEED,
-    charts: bool = True,
 ) -> Comparison:
-    """Resolve every argument, test each Sharpe ratio against the first's, and write the outputs."""
+    """Resolve every argument (text as `backtest compare` takes it, or a `RunResult`), and test
+    each Sharpe ratio against the first's. Nothing is written (see `write`)."""
     from backtest import stats
 
     if len(arguments) < 2:
@@ -365,16 +370,13 @@ def compare(
         raise CompareError(f"--resamples: must be positive, got {resamples}")
     if block < 1:
         raise CompareError(f"--block: must be at least 1, got {block}")
-    entries = [resolve(text, root) for text in arguments]
+    entries = [resolve(item, root) if isinstance(item, (str, Path)) else from_result(item) for item in arguments]
     _unique_labels(entries, list(labels))
     tests = [sharpe_tests(entries[0], other, resamples, block, seed) for other in entries[1:]]
     yearly = pd.concat(
         [stats.yearly_returns(e.equity, e.initial_cash).rename(e.label) for e in entries], axis=1
     ).sort_index()
-    compare_id = new_compare_id(entries)
-    comparison = Comparison(compare_id, Path(root) / f"compare-{compare_id}", entries, tests, yearly)
-    write(comparison, charts=charts)
-    return comparison
+    return Comparison(new_compare_id(entries), None, entries, tests, yearly)
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -389,7 +391,7 @@ _TEST_ROWS = {
 }
 
 
-def _format(value, kind: str) -> str:
+def format_cell(value, kind: str) -> str:
     from backtest.display import format_value
 
     if kind == "str":
@@ -420,7 +422,7 @@ def side_by_side(comparison: Comparison) -> list[tuple[str, str, str, list]]:
 
 def formatted_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     header = ["", *(e.label for e in comparison.entries)]
-    rows = [[label, *(_format(v, kind) for v in values)] for _, label, kind, values in side_by_side(comparison)]
+    rows = [[label, *(format_cell(v, kind) for v in values)] for _, label, kind, values in side_by_side(comparison)]
     return header, rows
 
 
@@ -460,17 +462,17 @@ def to_markdown(comparison: Comparison) -> str:
 
 def yearly_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     header = ["Year", *comparison.yearly.columns]
-    rows = [[str(year), *(_format(v, "pct") for v in row)] for year, row in comparison.yearly.iterrows()]
+    rows = [[str(year), *(format_cell(v, "pct") for v in row)] for year, row in comparison.yearly.iterrows()]
     return header, rows
 
 
 def to_json(comparison: Comparison) -> dict:
-    from backtest.results import json_safe
+    from backtest.io import json_safe
 
     return json_safe(
         {
             "compare_id": comparison.compare_id,
-            "directory": str(comparison.directory),
+            "directory": str(comparison.directory) if comparison.directory else None,
             "entries": [
                 {
                     "label": e.label,
@@ -497,26 +499,27 @@ def to_json(comparison: Comparison) -> dict:
 # --- files --------------------------------------------------------------------------------------
 
 
-def write(comparison: Comparison, charts: bool = True) -> Path:
-    """Write `<root>/compare-<id>/` atomically (built under a temporary name, then renamed)."""
-    final = comparison.directory
+def write(comparison: Comparison, root: Path | str, draw=None) -> Path:
+    """Write `<root>/compare-<id>/` atomically (built under a temporary name, then renamed):
+    the tables, and whatever `draw(comparison, directory)` adds (the charts)."""
+    from backtest.io import atomic_dir
+
+    final = Path(root) / f"compare-{comparison.compare_id}"
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+
+    def build(tmp: Path) -> None:
         (tmp / "stats.csv").write_text(to_csv(comparison))
         pd.DataFrame(comparison.tests).to_csv(tmp / "sharpe_tests.csv", index=False)
         comparison.yearly.to_csv(tmp / "yearly.csv")
         equity = pd.concat([e.equity.rename(e.label) for e in comparison.entries], axis=1, sort=True)
         equity.rename_axis("date").to_csv(tmp / "equity.csv", date_format="%Y-%m-%d")
-        if charts:
-            from backtest.report.build import compare_pngs
-
-            compare_pngs(comparison, tmp)
+        if draw is not None:
+            draw(comparison, tmp)
         (tmp / "compare.json").write_text(json.dumps(to_json(comparison), indent=2))
-        os.replace(tmp, final)
+
+    comparison.directory = final  # compare.json names it
+    try:
+        return atomic_dir(final, build)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        comparison.directory = None
         raise
-    return final

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backtest.study import first10
+from backtest.study import first_sessions
 from backtest.study.common import StudyResult
 from backtest.study.stats import DEFAULT_RESAMPLES
 
-DEFAULTS = {k: v for k, v in first10.DEFAULTS.items() if k != "lookback"}
+DEFAULTS = {k: v for k, v in first_sessions.DEFAULTS.items() if k != "lookback"}
 
 
 def january_sessions(dates) -> int:
@@ -33,13 +33,13 @@ def run(
     frame=None,
 ) -> StudyResult:
     """The January study (`frame`: daily returns to use instead of loading them)."""
-    return first10._run_yearly(
+    return first_sessions._run_yearly(
         "january", small, large, market, january_sessions, "in January", {}, start, end, seed, resamples, search_path, frame,
     )
 
 
 def plot(result: StudyResult, path: Path) -> None:
-    first10.plot(result, path)
+    first_sessions.plot(result, path)
 
 
-COLUMNS, OUTCOMES, MAX_ROWS = first10.COLUMNS, first10.OUTCOMES, None
+COLUMNS, OUTCOMES, MAX_ROWS = first_sessions.COLUMNS, first_sessions.OUTCOMES, None

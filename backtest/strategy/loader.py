@@ -1,4 +1,4 @@
-"""Finding strategies, declaring their parameters, and calling them safely.
+"""Finding strategies, loading their modules, and calling them safely.
 
 A strategy is one module (in the top-level `strategies/` package, or any file a config names)
 with three things a researcher can read at a glance:
@@ -15,7 +15,7 @@ declared types, and checks what the strategy returns (no leverage, no unknown da
 
 A fourth line is optional: `GPU = True` declares that the strategy trades a fixed few series
 (at most 15, plus the cash asset), so `backtest sweep --backend cuda` may simulate its
-combinations on the GPU kernel (`backtest.kernels.cuda`); without it sweeps run on the CPU.
+combinations on the GPU kernel (`backtest.engine.cuda`); without it sweeps run on the CPU.
 Such a strategy may also give its rule in a form each GPU thread evaluates itself, so the
 strategy is not called on the host once per parameter set:
 
@@ -33,117 +33,18 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-import math
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError, did_you_mean
-
-KINDS = ("int", "float", "bool", "str", "choice", "series", "series_list", "weights")
-SERIES_KINDS = ("series", "series_list", "weights")  # kinds that name the series a strategy trades
-
-
-@dataclass(frozen=True)
-class Param:
-    """One declared strategy parameter.
-
-    kind: "int", "float", "bool", "str", "choice" (one of `choices`), "series" (a series id such as
-    "ff_size:Lo 30"), "series_list" (a non-empty list of distinct series ids) or "weights" (a
-    mapping of series id to weight).
-    min/max bound numeric kinds (inclusive) and are the natural range of a sweep.
-    """
-
-    name: str
-    kind: str
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    choices: tuple = ()
-    help: str = ""
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"parameter {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
-
-    def coerce(self, value: Any, where: str) -> Any:
-        """Return `value` as this parameter's type, or raise StrategyError naming `where`."""
-
-        def fail(expected: str):
-            raise StrategyError(f"{where}: expected {expected}, got {value!r}")
-
-        if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                fail("an integer")
-            try:
-                number = float(value)
-            except ValueError:
-                fail("an integer")
-            if not number.is_integer():
-                fail("an integer")
-            value = int(number)
-        elif self.kind == "float":
-            if isinstance(value, bool):
-                fail("a number")
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                fail("a number")
-            if not math.isfinite(value):
-                fail("a finite number")
-        elif self.kind == "bool":
-            if not isinstance(value, bool):
-                fail("true or false")
-        elif self.kind in ("str", "series"):
-            if not isinstance(value, str) or not value:
-                fail("a series id such as 'ff_size:Lo 30'" if self.kind == "series" else "a string")
-            if self.kind == "series":
-                _check_series(value, where)
-        elif self.kind == "series_list":
-            if not isinstance(value, (list, tuple)) or not value:
-                fail("a list of series ids such as ['ff_industry10:Manuf', 'ff_industry10:Hlth']")
-            for i, series_id in enumerate(value):
-                if not isinstance(series_id, str) or not series_id:
-                    raise StrategyError(f"{where}[{i}]: expected a series id, got {series_id!r}")
-                _check_series(series_id, f"{where}[{i}]")
-            if len(set(value)) < len(value):
-                fail("distinct series ids")
-            value = list(value)
-        elif self.kind == "choice":
-            if value not in self.choices:
-                fail("one of " + ", ".join(map(str, self.choices)))
-        elif self.kind == "weights":
-            if not isinstance(value, dict) or not value:
-                fail("a mapping of series id to weight")
-            coerced = {}
-            for series_id, weight in value.items():
-                _check_series(str(series_id), f"{where}.{series_id}")
-                if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                    raise StrategyError(f"{where}.{series_id}: expected a weight >= 0, got {weight!r}")
-                coerced[str(series_id)] = float(weight)
-            if sum(coerced.values()) > 1 + 1e-9:
-                raise StrategyError(f"{where}: weights sum to {sum(coerced.values()):g}, more than 1 (no leverage)")
-            value = coerced
-        if self.kind in ("int", "float"):
-            if self.min is not None and value < self.min or self.max is not None and value > self.max:
-                fail(f"a value in [{self.min}, {self.max}]")
-        return value
-
-
-def _check_series(series_id: str, where: str) -> None:
-    """Check a series id against the data catalog, naming the config key on failure."""
-    from backtest.data import check_series_id
-    from backtest.errors import DataError
-
-    try:
-        check_series_id(series_id)
-    except DataError as exc:
-        raise StrategyError(f"{where}: {exc}") from exc
+from backtest.strategy.params import Param, parameter_columns
+from backtest.strategy.weights import check_weights
 
 
 @dataclass(frozen=True)
@@ -250,56 +151,7 @@ class Strategy:
                 f"strategy's lookback of {needed} {unit}; choose a longer period or a shorter lookback")
 
 
-def check_weights(weights: Any, calendar: pd.DatetimeIndex, assets: list[str], name: str, source: str = "") -> pd.DataFrame:
-    """Validate a strategy's output: dates on the calendar, known assets, 0 <= w, row sum <= 1.
-
-    A row of NaN means "no change"; a row with some NaN and some numbers is an error. Errors name
-    the strategy, its file (`source`) and the first date at fault.
-    """
-    who = f"strategy {name!r}" + (f" ({source})" if source else "")
-    if not isinstance(weights, pd.DataFrame):
-        raise StrategyError(f"{who}: target_weights must return a DataFrame, got {type(weights).__name__}")
-    unknown = [c for c in weights.columns if c not in assets]
-    if unknown:
-        raise StrategyError(f"{who}: weights for unknown asset {unknown[0]!r} (assets: {', '.join(assets)})")
-    if not isinstance(weights.index, pd.DatetimeIndex):
-        raise StrategyError(f"{who}: the weights' index must be dates (a DatetimeIndex)")
-    rows = calendar.get_indexer(weights.index)
-    if (rows < 0).any():
-        date = weights.index[int(np.argmax(rows < 0))]
-        raise StrategyError(f"{who}: rebalance date {date.date()} is not a trading date of the data")
-    if (np.diff(rows) <= 0).any():
-        raise StrategyError(f"{who}: rebalance dates must be unique and ascending")
-    try:
-        given = weights.to_numpy(dtype=np.float64)
-    except (TypeError, ValueError):
-        raise StrategyError(f"{who}: weights must be numbers") from None
-    missing = np.isnan(given)
-    partial = missing.any(axis=1) & ~missing.all(axis=1)
-    if partial.any():
-        row = int(partial.argmax())
-        asset = weights.columns[int(missing[row].argmax())]
-        raise StrategyError(f"{who}: NaN weight for {asset!r} on {weights.index[row].date()} beside "
-                            "weights for other assets (a row of NaN means no change; give every asset a number)")
-    values = given
-    if list(weights.columns) != assets:
-        weights = weights.reindex(columns=assets)
-        values = weights.to_numpy(dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        bad = (values < -1e-12) | np.isinf(values)
-    if bad.any():
-        row = int(bad.any(axis=1).argmax())
-        raise StrategyError(f"{who}: negative or infinite weight on {weights.index[row].date()}")
-    missing = np.isnan(values)
-    sums = np.where(missing.all(axis=1), np.nan, np.nansum(values, axis=1))
-    over = sums > 1 + 1e-9
-    if over.any():
-        row = int(over.argmax())
-        raise StrategyError(f"{who}: weights sum to {sums[row]:.6g} on {weights.index[row].date()} (more than 1: no leverage)")
-    return pd.DataFrame(values, index=weights.index, columns=assets)
-
-
-def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
+def _from_module(module: Any, name: str, source: str) -> Strategy:
     fn = getattr(module, "target_weights", None)
     if not callable(fn):
         raise StrategyError(f"strategy {name!r} ({source}): no target_weights(returns, params) function")
@@ -325,18 +177,16 @@ def _from_module(module: ModuleType, name: str, source: str) -> Strategy:
 _CPU_RULES: dict[Callable, Callable] = {}  # gpu_weights -> its CPU compilation (rule_weights)
 
 
-def parameter_column(values: list) -> np.ndarray:
-    """One parameter's values as an array: numbers as numbers, anything else as objects."""
-    if all(isinstance(v, (bool, int, float)) for v in values):
-        return np.asarray(values)
-    column = np.empty(len(values), dtype=object)
-    column[:] = values
-    return column
-
-
-def parameter_columns(params_list: list[SimpleNamespace]) -> SimpleNamespace:
-    """Parameter sets as columns: one array per parameter, one value per set (`gpu_tables`)."""
-    return SimpleNamespace(**{name: parameter_column([getattr(p, name) for p in params_list]) for name in vars(params_list[0])})
+def strategy_from(obj: Any, name: str | None = None, where: str = "strategy") -> Strategy:
+    """A strategy from an object that has a strategy module's attributes (`PARAMS`,
+    `target_weights`, a docstring, optionally `KERNEL`...): a module imported or built in a
+    notebook, a class, a SimpleNamespace. Its name: `name`, else the object's own."""
+    if isinstance(obj, Strategy):
+        return obj
+    own = getattr(obj, "__name__", None) or type(obj).__name__
+    name = name or own.rsplit(".", 1)[-1]
+    source = getattr(obj, "__file__", None) or f"<{own}>"
+    return _from_module(obj, name, source)
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:

@@ -1,0 +1,224 @@
+"""The public Python API: what `import backtest` offers, and what the `backtest` command prints.
+
+    backtest.run(config, set=..., start=..., end=..., strategy=..., out=...)   -> RunResult
+    backtest.sweep(config, grid={...}, ..., split=..., walk_forward=..., out=...) -> SweepResult
+    backtest.compare(run_or_config, run_or_config, ..., out=...)               -> Comparison
+    backtest.check(config, ...)                                                -> [LegReport]
+    backtest.load(series_ids, start=..., end=...)                              -> DataFrame
+    backtest.study.first10(...), .january, .rates, .sectors, .ytd              -> StudyResult
+
+`config` is a YAML file's path or a dict with the YAML's shape; `set` a dict of dotted keys to
+values (`{"strategy.params.lookback": 7}`), as `--set` on the command line. Every function
+computes in memory and writes nothing unless `out` names a results root; there it writes and
+records exactly as the command line does. Bad input raises a `backtest.errors.UserError`
+(ConfigError, DataError, StrategyError, ...) whose message names the file, key or date.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from backtest import config as configs
+from backtest.errors import ConfigError
+
+def run(
+    config: str | Path | Mapping,
+    *,
+    set: Mapping[str, Any] | None = None,
+    start: Any = None,
+    end: Any = None,
+    strategy: Any = None,
+    out: Path | str | None = None,
+):
+    """Run one backtest: the strategy (and its benchmark) over the config's period.
+
+    `strategy`: a module, or any object with a strategy's attributes (`PARAMS`,
+    `target_weights`, a docstring), used instead of the config's strategy (whose `params`
+    still apply; a config without a `strategy` section is fine then). With `out`, the run
+    directory is written under it and recorded in its registry (`RunResult.directory`).
+    """
+    from backtest.pipeline import run_backtest
+    from backtest.store import rundir
+
+    resolved = _config(config, set, start, end, strategy)
+    if out is not None:
+        rundir.check_writable(out)
+    result = run_backtest(resolved, strategy)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def sweep(
+    config: str | Path | Mapping,
+    grid: Mapping[str, Any] | None = None,
+    *,
+    set: Mapping[str, Any] | None = None,
+    start: Any = None,
+    end: Any = None,
+    samples: int | None = None,
+    seed: int | None = None,
+    metric: str | None = None,
+    split: str | None = None,
+    walk_forward: str | None = None,
+    backend: str = "local",
+    jobs: int = 0,
+    address: str | None = None,
+    device: int = 0,
+    top: int | None = None,
+    keep_equity: bool = False,
+    batch_size: int | None = None,
+    heatmap: tuple[str, str] | None = None,
+    out: Path | str | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+):
+    """Run the config over a grid of values: `grid` maps dotted keys to a list of values or a
+    spec ("5:20", "0:1:0.05", "a,b,c"), merged over the config's `sweep.grid`.
+
+    Guard rails: every sweep computes its winner's deflated Sharpe ratio; `split="START:END"`
+    chooses in-sample and reports the winners after END; `walk_forward="train=30y,test=5y"`
+    re-chooses on rolling windows. They are in `SweepResult.guard_rails`. With `out`, the
+    sweep is written to `<out>/<sweep_id>/` as it runs (an interrupted sweep resumes), with the
+    heatmap over `heatmap` (two swept keys; default: when exactly two are swept), and recorded.
+    """
+    from backtest.store import registry, rundir
+    from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
+    from backtest.sweeps.run import TOP_KEPT
+
+    base = configs.read(config).derive({**(set or {}), **configs.period_changes(start, end)})
+    whole = base.validate()
+    if out is not None:
+        rundir.check_writable(out)
+    split = split or (whole.sweep.split if whole.sweep else None)
+    walk_forward = walk_forward or (whole.sweep.walk_forward if whole.sweep else None)
+    if split and walk_forward:
+        raise ConfigError("--split: give --split or --walk-forward, not both")
+    sweep_base = base
+    if split:
+        in_sample_start, in_sample_end = guards.parse_split(split)
+        sweep_base = base.derive(configs.period_changes(in_sample_start, in_sample_end))
+    walk = guards.parse_walk_forward(walk_forward) if walk_forward else None
+    if split or walk:
+        guards.check_periods(whole, in_sample_end if split else None, walk)
+    plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric)
+    axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys
+    if heatmap and (len(axes) != 2 or axes[0] == axes[1]):
+        raise ConfigError("--heatmap: give two different swept keys, e.g. lookback,tilt")
+    result = run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity,
+                       batch_size=batch_size, device=device, notify=notify, top=top or TOP_KEPT, on_batch=on_batch)
+    if out is not None and len(axes) == 2 and result.combinations:
+        from backtest.report import png
+
+        others = [k for k in plan.keys if k not in axes]
+        result.heatmap_path = png.heatmap(result.heatmap(*axes), *axes, plan.metric,
+                                          result.directory / f"heatmap_{plan.metric}.png", others=others)
+    guard_rails = result.guard_rails
+    guard_rails["deflated_sharpe"] = None
+    if result.combinations:
+        guard_rails.update(guards.sweep_deflated_sharpes(result))
+    if split:
+        guard_rails["split"] = guards.split(plan, result, in_sample_end, (whole.period.start, whole.period.end), top=5)
+    if walk:
+
+        def window_sweep(window_start, window_end):
+            window = base.derive(configs.period_changes(window_start.date(), window_end.date()))
+            return run_sweep(make_plan(window, grid, samples=samples, seed=seed, metric=metric), None, jobs=jobs)
+
+        report = guards.walk_forward(plan, *walk, window_sweep)
+        equity = report.pop("equity")
+        if out is not None:
+            from backtest.io import atomic_file
+
+            stitched = equity.rename("equity").rename_axis("date").to_frame()
+            atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
+        guard_rails["walk_forward"] = report
+    if out is not None:
+        _record_sweep(registry, out, result)
+    return result
+
+
+def _record_sweep(registry, out, result) -> None:
+    """Record a finished sweep (its best combination); a registry failure is a note."""
+    from backtest.sweeps import base_config
+
+    plan = result.plan
+    order = result.order()
+    best = result.record(int(order[0])) if len(order) else {"params": None, "stats": None}
+    problem = registry.try_record(
+        registry.record_sweep, out, plan.sweep_id, base_config(plan), {a.key: a.values for a in plan.axes},
+        result.combinations, best["stats"], best_params=best["params"], path=result.directory, extra={"metric": plan.metric},
+    )
+    if problem:
+        result.notes.append(problem)
+
+
+def compare(
+    *runs_or_configs,
+    labels: list[str] | tuple[str, ...] = (),
+    root: Path | str = "results",
+    resamples: int | None = None,
+    block: float | None = None,
+    seed: int | None = None,
+    out: Path | str | None = None,
+):
+    """Compare backtests side by side and test each Sharpe ratio against the first's.
+
+    Each argument is a `RunResult`, a run id (or unique prefix) in `root`'s registry, a run
+    directory, a config file, or "CONFIG --set key=value [--start D] [--end D]" in one string.
+    With `out`, `<out>/compare-<id>/` is written (tables and charts).
+    """
+    from backtest import comparison
+
+    options = {"resamples": resamples, "block": block, "seed": seed}
+    result = comparison.compare(list(runs_or_configs), root=root, labels=labels, **{k: v for k, v in options.items() if v is not None})
+    if out is not None:
+        from backtest.report.build import compare_pngs
+
+        comparison.write(result, out, draw=compare_pngs)
+    return result
+
+
+def check(
+    config: str | Path | Mapping,
+    *,
+    set: Mapping[str, Any] | None = None,
+    start: Any = None,
+    end: Any = None,
+    strategy: Any = None,
+    cuts: int = 20,
+    seed: int = 0,
+):
+    """Look for look-ahead in the config's strategy and benchmark: each is rerun at `cuts` cut
+    dates on truncated and scrambled futures, and every decision up to the cut must stay the
+    same. Returns one `LegReport` per leg (`.clean`, `.offences`)."""
+    from backtest import lookahead
+    from backtest.pipeline import prepare
+
+    return lookahead.check(prepare(_config(config, set, start, end, strategy), strategy), cuts=cuts, seed=seed)
+
+
+def load(series_ids: list[str] | str, start: Any = None, end: Any = None, *, path: list[str | Path] | None = None) -> pd.DataFrame:
+    """Daily simple returns (fractions) of the series ids (e.g. "ff_size:Lo 30", "etf:SPY") on
+    the dates all of them share, from `start` to `end` (inclusive); `path`: directories to
+    search for the data files instead of the default search path."""
+    from backtest import data
+
+    ids = [series_ids] if isinstance(series_ids, str) else list(series_ids)
+    for series_id in ids:
+        data.check_series_id(series_id)
+    period = tuple(None if d is None else pd.Timestamp(d) for d in (start, end))
+    returns, _ = data.align_calendars(data.load_returns(ids, [Path(p) for p in path] if path else None, period))
+    return returns
+
+
+def _config(config: str | Path | Mapping, set, start, end, strategy):
+    """The validated config; with a `strategy` object, a config without a strategy section
+    gets one naming it."""
+    raw = configs.read(config)
+    if strategy is not None and "strategy" not in raw.raw:
+        raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
+    return raw.derive({**(set or {}), **configs.period_changes(start, end)}).validate()

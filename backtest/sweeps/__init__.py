@@ -1,0 +1,23 @@
+"""Parameter sweeps: one config over a grid of values, every combination through the kernel.
+
+    grid      parse an axis's values (`a:b`, `a:b:step`, `v1,v2,...`)
+    plan      the base config, axes and combinations; the sweep id
+    points    which combinations share data and strategy parameter sets
+    evaluate  contexts, weight sets, benchmark curves and the compiled batch
+    backends  local (numba threads), Ray tasks, CUDA
+    store     part files (resume) and the final table
+    result    a finished sweep: ranking in memory, table read in pieces
+    ranking   the best K rows and the deflated ratios' moments, kept as the table streams past
+    guards    deflated Sharpe ratio, in/out-of-sample split, walk-forward
+    run       `run_sweep`: all of the above, in order
+"""
+
+from backtest.sweeps.plan import DEFAULT_METRIC, KERNEL_KEYS, Axis, Plan, base_config, check_metric, make_plan, resolve_key, stat_names
+from backtest.sweeps.result import SweepResult, metric_grid
+from backtest.sweeps.run import BACKENDS, run_sweep
+from backtest.sweeps.store import CSV_MAX_ROWS
+
+__all__ = [
+    "BACKENDS", "CSV_MAX_ROWS", "DEFAULT_METRIC", "KERNEL_KEYS", "Axis", "Plan", "SweepResult", "base_config",
+    "check_metric", "make_plan", "metric_grid", "resolve_key", "run_sweep", "stat_names",
+]

@@ -1,0 +1,118 @@
+"""Running (or resuming) a sweep: set-up, batches through a backend, parts, the final table and
+its ranking. Nothing here prints: callers pass `on_batch(done, total)` and `notify(line)`.
+
+Combinations run in batches; each finished batch is written at once as a Parquet part file under
+`<out>/<sweep_id>/parts/`, so an interrupted sweep keeps its finished combinations, and running
+the same sweep again (the sweep id is a hash of the resolved base config and the grid) computes
+only the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from backtest.errors import ConfigError
+from backtest.sweeps.backends import gpu_problem, run_local, run_ray
+from backtest.sweeps.evaluate import Evaluator
+from backtest.sweeps.plan import Plan, base_config, check_metric
+from backtest.sweeps.ranking import Ranking
+from backtest.sweeps.result import SweepResult, ranked
+from backtest.sweeps.store import Store, write_table
+
+DEFAULT_BATCH = 4096
+EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
+GPU_BATCH = 1 << 20  # combinations per batch on the GPU: one launch keeps every core busy
+BACKENDS = ("local", "ray", "cuda", "auto")
+TOP_KEPT = 1000  # combinations a sweep keeps in memory, best first (the full table is on disk)
+
+
+def run_sweep(
+    plan: Plan,
+    out: Path | str | None = "results",
+    jobs: int = 0,
+    backend: str = "local",
+    address: str | None = None,
+    keep_equity: bool = False,
+    batch_size: int | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    device: int = 0,
+    notify: Callable[[str], None] | None = None,
+    top: int = TOP_KEPT,
+) -> SweepResult:
+    """Run (or resume) a sweep; with `out` set, write batches as they finish and the final table.
+
+    jobs: worker count (numba threads and strategy processes locally, Ray tasks in flight);
+    0 means every CPU. `on_batch(done, total)` is called after each finished batch (it may raise
+    to stop the sweep; finished batches stay saved).
+    backend "cuda" runs the kernel on CUDA GPU `device` (no GPU: ConfigError); "auto" does where
+    a GPU is present and the local backend otherwise. Where the strategy cannot run on the GPU,
+    both run locally and say why through `notify(line)`.
+    With `out` set, the full table goes to OUT/<sweep_id>/results.parquet (and .csv) a piece at a
+    time and only the `top` best combinations stay in memory (`SweepResult.ranking`); with `out`
+    None, the whole statistics matrix is returned in memory.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_metric(plan)
+    jobs = jobs or os.cpu_count() or 1
+    total = len(plan.combos)
+    gpu = False
+    if backend in ("cuda", "auto"):
+        problem = gpu_problem(device)
+        if problem is not None and backend == "cuda":
+            raise ConfigError(f"--backend cuda: {problem}")
+        gpu = problem is None
+        backend = "local"
+    if backend == "ray" and out is None:
+        raise ConfigError("--backend ray needs an output directory")
+    # local: every combination is validated and the data loaded before anything is written
+    evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity) if backend == "local" else None
+    if gpu:
+        refusal = evaluator.gpu_refusal()
+        if refusal is None:
+            evaluator.use_gpu(device)
+        elif notify is not None:
+            notify(f"GPU not used: {refusal}; running on the CPU")
+    if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
+        if evaluator is not None and evaluator.on_gpu:
+            batch_size = GPU_BATCH
+        else:
+            batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
+    store = Store(Path(out) / plan.sweep_id) if out is not None else None
+    if store is not None:
+        manifest = {
+            "sweep_id": plan.sweep_id,
+            "config": plan.base.source,
+            "base_config": base_config(plan),
+            "grid": {a.key: a.values for a in plan.axes},
+            "samples": plan.samples,
+            "seed": plan.seed,
+            "combinations": total,
+        }
+        store.open(json.dumps(manifest, indent=2, default=str))
+        done = store.done(total)
+    else:
+        done = np.zeros(total, dtype=np.bool_)
+    todo = np.flatnonzero(~done).astype(np.int64)  # (np.setdiff1d takes ~9 s at 10^7)
+    finished = total - len(todo)
+    if on_batch is not None and finished:
+        on_batch(finished, total)
+
+    if backend == "ray":
+        batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
+        names, kept = run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch), None
+    else:
+        names, kept = run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
+    ranking = Ranking(plan.metric, top)
+    if store is not None:  # the table from the part files, a window at a time, ranked as it passes
+        write_table(plan, names, ranked(store.windows(names, total), names, ranking), store.root)
+    else:
+        for _ in ranked(((np.arange(total, dtype=np.int64), kept),), names, ranking):
+            pass
+    return SweepResult(plan, names, len(todo), store.root if store else None, ranking, stats=kept)
