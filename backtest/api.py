@@ -89,7 +89,7 @@ def sweep(
     from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
     from backtest.sweeps.run import TOP_KEPT
 
-    base = configs.read(config).derive({**(set or {}), **configs.period_changes(start, end)})
+    base = configs.read(config).derive(configs.overrides(set, start, end))
     whole = base.validate()
     if out is not None:
         rundir.check_writable(out)
@@ -221,4 +221,4 @@ def _config(config: str | Path | Mapping, set, start, end, strategy):
     raw = configs.read(config)
     if strategy is not None and "strategy" not in raw.raw:
         raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
-    return raw.derive({**(set or {}), **configs.period_changes(start, end)}).validate()
+    return raw.derive(configs.overrides(set, start, end)).validate()

@@ -173,19 +173,27 @@ class RawConfig:
     source: str = "config"
     base_dir: Path = field(default_factory=lambda: Path("."))
 
-    def derive(self, changes: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), where: str = "--set") -> "RawConfig":
+    def derive(self, changes: Mapping[str, Any] | Iterable = (), where: str = "--set") -> "RawConfig":
         """A copy with dotted keys set: the one way to derive a config from another (`--set`,
-        a sweep's combinations, a guard rail's period)."""
+        a sweep's combinations, a guard rail's period). `changes`: {dotted key: value}, or
+        (key, value) pairs, or "key=value" texts as `--set` takes them."""
         raw = copy.deepcopy(self.raw)
-        for key, value in changes.items() if isinstance(changes, Mapping) else changes:
-            try:
+        try:
+            for key, value in as_changes(changes):
                 set_dotted(raw, key, value, where)
-            except ConfigError as exc:
-                raise ConfigError(f"{self.source}: {exc}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{self.source}: {exc}") from None
         return RawConfig(raw, self.source, self.base_dir)
 
     def validate(self) -> "Config":
         return validate(copy.deepcopy(self.raw), source=self.source, base_dir=self.base_dir)
+
+
+def as_changes(changes: Mapping[str, Any] | Iterable) -> list[tuple[str, Any]]:
+    """Dotted changes as (key, value) pairs, from a mapping, pairs, or "key=value" texts."""
+    if isinstance(changes, Mapping):
+        return list(changes.items())
+    return [parse_assignment(item) if isinstance(item, str) else tuple(item) for item in changes]
 
 
 def read(config: "str | Path | Mapping | RawConfig") -> RawConfig:
@@ -204,9 +212,16 @@ def period_changes(start: Any = None, end: Any = None) -> dict:
     return {key: str(value) for key, value in (("period.start", start), ("period.end", end)) if value is not None}
 
 
-def resolve(config: "str | Path | Mapping | RawConfig", set: Mapping[str, Any] | None = None, start: Any = None, end: Any = None) -> "Config":
+def overrides(set: Mapping[str, Any] | Iterable | None = None, start: Any = None, end: Any = None) -> list:
+    """`set` (a mapping, pairs or "key=value" texts) and a period, as one list of changes for
+    `RawConfig.derive`."""
+    changes = list(set.items()) if isinstance(set, Mapping) else list(set or ())
+    return changes + list(period_changes(start, end).items())
+
+
+def resolve(config: "str | Path | Mapping | RawConfig", set: Mapping[str, Any] | Iterable = (), start: Any = None, end: Any = None) -> "Config":
     """A config (path, mapping or RawConfig) with dotted overrides and a period applied, validated."""
-    return read(config).derive({**(set or {}), **period_changes(start, end)}).validate()
+    return read(config).derive(overrides(set, start, end)).validate()
 
 
 _INTERNAL_KEYS = ("base_dir", "source")
@@ -258,4 +273,4 @@ def validate(raw: dict, source: str = "config", base_dir: Path | str = ".") -> C
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read a config file, apply `--set key=value` overrides, validate."""
-    return read(path).derive(parse_assignment(text) for text in overrides).validate()
+    return read(path).derive(list(overrides)).validate()

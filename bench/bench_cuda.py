@@ -68,10 +68,12 @@ import sys
 import numpy as np
 from backtest import sweeps
 from backtest.engine import cuda
+from backtest.sweeps import backends
+from backtest.sweeps.evaluate import Evaluator
 rng = np.random.default_rng(0)
 def kernel_stub(*args):  # the launch's statistics out (its last argument): random numbers
     args[-1][:] = rng.standard_normal(args[-1].shape)
-sweeps.gpu_problem = lambda device=0: None
+backends.gpu_problem = lambda device=0: None
 cuda.select = lambda device: None
 cuda.release = lambda: None
 cuda.sweep_cuda = kernel_stub
@@ -83,9 +85,9 @@ main(sys.argv[1:])
 def bench_kernel(repeat, device):
     from backtest import sweeps
 
-    plan = sweeps.make_plan(CONFIG, OVERRIDES, GRID_1M)
+    plan = sweeps.make_plan(CONFIG, GRID_1M, set=OVERRIDES)
     combos = len(plan.combos)
-    evaluator = sweeps.Evaluator(plan, jobs=os.cpu_count() or 1)
+    evaluator = Evaluator(plan, jobs=os.cpu_count() or 1)
     start = time.perf_counter()
     evaluator._ensure_sets(np.unique(evaluator.point_set))
     weights_s = time.perf_counter() - start
@@ -132,7 +134,7 @@ def bench_command(grid, repeat, device, host_only=False):
         rss.append(int(probe.stdout.split()[-1]) / 1024)
     from backtest import sweeps
 
-    combos = len(sweeps.make_plan(CONFIG, OVERRIDES, grid).combos)
+    combos = len(sweeps.make_plan(CONFIG, grid, set=OVERRIDES).combos)
     wall = statistics.median(walls)
     return {"grid": grid, "combinations": combos, "wall_median_s": wall, "wall_runs_s": walls, "combos_per_s": combos / wall, "peak_rss_mib": max(rss)}
 
@@ -149,7 +151,7 @@ def main():
     if args.host_only:
         return host_only(args)
 
-    problem = sweeps.gpu_problem(args.device)
+    problem = backends.gpu_problem(args.device)
     if problem is not None:
         sys.exit(f"bench_cuda: {problem}")
     from numba import cuda

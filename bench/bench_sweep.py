@@ -54,8 +54,9 @@ def timed(fn, repeat):
 
 def bench_sweep(repeat, jobs):
     from backtest import sweeps
+    from backtest.sweeps.evaluate import Evaluator
 
-    plan = sweeps.make_plan(CONFIG, [], GRID)
+    plan = sweeps.make_plan(CONFIG, GRID)
     combos = len(plan.combos)
     sweeps.run_sweep(plan, out=None, jobs=jobs)  # warm: compile / load caches
     end_to_end, e2e_runs = timed(lambda: sweeps.run_sweep(plan, out=None, jobs=jobs), repeat)
@@ -63,7 +64,7 @@ def bench_sweep(repeat, jobs):
     import numba
 
     numba.set_num_threads(max(1, min(jobs or os.cpu_count(), numba.config.NUMBA_NUM_THREADS)))
-    evaluator = sweeps.Evaluator(plan, jobs=1)
+    evaluator = Evaluator(plan, jobs=1)
     every = np.arange(combos)
     start = time.perf_counter()
     evaluator._ensure_sets(np.unique(evaluator.point_set))
@@ -161,7 +162,7 @@ def bench_100k(repeat, jobs):
         rss.append(int(probe.stdout.split()[-1]) / 1024)
     from backtest import sweeps
 
-    combos = len(sweeps.make_plan(CONFIG, [], GRID_100K).combos)
+    combos = len(sweeps.make_plan(CONFIG, GRID_100K).combos)
     return {
         "grid": GRID_100K,
         "combinations": combos,

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from backtest.sweeps import guards, sweep
+from backtest import sweeps
+from backtest.sweeps import guards, store
 from backtest.cli import main
 from backtest.pipeline import run_backtest
 from backtest.sweeps.ranking import Moments, Ranking
@@ -72,16 +73,16 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
     """Parts that interleave (a resumed sweep with another batch size) and windows smaller than a
     part: the written table, the ranking and the deflated Sharpe ratios equal those of the same
     sweep held in memory whole."""
-    plan = sweep.make_plan(config_file, [], GRID)
-    in_memory = sweep.run_sweep(plan, out=None, jobs=1)
+    plan = sweeps.make_plan(config_file, GRID)
+    in_memory = sweeps.run_sweep(plan, out=None, jobs=1)
     total = in_memory.combinations  # 8 x 5 x 2 = 80
     names = in_memory.names
     parts = tmp_path / plan.sweep_id / "parts"
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10, on_batch=interrupt_after(3, []))
+        sweeps.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10, on_batch=interrupt_after(3, []))
     (parts / "part-000000010-000000019.parquet").unlink()  # a hole: the resumed batch spans part 20-29
-    monkeypatch.setattr(sweep, "TABLE_CHUNK", 7)  # windows smaller than a part, not aligned with any
-    streamed = sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=25, top=6)
+    monkeypatch.setattr(store, "TABLE_CHUNK", 7)  # windows smaller than a part, not aligned with any
+    streamed = sweeps.run_sweep(plan, out=tmp_path, jobs=1, batch_size=25, top=6)
     assert streamed.computed == total - 20 and streamed.stats is None
     assert sorted(p.name for p in parts.iterdir())[:3] == [
         "part-000000000-000000009.parquet", "part-000000010-000000044.parquet", "part-000000020-000000029.parquet"]
@@ -110,7 +111,7 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
         best = int(np.nanargmax(ratio))
         assert got[key]["params"] == plan.params(best)
         trials = ratio[np.isfinite(ratio)] / math.sqrt(252)
-        run = run_backtest(guards.config_with(plan, plan.params(best)))
+        run = run_backtest(plan.config(plan.params(best)))
         returns = guards.stats.daily_returns(run.strategy.simulation.equity, 100000.0)
         if ratio_name == "information_ratio":
             returns = returns - guards.stats.daily_returns(run.benchmark.simulation.equity, 100000.0)
@@ -120,19 +121,19 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
         assert got[key]["sr0"] == pytest.approx(expected["sr0"], rel=1e-9)
 
     # the heatmap grid from the streamed table equals pandas on the whole table
-    grid = sweep.metric_grid(streamed.frames(["strategy.params.lookback", "strategy.params.tilt", "sharpe"]),
+    grid = sweeps.metric_grid(streamed.frames(["strategy.params.lookback", "strategy.params.tilt", "sharpe"]),
                              "strategy.params.lookback", "strategy.params.tilt", "sharpe")
     whole = table.groupby(["strategy.params.tilt", "strategy.params.lookback"])["sharpe"].max().unstack("strategy.params.lookback")
     pd.testing.assert_frame_equal(grid, whole, check_names=False)
 
 
 def test_a_missing_part_is_an_error_not_a_hole(fake_data, config_file, tmp_path):  # noqa: F811
-    plan = sweep.make_plan(config_file, [], GRID)
-    sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10)
-    store = sweep.Store(tmp_path / plan.sweep_id)
-    (store.parts / "part-000000030-000000039.parquet").unlink()
+    plan = sweeps.make_plan(config_file, GRID)
+    sweeps.run_sweep(plan, out=tmp_path, jobs=1, batch_size=10)
+    parts = store.Store(tmp_path / plan.sweep_id)
+    (parts.parts / "part-000000030-000000039.parquet").unlink()
     with pytest.raises(RuntimeError, match="combination 30 is in no part file"):
-        list(store.windows(["sharpe"], len(plan.combos)))
+        list(parts.windows(["sharpe"], len(plan.combos)))
 
 
 def test_json_streams_every_combination_across_flushes(fake_data, config_file, tmp_path):  # noqa: F811
@@ -150,14 +151,14 @@ def test_json_streams_every_combination_across_flushes(fake_data, config_file, t
 
 
 def test_no_csv_above_the_row_limit(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(sweep, "CSV_MAX_ROWS", 79)
+    monkeypatch.setattr(store, "CSV_MAX_ROWS", 79)
     out = CliRunner().invoke(main, ["sweep", str(config_file), *sum((["--grid", g] for g in GRID), []), "--out", str(tmp_path)])
     assert out.exit_code == 0, out.output
     assert "results.parquet only: no CSV above 79 combinations" in out.output
     (directory,) = [d for d in tmp_path.iterdir() if d.is_dir()]
     assert not (directory / "results.csv").exists()
     assert pd.read_parquet(directory / "results.parquet")["combo"].tolist() == list(range(80))
-    monkeypatch.setattr(sweep, "CSV_MAX_ROWS", 80)
+    monkeypatch.setattr(store, "CSV_MAX_ROWS", 80)
     again = CliRunner().invoke(main, ["sweep", str(config_file), *sum((["--grid", g] for g in GRID), []), "--out", str(tmp_path)])
     assert again.exit_code == 0 and "no CSV" not in again.output
     assert len(pd.read_csv(directory / "results.csv")) == 80
@@ -165,10 +166,10 @@ def test_no_csv_above_the_row_limit(fake_data, config_file, tmp_path, monkeypatc
 
 def test_parts_that_are_whole_windows(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811
     """The GPU's case: each part is exactly one window (read as is), the last one shorter."""
-    plan = sweep.make_plan(config_file, [], GRID)
-    in_memory = sweep.run_sweep(plan, out=None, jobs=1)
-    monkeypatch.setattr(sweep, "TABLE_CHUNK", 16)
-    sweep.run_sweep(plan, out=tmp_path, jobs=1, batch_size=16)
+    plan = sweeps.make_plan(config_file, GRID)
+    in_memory = sweeps.run_sweep(plan, out=None, jobs=1)
+    monkeypatch.setattr(store, "TABLE_CHUNK", 16)
+    sweeps.run_sweep(plan, out=tmp_path, jobs=1, batch_size=16)
     assert len(list((tmp_path / plan.sweep_id / "parts").iterdir())) == 5
     table = pd.read_parquet(tmp_path / plan.sweep_id / "results.parquet")
     np.testing.assert_array_equal(table[in_memory.names].to_numpy(), in_memory.stats)

@@ -81,7 +81,7 @@ def test_run_report_writes_a_self_contained_html_and_pngs(reported):
 
 def test_report_command_by_id_prefix_with_out_and_png(reported, tmp_path):
     root, run_dir = reported
-    out = CliRunner().invoke(main, ["report", run_dir.name[:20], "--root", str(root), "--out", str(tmp_path / "r.html"), "--png", str(tmp_path / "png")])
+    out = CliRunner().invoke(main, ["report", run_dir.name[:20], "--out", str(root), "--html", str(tmp_path / "r.html"), "--png", str(tmp_path / "png")])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "r.html").stat().st_size > 5e6
     assert len(list((tmp_path / "png").glob("*.png"))) == 7
@@ -94,7 +94,7 @@ def test_report_command_by_id_prefix_with_out_and_png(reported, tmp_path):
 ])
 def test_report_bad_target_is_one_line_exit_2(reported, target, message):
     root, _ = reported
-    out = CliRunner().invoke(main, ["report", target, "--root", str(root)])
+    out = CliRunner().invoke(main, ["report", target, "--out", str(root)])
     assert out.exit_code == 2
     assert message in out.output and len(out.output.strip().splitlines()) == 1
 
@@ -126,7 +126,7 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
                                       "--grid", "strategy.params.tilt=0.6,0.8", "--grid", "portfolio.fees=0,0.001", "--out", str(tmp_path), "--json"])
     assert swept.exit_code == 0, swept.output
     sweep_id = json.loads(swept.stdout)["sweep_id"]
-    out = CliRunner().invoke(main, ["report", sweep_id, "--root", str(tmp_path), "--png", str(tmp_path / "png")])
+    out = CliRunner().invoke(main, ["report", sweep_id, "--out", str(tmp_path), "--png", str(tmp_path / "png")])
     assert out.exit_code == 0, out.output
     document = (tmp_path / sweep_id / "report.html").read_text()
     assert "Top 8 by sharpe" in document and (tmp_path / "png" / "heatmap_sharpe.png").stat().st_size > 1000

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from backtest.cli import main
-from backtest.study import first10, january, rates, sectors, ytd
+from backtest import study
 from backtest.study.common import StudyError, rate_regime
 from backtest.study.stats import bootstrap_ci, permutation_p_value
 
@@ -49,7 +49,7 @@ def _hand_frame() -> pd.DataFrame:
 
 
 def _run_first10(frame, **kw):
-    return first10.run(small=S, large=L, market=M, frame=frame, resamples=RESAMPLES, **kw)
+    return study.first10(small=S, large=L, market=M, frame=frame, resamples=RESAMPLES, **kw)
 
 
 # --- first10 and january on hand-built years ----------------------------------------------------
@@ -107,7 +107,7 @@ def test_empty_range_is_a_study_error():
 
 
 def test_january_hand_built_years():
-    result = january.run(small=S, large=L, market=M, frame=_hand_frame(), resamples=RESAMPLES)
+    result = study.january(small=S, large=L, market=M, frame=_hand_frame(), resamples=RESAMPLES)
     rows = result.rows.set_index("year")
     assert list(rows["head_sessions"]) == [3, 3, 3]
     assert rows.loc[2000, "spread"] == pytest.approx(0.10 - 0.05)
@@ -148,7 +148,7 @@ def _monthly_frame():
 
 
 def test_rates_monthly_rows():
-    result = rates.run(small=S, large=L, market=M, rf="t:RF", months=1, frame=_monthly_frame(), resamples=RESAMPLES)
+    result = study.rates(small=S, large=L, market=M, rf="t:RF", months=1, frame=_monthly_frame(), resamples=RESAMPLES)
     rows = result.rows.set_index("month")
     assert rows.loc["2000-01", "small_minus_large"] == pytest.approx(1.01**2 - 1)
     assert rows.loc["2000-02", "small_minus_large"] == pytest.approx(1.02 * 0.99 - 1.01 * 1.01)
@@ -167,7 +167,7 @@ def test_sectors_equal_weight_groups_and_prior_month_signal():
     frame.loc["2000-02-29", dfn] = [0.01, 0.01, 0.01]
     frame.loc["2000-01-31", "ff_size:Lo 30"] = 0.02  # small led in January
     frame.loc["2000-02-29", "ff_size:Hi 30"] = 0.02  # large led in February
-    result = sectors.run(frame=frame, months=1, resamples=RESAMPLES)
+    result = study.sectors(frame=frame, months=1, resamples=RESAMPLES)
     rows = result.rows.set_index("month")
     assert rows.loc["2000-02", "cyclicals_minus_defensives"] == pytest.approx(0.02)
     assert rows.loc["2000-02", "small_led_prior"] is True or rows.loc["2000-02", "small_led_prior"] == True  # noqa: E712
@@ -175,7 +175,7 @@ def test_sectors_equal_weight_groups_and_prior_month_signal():
     assert rows.loc["2000-01", "small_led_prior"] is None
     assert result.summary["small_led"]["count"] == 1 and result.summary["small_lagged"]["count"] == 1
     with pytest.raises(StudyError, match="universe"):
-        sectors.run(universe="nope", frame=frame)
+        study.sectors(universe="nope", frame=frame)
 
 
 # --- statistics helpers ------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def real_loader(shared_data):
 def test_real_first10_1990s_against_an_independent_recomputation(real_loader):
     load_returns, _ = real_loader
     ids = ["ff_size:Lo 30", "ff_size:Hi 30", "ff_factors:Mkt"]
-    result = first10.run(start="1990-01-01", end="1999-12-31", resamples=RESAMPLES)
+    result = study.first10(start="1990-01-01", end="1999-12-31", resamples=RESAMPLES)
     got = result.rows.set_index("year")
     assert list(got.index) == list(range(1990, 2000)) and not got["partial"].any()
 
@@ -358,7 +358,7 @@ def test_real_first10_1990s_against_an_independent_recomputation(real_loader):
 
 def test_real_rates_regimes_against_an_independent_recomputation(real_loader):
     load_returns, _ = real_loader
-    result = rates.run(start="1990-01-01", end="1999-12-31", resamples=RESAMPLES)
+    result = study.rates(start="1990-01-01", end="1999-12-31", resamples=RESAMPLES)
     got = result.rows.set_index("month")
     frame = load_returns(["ff_size:Lo 30", "ff_size:Hi 30", "ff_factors:RF"])
     rf = frame["ff_factors:RF"].dropna()
@@ -376,7 +376,7 @@ def test_real_rates_regimes_against_an_independent_recomputation(real_loader):
 
 
 def test_real_etf_first10_reports_the_partial_current_year(real_loader):
-    result = first10.run(small="etf:IWM", large="etf:SPY", market="etf:SPY", resamples=RESAMPLES)
+    result = study.first10(small="etf:IWM", large="etf:SPY", market="etf:SPY", resamples=RESAMPLES)
     rows = result.rows
     last = rows.iloc[-1]
     assert rows["year"].iloc[0] == 2001  # IWM starts in May 2000: 2000 has no previous close
@@ -391,7 +391,7 @@ def test_real_ytd_iwm_mid_january_2026(real_loader):
     s = load_returns(["etf:IWM"])["etf:IWM"].dropna()
     if s.index[-1] < pd.Timestamp("2026-01-16"):
         pytest.skip("the ETF data ends before 2026-01-16")
-    out = ytd.run(["etf:IWM"], "2026-01-16")["series"][0]
+    out = study.ytd(["etf:IWM"], "2026-01-16")["series"][0]
     expected = np.prod(1 + s["2026-01-01":"2026-01-16"]) - 1
     assert out["ytd"] == pytest.approx(expected, abs=1e-12)
     assert out["base_date"] == str(s[:"2025-12-31"].index[-1].date())

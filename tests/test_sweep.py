@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from backtest import sweeps
+from backtest.sweeps.grid import parse_values
 from backtest.config import load_config
 from backtest.errors import ConfigError, DataError
 from backtest.engine.nb import simulate_nb, sweep_nb
@@ -85,29 +86,29 @@ portfolio: {initial_cash: 100000, fees: 0.0005, slippage: 0.0, cash: none}
 
 
 def test_integer_range_is_inclusive():
-    assert sweeps.parse_values("5:20") == list(range(5, 21))
+    assert parse_values("5:20") == list(range(5, 21))
 
 
 def test_float_range_rounds_to_the_step():
-    values = sweeps.parse_values("0.5:1.0:0.05")
+    values = parse_values("0.5:1.0:0.05")
     assert len(values) == 11
     assert values[3] == 0.65 and values[-1] == 1.0
-    assert sweeps.parse_values("0:0.001:0.0005") == [0.0, 0.0005, 0.001]
-    assert sweeps.parse_values("1:10:3") == [1, 4, 7, 10]
+    assert parse_values("0:0.001:0.0005") == [0.0, 0.0005, 0.001]
+    assert parse_values("1:10:3") == [1, 4, 7, 10]
 
 
 def test_comma_lists_are_yaml_scalars():
-    assert sweeps.parse_values("ff_size:Lo 10,ff_size:Lo 20") == ["ff_size:Lo 10", "ff_size:Lo 20"]
-    assert sweeps.parse_values("0,0.0005,0.001") == [0, 0.0005, 0.001]
-    assert sweeps.parse_values("none,rf") == ["none", "rf"]
-    assert sweeps.parse_values("ff_size:Lo 10") == ["ff_size:Lo 10"]
-    assert sweeps.parse_values([1, 2, 2]) == [1, 2]
+    assert parse_values("ff_size:Lo 10,ff_size:Lo 20") == ["ff_size:Lo 10", "ff_size:Lo 20"]
+    assert parse_values("0,0.0005,0.001") == [0, 0.0005, 0.001]
+    assert parse_values("none,rf") == ["none", "rf"]
+    assert parse_values("ff_size:Lo 10") == ["ff_size:Lo 10"]
+    assert parse_values([1, 2, 2]) == [1, 2]
 
 
 @pytest.mark.parametrize("spec", ["1:0", "0.5:1.0", "1:5:0", "1:5:-1"])
 def test_bad_ranges_are_user_errors(spec):
     with pytest.raises(ConfigError):
-        sweeps.parse_values(spec)
+        parse_values(spec)
 
 
 # --- the kernel ---------------------------------------------------------------------------------
@@ -200,7 +201,6 @@ def _run_stats(config_file, params, extra=()):
 def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path):
     plan = sweeps.make_plan(
         config_file,
-        ["portfolio.slippage=0.0007"],
         [
             "strategy.params.lookback=3,8",
             "strategy.params.tilt=0.6:0.9:0.15",
@@ -208,6 +208,7 @@ def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path
             "portfolio.cash=none,rf",
             "strategy.params.small=ff_size:Lo 30,ff_size:Lo 10",
         ],
+        set=["portfolio.slippage=0.0007"],
     )
     result = sweeps.run_sweep(plan, out=tmp_path / "out", jobs=2)
     assert result.combinations == 2 * 3 * 2 * 2 * 2
@@ -231,7 +232,7 @@ def test_every_combination_matches_backtest_run(fake_data, config_file, tmp_path
 
 def test_swapping_series_ids_loads_their_data(fake_data, config_file):
     grid = ["strategy.params.small=ff_size:Lo 30,ff_size:Lo 10", "strategy.params.large=ff_size:Hi 30,ff_size:Hi 10", "strategy.params.tilt=0.8"]
-    plan = sweeps.make_plan(config_file, [], grid)
+    plan = sweeps.make_plan(config_file, grid)
     result = sweeps.run_sweep(plan, out=None, jobs=1)
     finals = result.stats[:, result.names.index("final_value")]
     assert len(set(finals.tolist())) == 4
@@ -247,7 +248,7 @@ def test_strategy_called_once_per_distinct_parameter_set(fake_data, config_file,
     calls = []
     original = first10.target_weights
     monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(1) or original(r, p))
-    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001,0.002", "portfolio.slippage=0,0.001"])
+    plan = sweeps.make_plan(config_file, ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001,0.002", "portfolio.slippage=0,0.001"])
     result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert result.combinations == 24
     assert len(calls) == 4
@@ -260,7 +261,7 @@ def test_values_equal_once_coerced_share_one_strategy_call(fake_data, config_fil
     calls = []
     original = first10.target_weights
     monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(p.tilt) or original(r, p))
-    plan = sweeps.make_plan(config_file, [], ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
+    plan = sweeps.make_plan(config_file, ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
     assert [type(v) for v in plan.axes[0].values] == [int, float, float]
     result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert sorted(calls) == [0.5, 0.5, 1.0, 1.0]
@@ -279,13 +280,13 @@ benchmark: null
 sweep: {grid: {strategy.params.lookback: "5:12", strategy.params.tilt: "0.5:1.0:0.1"}, samples: 10, seed: 4, metric: cagr}
 """
     )
-    plan = sweeps.make_plan(path, ["portfolio.fees=0.002"])
+    plan = sweeps.make_plan(path, set=["portfolio.fees=0.002"])
     assert plan.keys == ["strategy.params.lookback", "strategy.params.tilt"]
     assert len(plan.combos) == 10 and plan.metric == "cagr"
-    again = sweeps.make_plan(path, ["portfolio.fees=0.002"])
+    again = sweeps.make_plan(path, set=["portfolio.fees=0.002"])
     assert again.sweep_id == plan.sweep_id and np.array_equal(again.combos, plan.combos)
-    assert sweeps.make_plan(path, ["portfolio.fees=0.001"]).sweep_id != plan.sweep_id
-    assert not np.array_equal(sweeps.make_plan(path, ["portfolio.fees=0.002"], seed=5).combos, plan.combos)
+    assert sweeps.make_plan(path, set=["portfolio.fees=0.001"]).sweep_id != plan.sweep_id
+    assert not np.array_equal(sweeps.make_plan(path, seed=5, set=["portfolio.fees=0.002"]).combos, plan.combos)
     result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert result.names == list(STAT_NAMES)  # no benchmark: no relative figures
     c = int(result.order()[0])
@@ -308,13 +309,13 @@ def interrupt_after(batches: int, seen: list):
 
 def test_resume_after_interruption_computes_only_the_rest(fake_data, config_file, tmp_path):
     grid = ["strategy.params.lookback=4:9", "strategy.params.tilt=0.5:1.0:0.1", "portfolio.fees=0,0.001"]
-    plan = sweeps.make_plan(config_file, [], grid)
+    plan = sweeps.make_plan(config_file, grid)
     seen = []
     with pytest.raises(KeyboardInterrupt):
         sweeps.run_sweep(plan, out=tmp_path / "a", jobs=1, batch_size=10, on_batch=interrupt_after(2, seen))
     assert seen == [10, 20]
     assert len(list((tmp_path / "a" / plan.sweep_id / "parts").glob("part-*.parquet"))) == 2
-    resumed = sweeps.run_sweep(sweeps.make_plan(config_file, [], grid), out=tmp_path / "a", jobs=1, batch_size=10)
+    resumed = sweeps.run_sweep(sweeps.make_plan(config_file, grid), out=tmp_path / "a", jobs=1, batch_size=10)
     assert resumed.computed == resumed.combinations - 20
     fresh = sweeps.run_sweep(plan, out=tmp_path / "b", jobs=1)
     assert fresh.computed == fresh.combinations == 72
@@ -325,7 +326,7 @@ def test_resume_after_interruption_computes_only_the_rest(fake_data, config_file
 
 
 def test_process_pool_gives_the_same_results(fake_data, config_file):
-    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=2:13", "strategy.params.tilt=0.6,0.8"])
+    plan = sweeps.make_plan(config_file, ["strategy.params.lookback=2:13", "strategy.params.tilt=0.6,0.8"])
     one = sweeps.run_sweep(plan, out=None, jobs=1)
     two = sweeps.run_sweep(plan, out=None, jobs=2)
     np.testing.assert_array_equal(one.stats, two.stats)
@@ -334,7 +335,7 @@ def test_process_pool_gives_the_same_results(fake_data, config_file):
 def test_keep_equity_saves_the_curves(fake_data, config_file, tmp_path):
     from backtest.pipeline import run_backtest
 
-    plan = sweeps.make_plan(config_file, [], ["strategy.params.tilt=0.6,0.9", "portfolio.cash=none,rf"])
+    plan = sweeps.make_plan(config_file, ["strategy.params.tilt=0.6,0.9", "portfolio.cash=none,rf"])
     sweeps.run_sweep(plan, out=tmp_path, jobs=1, keep_equity=True)
     files = sorted((tmp_path / plan.sweep_id / "equity").glob("*.parquet"))
     curves = pd.concat([pd.read_parquet(f).set_index("date") for f in files], axis=1)
@@ -429,7 +430,7 @@ def test_real_data_matches_backtest_run(shared_data, tmp_path):
     except ImportError:
         pytest.skip("backtest.data is not available yet")
     config = "configs/first10.yaml"
-    plan = sweeps.make_plan(config, ["portfolio.slippage=0.0005"], ["strategy.params.lookback=9,10", "portfolio.fees=0.001", "portfolio.cash=none,rf"])
+    plan = sweeps.make_plan(config, ["strategy.params.lookback=9,10", "portfolio.fees=0.001", "portfolio.cash=none,rf"], set=["portfolio.slippage=0.0005"])
     result = sweeps.run_sweep(plan, out=None, jobs=2)
     for c in (0, 3):
         expected = _run_stats(config, plan.params(c), ["portfolio.slippage=0.0005"])
@@ -457,7 +458,7 @@ def test_real_sweep_killed_midway_resumes(shared_data, tmp_path):
     args = [sys.executable, "-m", "backtest.cli", "sweep", "configs/first10.yaml", "--jobs", "1", "--batch-size", "40", "--json"]
     for g in grid:
         args += ["--grid", g]
-    plan = sweeps.make_plan(REPO_ROOT / "configs" / "first10.yaml", [], grid)
+    plan = sweeps.make_plan(REPO_ROOT / "configs" / "first10.yaml", grid)
     parts = tmp_path / "a" / plan.sweep_id / "parts"
     child = subprocess.Popen(
         args + ["--out", str(tmp_path / "a")], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -488,7 +489,7 @@ def test_real_sweep_killed_midway_resumes(shared_data, tmp_path):
 
 def test_ray_backend_equals_local(fake_data, config_file, tmp_path):
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'backtest[ray]')")
-    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001"])
+    plan = sweeps.make_plan(config_file, ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001"])
     local = sweeps.run_sweep(plan, out=tmp_path / "local", jobs=1)
     from tests.conftest import REPO_ROOT
 

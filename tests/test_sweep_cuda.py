@@ -21,6 +21,8 @@ import pytest
 import yaml
 
 from backtest import sweeps
+from backtest.sweeps import backends
+from backtest.sweeps.evaluate import Evaluator
 from backtest.strategy import parameter_columns
 from tests.conftest import REPO_ROOT
 from tests.test_sweep import SERIES, _run_stats, config_file, fake_data  # noqa: F401  (fixtures)
@@ -43,7 +45,7 @@ if "TEST_NO_HOST_RULE" in os.environ:  # the sweep's GPU threads compute this st
     host_rule = module.target_weights
     def outside_sweep(returns, params):  # (the guard rails re-run the winner: combination_curves)
         stack = traceback.extract_stack()
-        in_sweep = any(frame.filename.endswith(os.path.join("backtest", "sweeps.py")) for frame in stack)
+        in_sweep = any(os.path.join("backtest", "sweeps", "") in frame.filename for frame in stack)
         if in_sweep and not any(frame.name == "combination_curves" for frame in stack):
             raise AssertionError(f"the sweep called {name}.target_weights on the host")
         return host_rule(returns, params)
@@ -122,7 +124,7 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env={"TEST_NO_HOST_RULE": strategy})
     assert code == 0, stderr
     assert "GPU not used" not in stderr
-    plan = sweeps.make_plan(config, SLICE, grid)
+    plan = sweeps.make_plan(config, grid, set=SLICE)
     cpu = sweeps.run_sweep(plan, out=None, jobs=1)
     assert cpu.combinations >= 12
     rebalances = cpu.stats[:, cpu.names.index("rebalances")]
@@ -168,7 +170,7 @@ def test_simulated_gpu_on_real_data(shared_data, tmp_path, strategy):
     config = REPO_ROOT / "configs" / f"{strategy}.yaml"
     code, gpu, stderr = _simulated_sweep("real", config, overrides, grid, tmp_path / "gpu", env={"TEST_NO_HOST_RULE": strategy})
     assert code == 0, stderr
-    plan = sweeps.make_plan(config, overrides, grid)
+    plan = sweeps.make_plan(config, grid, set=overrides)
     sets, frames = _distinct_rules(config, overrides, plan)
     assert frames == sets >= 3
     cpu = sweeps.run_sweep(plan, out=None, jobs=1)
@@ -181,7 +183,7 @@ def test_strategy_without_gpu_flag_falls_back_with_a_notice(fake_data, tmp_path)
     code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
     assert code == 0, stderr
     assert stderr.strip() == "GPU not used: strategy buy_and_hold does not declare GPU = True; running on the CPU"
-    cpu = sweeps.run_sweep(sweeps.make_plan(config, SLICE, grid), out=None, jobs=1)
+    cpu = sweeps.run_sweep(sweeps.make_plan(config, grid, set=SLICE), out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu)
 
 
@@ -205,7 +207,7 @@ def test_device_out_of_range_is_a_user_error(fake_data, tmp_path):  # noqa: F811
 
 
 def _no_gpu_here() -> str | None:
-    return None if sweeps.gpu_problem() else "a CUDA GPU is present"
+    return None if backends.gpu_problem() else "a CUDA GPU is present"
 
 
 def test_without_gpu_cuda_is_a_one_line_error_and_auto_runs_locally(fake_data, tmp_path):  # noqa: F811
@@ -220,7 +222,7 @@ def test_without_gpu_cuda_is_a_one_line_error_and_auto_runs_locally(fake_data, t
     assert done.stderr.strip().splitlines() == ["error: --backend cuda: no NVIDIA GPU with a CUDA driver was found"]
     assert not (tmp_path / "out").exists()
     notices = []
-    plan = sweeps.make_plan(config, SLICE, ["strategy.params.tilt=0.6,0.7"])
+    plan = sweeps.make_plan(config, ["strategy.params.tilt=0.6,0.7"], set=SLICE)
     auto = sweeps.run_sweep(plan, out=None, jobs=1, backend="auto", notify=notices.append)
     local = sweeps.run_sweep(plan, out=None, jobs=1, backend="local")
     assert notices == []
@@ -230,11 +232,11 @@ def test_without_gpu_cuda_is_a_one_line_error_and_auto_runs_locally(fake_data, t
 @pytest.mark.gpu
 def test_real_gpu_equals_cpu(fake_data, tmp_path):  # noqa: F811
     """On a real GPU (where there is one): first10 over the whole synthetic history."""
-    if sweeps.gpu_problem() is not None:
-        pytest.skip(f"needs a CUDA GPU: {sweeps.gpu_problem()}")
+    if backends.gpu_problem() is not None:
+        pytest.skip(f"needs a CUDA GPU: {backends.gpu_problem()}")
     config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
     grid = [*STRATEGIES["first10"][1], "portfolio.fees=0,0.002", "portfolio.slippage=0,0.001"]
-    plan = sweeps.make_plan(config, [], grid)
+    plan = sweeps.make_plan(config, grid)
     gpu = sweeps.run_sweep(plan, out=None, jobs=1, backend="cuda")
     cpu = sweeps.run_sweep(plan, out=None, jobs=1)
     _assert_equal_stats(gpu.records(), cpu)
@@ -369,8 +371,8 @@ def test_per_thread_rule_tables_of_the_wrong_shape_are_a_strategy_error(tmp_path
 def test_grid_parameter_columns_equal_those_of_each_point(fake_data, config_file):  # noqa: F811
     """A grid's parameter columns for `gpu_tables`, built per axis, equal the columns of each
     point's own resolved parameters (values coerced: lookback 3.0 is the int 3)."""
-    plan = sweeps.make_plan(config_file, [], ["strategy.params.lookback=3.0,9,4", "strategy.params.tilt=0.6,1", "strategy.params.hold=0:3"])
-    evaluator = sweeps.Evaluator(plan)
+    plan = sweeps.make_plan(config_file, ["strategy.params.lookback=3.0,9,4", "strategy.params.tilt=0.6,1", "strategy.params.hold=0:3"])
+    evaluator = Evaluator(plan)
     points = np.array([5, 0, 17, 3, 23, 5])
     got = vars(evaluator.point_leg.columns(points))
     expected = vars(parameter_columns([evaluator.point_leg[int(p)].params for p in points]))

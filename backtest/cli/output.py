@@ -55,13 +55,6 @@ def notes(lines) -> None:
         click.echo(line, err=True)
 
 
-def parse_sets(overrides) -> dict:
-    """`--set key=value` options as a dict of dotted keys to YAML values (the last one wins)."""
-    from backtest.config import parse_assignment
-
-    return dict(parse_assignment(text) for text in overrides)
-
-
 RESULTS_ROOT = click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True,
     help="Results root: where outputs are written and registry.sqlite is kept.",

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, options, parse_sets, table
+from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, options, table
 
 
 @click.command()
@@ -21,7 +21,7 @@ def run(config, overrides, start, end, out, as_json, with_report):
     import backtest
     from backtest.display import drawdown_rows, stat_rows
 
-    result = backtest.run(config, set=parse_sets(overrides), start=start, end=end, out=out)
+    result = backtest.run(config, set=list(overrides), start=start, end=end, out=out)
     report = result.report(png_dir=result.directory / "png") if with_report else None
     notes(result.notes)
     if as_json:
@@ -56,7 +56,7 @@ def check(config, overrides, start, end, cuts, seed, as_json):
     import backtest
     from backtest.errors import EXIT_CHECK_FAILED
 
-    reports = backtest.check(config, set=parse_sets(overrides), start=start, end=end, cuts=cuts, seed=seed)
+    reports = backtest.check(config, set=list(overrides), start=start, end=end, cuts=cuts, seed=seed)
     if as_json:
         click.echo(json.dumps({"config": str(config), "seed": seed, "legs": [r.to_json() for r in reports]}))
     for report in reports:

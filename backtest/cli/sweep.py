@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, options, parse_sets, print_wide, table
+from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, options, print_wide, table
 
 
 @click.command()
@@ -37,13 +37,12 @@ def sweep(config, overrides, start, end, grid, samples, seed, metric, top, jobs,
     Every sweep reports the deflated Sharpe ratio of its winner (is it more than luck?).
     """
     import backtest
-    from backtest.sweeps import CSV_MAX_ROWS
-    from backtest.sweeps.grid import parse_grid_option
+    from backtest.sweeps import store
 
     progress = _progress() if not as_json and sys.stdout.isatty() else contextlib.nullcontext()
     with progress:
         result = backtest.sweep(
-            config, dict(map(parse_grid_option, grid)), set=parse_sets(overrides), start=start, end=end, samples=samples,
+            config, list(grid), set=list(overrides), start=start, end=end, samples=samples,
             seed=seed, metric=metric, split=split, walk_forward=walk_forward, backend=backend, jobs=jobs, address=address,
             device=device, top=top, keep_equity=keep_equity, batch_size=batch_size,
             heatmap=heatmap.split(",") if heatmap else None, out=out,
@@ -67,7 +66,7 @@ def sweep(config, overrides, start, end, grid, samples, seed, metric, top, jobs,
     resumed = result.combinations - result.computed
     out_console.print(f"[bold]{plan.sweep_id}[/]: {result.combinations:,} combinations" + (f" ({resumed:,} resumed from an earlier run)" if resumed else ""))
     print_wide(table(f"Top {min(top, result.combinations)} by {plan.metric}", header, rows))
-    csv = "" if result.combinations <= CSV_MAX_ROWS else f" (results.parquet only: no CSV above {CSV_MAX_ROWS:,} combinations)"
+    csv = "" if result.combinations <= store.CSV_MAX_ROWS else f" (results.parquet only: no CSV above {store.CSV_MAX_ROWS:,} combinations)"
     picture = f"  heatmap: {result.heatmap_path.name}" if result.heatmap_path else ""
     out_console.print(f"Results: {result.directory}{csv}{picture}")
     _print_guard_rails(out_console, plan, result.guard_rails)

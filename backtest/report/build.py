@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
 from backtest.display import STAT_FORMATS, drawdown_rows, format_value, stat_rows
+from backtest.io import write_text
 from backtest.report import data
 from backtest.report.data import ReportError
 
@@ -32,10 +32,7 @@ def _write_html(document: str, path: Path) -> Path:
     """Write atomically: a reader never sees half a report."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(document, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, document)
 
 
 def _leg_labels(run: data.RunData) -> dict[str, str]:
@@ -164,14 +161,14 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
     """Several runs side by side: statistics, Sharpe tests, overlaid equity and drawdowns,
     calendar-year returns. Default file: <comparison directory>/report.html (where `compare`
     already drew the PNGs; png_dir draws them again elsewhere)."""
-    from backtest import comparison
+    from backtest.comparison import format_cell, formatted_rows
     from backtest.report import html
 
     entries = comparison.entries
     curves, drawdowns = data.compare_curves(entries)
-    header, rows = comparison.formatted_rows(comparison)
+    header, rows = formatted_rows(comparison)
     test_rows = [[t["label"], f"{t['common_dates']:,}", f"{t['start']} → {t['end']}", f"{t['sharpe']:.3f}", f"{t['sharpe_reference']:.3f}",
-                  comparison.format_cell(t["jkm_p_value"], "p"), comparison.format_cell(t["bootstrap_p_value"], "p")] for t in comparison.tests]
+                  format_cell(t["jkm_p_value"], "p"), format_cell(t["bootstrap_p_value"], "p")] for t in comparison.tests]
     sources = [[e.label, e.kind, e.source, e.strategy, f"{e.start} → {e.end}", f"{len(e.equity):,}"] for e in entries]
     body = [
         html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta")),

@@ -133,7 +133,7 @@ def sweep_deflated_sharpes(result) -> dict:
     Each distinct winner's curves are computed once more, by the sweep's kernel (no vectorbt:
     the sweep command does not pay its import).
     """
-    from backtest.sweeps import combination_curves
+    from backtest.sweeps.evaluate import combination_curves
 
     plan = result.plan
     curves: dict[int, object] = {}

@@ -9,14 +9,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from backtest.config import Config, RawConfig, read
 from backtest.errors import ConfigError
-from backtest.sweeps.grid import parse_values
+from backtest.sweeps.grid import parse_grid_option, parse_values
 
 KERNEL_KEYS = ("portfolio.fees", "portfolio.slippage", "portfolio.initial_cash")  # per-combination scalars of the kernel
 DEFAULT_METRIC = "sharpe"
@@ -61,22 +61,24 @@ class Plan:
 
 def make_plan(
     config: str | Path | Mapping | RawConfig,
-    grid: Mapping[str, Any] | None = None,
-    set: Mapping[str, Any] | None = None,
+    grid: Mapping[str, Any] | Iterable[str] | None = None,
+    set: Mapping[str, Any] | Iterable | None = None,
     samples: int | None = None,
     seed: int | None = None,
     metric: str | None = None,
 ) -> Plan:
     """Read the config, apply the `set` overrides, merge the `sweep:` section with `grid` ({dotted
-    key: values or a spec such as "5:20"}; a key replaces the same key of the section), expand
-    and validate the grid."""
-    base = read(config).derive(set or {})
+    key: values or a spec such as "5:20"}, or "key=spec" texts as `--grid` takes them; a key
+    replaces the same key of the section), expand and validate the grid."""
+    base = read(config).derive(set or ())
     whole = base.validate()
     section = whole.sweep
     axes: dict[str, list] = {}
     if section is not None:
         for key, spec in section.grid.items():
             axes[key] = parse_values(spec, where=f"{base.source}: sweep.grid.{key}")
+    if grid is not None and not isinstance(grid, Mapping):
+        grid = dict(map(parse_grid_option, grid))
     for key, spec in (grid or {}).items():
         axes[key] = parse_values(spec, where=f"--grid {key}")
     if not axes:

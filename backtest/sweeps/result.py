@@ -11,7 +11,8 @@ import numpy as np
 from backtest.errors import ConfigError
 from backtest.sweeps.plan import Plan
 from backtest.sweeps.ranking import Ranking
-from backtest.sweeps.store import TABLE_CHUNK, column_values
+from backtest.sweeps import store
+from backtest.sweeps.store import column_values
 
 
 @dataclass
@@ -39,7 +40,7 @@ class SweepResult:
         """(combination indices, (rows, len(names)) statistics) of every combination, a chunk at
         a time in combination order: from the table written, or from memory."""
         names = list(self.names if names is None else names)
-        rows = rows or TABLE_CHUNK
+        rows = rows or store.TABLE_CHUNK
         if self.stats is not None:
             columns = [self.names.index(name) for name in names]
             for start in range(0, self.combinations, rows):
