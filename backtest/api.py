@@ -145,12 +145,16 @@ def _record_sweep(registry, out, result) -> None:
     """Record a finished sweep (its best combination); a registry failure is a note."""
     from backtest.sweeps import base_config
 
+    from backtest.pipeline import prepare
+
     plan = result.plan
     order = result.order()
     best = result.record(int(order[0])) if len(order) else {"params": None, "stats": None}
+    dates = prepare(plan.config(best["params"] or {})).returns.index  # the period of the best combination's figures
     problem = registry.try_record(
         registry.record_sweep, out, plan.sweep_id, base_config(plan), {a.key: a.values for a in plan.axes},
-        result.combinations, best["stats"], best_params=best["params"], path=result.directory, extra={"metric": plan.metric},
+        result.combinations, best["stats"], best_params=best["params"], path=result.directory,
+        start=f"{dates[0]:%Y-%m-%d}", end=f"{dates[-1]:%Y-%m-%d}", extra={"metric": plan.metric},
     )
     if problem:
         result.notes.append(problem)

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import UserError
+from backtest.io import json_safe
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_BLOCK = 21.0
@@ -426,19 +427,10 @@ def formatted_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _clean(value):
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if not math.isfinite(value) else value
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def to_csv(comparison: Comparison) -> str:
     """The side-by-side table, raw values: one row per statistic (key), one column per entry."""
     frame = pd.DataFrame(
-        {e.label: [_clean(v[i]) for *_, v in side_by_side(comparison)] for i, e in enumerate(comparison.entries)},
+        {e.label: [json_safe(v[i]) for *_, v in side_by_side(comparison)] for i, e in enumerate(comparison.entries)},
         index=pd.Index([key for key, *_ in side_by_side(comparison)], name="statistic"),
     )
     buffer = io.StringIO()
@@ -467,8 +459,6 @@ def yearly_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
 
 
 def to_json(comparison: Comparison) -> dict:
-    from backtest.io import json_safe
-
     return json_safe(
         {
             "compare_id": comparison.compare_id,
@@ -489,7 +479,7 @@ def to_json(comparison: Comparison) -> dict:
             ],
             "sharpe_tests": comparison.tests,
             "yearly": {
-                label: {str(year): _clean(v) for year, v in column.items()}
+                label: {str(year): json_safe(v) for year, v in column.items()}
                 for label, column in comparison.yearly.items()
             },
         }

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import UserError
+from backtest.io import json_safe
 from backtest.pipeline import Leg, Prepared
 
 METHODS = ("truncated", "scrambled")
@@ -69,7 +70,7 @@ class LegReport:
             "refused": [{"cut": str(c.date()), "error": message} for c, message in self.refused],
             "offences": [
                 {"cut": str(o.cut.date()), "method": o.method, "date": str(o.date.date()), "asset": o.asset,
-                 "full": _json_float(o.full), "altered": _json_float(o.altered)}
+                 "full": json_safe(o.full), "altered": json_safe(o.altered)}
                 for o in self.offences
             ],
         }
@@ -77,10 +78,6 @@ class LegReport:
 
 def _weight(value: float) -> str:
     return "no order" if np.isnan(value) else f"{value:.6g}"
-
-
-def _json_float(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
 
 
 def first_difference(full: pd.DataFrame, altered: pd.DataFrame, until: pd.Timestamp, inclusive: bool):

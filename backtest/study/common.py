@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import UserError
+from backtest.io import json_safe, write_json
 
 PARTIAL_YEAR_DAY = (12, 20)  # the data's last year is partial if it ends before Dec 20
 
@@ -118,30 +119,6 @@ def rate_regime(rf_daily: pd.Series, months: int) -> pd.Series:
     return regime
 
 
-def to_jsonable(value):
-    """NaN/inf -> None, numpy scalars -> Python, timestamps/periods -> ISO strings, recursively."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, pd.Timestamp):
-        return str(value.date())
-    if isinstance(value, pd.Period):
-        return str(value)
-    if value is None or isinstance(value, (str, int)):
-        return value
-    if value is pd.NaT:
-        return None
-    return str(value)
-
-
 def slug(*parts) -> str:
     text = "-".join(str(p) for p in parts if p not in (None, ""))
     return re.sub(r"[^A-Za-z0-9.=+-]+", "_", text).strip("_-")
@@ -161,17 +138,17 @@ class StudyResult:
 
     @property
     def run_id(self) -> str:
-        digest = hashlib.sha1(json.dumps(to_jsonable(self.params), sort_keys=True).encode()).hexdigest()[:8]
+        digest = hashlib.sha1(json.dumps(json_safe(self.params), sort_keys=True).encode()).hexdigest()[:8]
         p = self.params
         return slug(f"study-{self.name}", p.get("small"), p.get("large"), p.get("universe"), digest)
 
     def to_json(self) -> dict:
-        records = [{k: to_jsonable(v) for k, v in row.items()} for row in self.rows.to_dict("records")]
+        records = [{k: json_safe(v) for k, v in row.items()} for row in self.rows.to_dict("records")]
         out = {
             "study": self.name,
-            "params": to_jsonable(self.params),
+            "params": json_safe(self.params),
             self.row_key: records,
-            "summary": to_jsonable(self.summary),
+            "summary": json_safe(self.summary),
             "notes": list(self.notes),
         }
         if self.directory is not None:
@@ -184,9 +161,7 @@ class StudyResult:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.rows.to_csv(directory / "rows.csv", index=False)
-        tmp = directory / "study.json.tmp"
-        tmp.write_text(json.dumps(self.to_json(), indent=2))
-        tmp.replace(directory / "study.json")
+        write_json(directory / "study.json", self.to_json())
         if plot is not None:
             plot(self, directory / f"{self.name}.png")
         return directory

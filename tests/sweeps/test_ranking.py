@@ -19,7 +19,7 @@ from backtest.sweeps import guards, store
 from backtest.cli import main
 from backtest.pipeline import run_backtest
 from backtest.sweeps.ranking import Moments, Ranking
-from tests.test_sweep import config_file, fake_data, interrupt_after  # noqa: F401  (fixtures)
+from tests.sweeps.test_sweep import config_file, fake_data, interrupt_after  # noqa: F401  (fixtures)
 
 
 def _chunked(n: int, rng) -> list[slice]:

@@ -497,7 +497,7 @@ def test_ray_backend_equals_local(fake_data, config_file, tmp_path):
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}, "worker_process_setup_hook": "tests.test_sweep.install_fake_data"},
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}, "worker_process_setup_hook": "tests.sweeps.test_sweep.install_fake_data"},
     )
     try:
         remote = sweeps.run_sweep(plan, out=tmp_path / "ray", jobs=2, backend="ray", batch_size=3)

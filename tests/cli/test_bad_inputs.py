@@ -18,11 +18,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.conftest import REPO_ROOT
 from backtest.cli import main
 from backtest.data import kenfrench
 from backtest.errors import DataError
 
-BAD_INPUTS = Path(__file__).resolve().parent / "bad_inputs"
+BAD_INPUTS = REPO_ROOT / "tests" / "bad_inputs"
 CASES = yaml.safe_load((BAD_INPUTS / "cases.yaml").read_text())
 BY_ID = {case["id"]: case for case in CASES}
 

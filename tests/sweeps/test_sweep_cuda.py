@@ -25,7 +25,7 @@ from backtest.sweeps import backends
 from backtest.sweeps.evaluate import Evaluator
 from backtest.strategy import parameter_columns
 from tests.conftest import REPO_ROOT
-from tests.test_sweep import SERIES, _run_stats, config_file, fake_data  # noqa: F401  (fixtures)
+from tests.sweeps.test_sweep import SERIES, _run_stats, config_file, fake_data  # noqa: F401  (fixtures)
 
 SLICE = ["period.start=1990-06-01", "period.end=1991-08-30", "portfolio.slippage=0.0007"]  # 327 rows
 DRIVER = """
@@ -33,7 +33,7 @@ import os, sys
 if hasattr(os, "sched_setaffinity"):  # the simulator's threads convoy on the GIL across cores: one core runs it ~20x faster
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 if sys.argv[1] == "fake":
-    from tests.test_sweep import install_fake_data
+    from tests.sweeps.test_sweep import install_fake_data
     install_fake_data()
 if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
     import backtest.engine.cuda

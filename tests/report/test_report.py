@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import REPO_ROOT
 from backtest.cli import main
 from backtest.report import data, html
 from backtest.report.build import run_figures
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
