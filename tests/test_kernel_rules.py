@@ -8,7 +8,9 @@ series (the Ken French industries and the sector ETFs for the ten-asset rules). 
 sets are each parameter at its bounds, next to them and between them, every choice, and a few
 random mixes, computed both from one set of tables for the whole list (as a sweep makes them) and
 one set at a time; the edge cases are one and two rows, periods shorter than the rules' history,
-a period ending on a year's last session and a period with a calendar month missing.
+a period starting on a month's last session (the next row a first session, at lookback 1), a
+period ending on a year's last session, one of zero returns (every comparison a tie) and one
+with a calendar month missing.
 """
 
 from __future__ import annotations
@@ -142,11 +144,14 @@ def _edge_periods(returns: pd.DataFrame) -> dict[str, pd.DataFrame]:
     months = returns.index.to_period("M")
     three_years = returns.loc[(returns.index.year >= returns.index.year[0] + 1) & (returns.index.year <= returns.index.year[0] + 3)]
     missing_month = months[len(returns) // 2]
+    month_start = int(np.flatnonzero(months[1:] != months[:-1])[2]) + 1
     return {
         "one row": returns.iloc[:1],
         "two rows": returns.iloc[:2],
         "two months": returns.iloc[:40],
         "14 months": returns.iloc[:300],
+        "from a month's last session": returns.iloc[month_start - 1 : month_start + 299],  # row 1 starts a month
+        "flat (every trailing return ties)": returns.iloc[:300] * 0.0,
         "to a year's last session": three_years,
         "a month missing": returns[months != missing_month].iloc[len(returns) // 2 - 400 : len(returns) // 2 + 400],
     }
