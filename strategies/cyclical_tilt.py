@@ -69,20 +69,21 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     (0.5 each group); -1 on other rows (no rebalance). 1 byte a row per lookback; no float table
     (a placeholder); per parameter set (j, number of cyclicals, number of series, tilt)."""
     # one data context: every set splits the same series, cyclicals first, into its two groups
+    size = returns.shape[1]
     splits, split_of_set = distinct_values(sets.cyclicals)
     defensive_groups, defensives_of_set = distinct_values(sets.defensives)
-    for i, j in np.unique(np.column_stack([split_of_set, defensives_of_set]), axis=0).tolist():
-        check_groups(splits[i], defensive_groups[j])
+    for pair in np.unique(split_of_set * len(defensive_groups) + defensives_of_set).tolist():
+        check_groups(splits[pair // len(defensive_groups)], defensive_groups[pair % len(defensive_groups)])
     n_cyclicals = np.array([len(c) for c in splits])[split_of_set]
-    keys, table_of_set = np.unique(np.column_stack([sets.lookback, n_cyclicals]), axis=0, return_inverse=True)
+    keys, table_of_set = np.unique(sets.lookback * size + n_cyclicals, return_inverse=True)  # (L, number of cyclicals)
     levels = np.cumprod(1.0 + returns.to_numpy(), axis=0)
     rows, _ = month_starts(returns.index)
     led = np.full((len(keys), len(returns)), -1, dtype=np.int8)
-    for j, (lookback, n) in enumerate(keys.tolist()):
+    for j, (lookback, n) in enumerate(divmod(key, size) for key in keys.tolist()):
         ranked = rows >= lookback
         led[j, rows[~ranked]] = 2
         led[j, rows[ranked]] = cyclicals_led(levels, rows[ranked], lookback, n)
-    rule_params = np.column_stack([table_of_set.ravel(), n_cyclicals, np.full(len(n_cyclicals), returns.shape[1]), sets.tilt])
+    rule_params = np.column_stack([table_of_set.ravel(), n_cyclicals, np.full(len(n_cyclicals), size), sets.tilt])
     return led, np.zeros((1, 1)), rule_params.astype(np.float64)
 
 

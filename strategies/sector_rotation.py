@@ -65,13 +65,13 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     rows, _ = month_starts(returns.index)
     lookbacks, lookback_of_set = distinct_values(sets.lookback)
     top = np.minimum(sets.top, size)
-    best = int(top.max())
-    leaders = np.full((len(lookbacks) * best, len(returns)), -1, dtype=np.min_scalar_type(-size))
+    kept = int(top.max())  # K: ranks kept per row
+    leaders = np.full((len(lookbacks) * kept, len(returns)), -1, dtype=np.min_scalar_type(-size))
     for j, lookback in enumerate(lookbacks):
         ranked = rows >= lookback
-        leaders[j * best : (j + 1) * best, rows[~ranked]] = -2
-        leaders[j * best : (j + 1) * best, rows[ranked]] = ranking(levels, rows[ranked], lookback)[:, :best].T
-    rule_params = np.column_stack([lookback_of_set * best, top, np.full(len(top), size)]).astype(np.float64)
+        leaders[j * kept : (j + 1) * kept, rows[~ranked]] = -2
+        leaders[j * kept : (j + 1) * kept, rows[ranked]] = ranking(levels, rows[ranked], lookback)[:, :kept].T
+    rule_params = np.column_stack([lookback_of_set * kept, top, np.full(len(top), size)]).astype(np.float64)
     return leaders, np.zeros((1, 1)), rule_params
 
 
