@@ -8,7 +8,9 @@ annual), trade back to the weights at the close of the first session of each new
 import numpy as np
 import pandas as pd
 
-from backtest.strategy import Param
+from backtest.strategy import Param, distinct_values
+
+GPU = True  # its series (at most 15) plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("weights", "weights", {"ff_size:Lo 30": 0.5, "ff_size:Hi 30": 0.5}, help="series id -> weight (sum <= 1)"),
@@ -18,12 +20,40 @@ PARAMS = (
 _PERIOD_OF = {"monthly": "M", "quarterly": "Q", "annual": "Y"}
 
 
+def rebalance_rows(dates: pd.DatetimeIndex, rebalance: str) -> np.ndarray:
+    """Whether each row rebalances: the first row, and each new period's first session."""
+    if rebalance == "never":
+        return np.arange(len(dates)) == 0
+    periods = dates.to_period(_PERIOD_OF[rebalance]).asi8
+    return np.r_[True, periods[1:] != periods[:-1]][: len(dates)]
+
+
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
-    dates = returns.index
-    if params.rebalance == "never":
-        starts = dates[:1]
-    else:
-        periods = dates.to_period(_PERIOD_OF[params.rebalance]).asi8
-        starts = dates[np.r_[True, periods[1:] != periods[:-1]]]
+    starts = returns.index[rebalance_rows(returns.index, params.rebalance)]
     row = pd.Series(params.weights)
     return pd.DataFrame([row] * len(starts), index=starts)
+
+
+# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
+# backtest/strategy.py): the table is the calendar's rebalance rows of each schedule in the grid.
+
+
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each rebalance schedule of the grid (table row j) and each row t: 1 where t rebalances,
+    else 0 (1 byte a row per schedule); no float table (a placeholder); per parameter set (j, then
+    its weights in the order of the traded series)."""
+    schedules, schedule_of_set = distinct_values(sets.rebalance)
+    rebalances = np.array([rebalance_rows(returns.index, s) for s in schedules], dtype=np.int8)
+    weights, weights_of_set = distinct_values(sets.weights)  # one data context: each maps the same series
+    targets = np.array([[w[s] for s in returns.columns] for w in weights], dtype=np.float64)
+    rule_params = np.column_stack([schedule_of_set, targets[weights_of_set]]).astype(np.float64)
+    return rebalances, np.zeros((1, 1)), rule_params
+
+
+def gpu_weights(t, rebalances, unused, rule_params, target):
+    """Row t's target weights into `target`; False where row t does not rebalance."""
+    if rebalances[int(rule_params[0]), t] == 0:
+        return False
+    for k in range(rule_params.shape[0] - 1):
+        target[k] = rule_params[k + 1]
+    return True

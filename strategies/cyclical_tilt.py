@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError
+from backtest.strategy import Param, distinct_values
 from backtest.strategy.lib import month_starts
-from backtest.strategy import Param
 
 LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
+GPU = True  # at most 15 series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("cyclicals", "series_list", ("ff_industry10:Manuf", "ff_industry10:Enrgy", "ff_industry10:Durbl"), help="the cyclical group"),
@@ -28,24 +29,81 @@ PARAMS = (
 )
 
 
-def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
-    cyclicals, defensives = list(params.cyclicals), list(params.defensives)
+def check_groups(cyclicals: list, defensives: list) -> None:
     shared = sorted(set(cyclicals) & set(defensives))
     if shared:
         raise StrategyError(f"strategy 'cyclical_tilt': {shared[0]!r} is in both cyclicals and defensives")
+
+
+def cyclicals_led(levels: np.ndarray, rows: np.ndarray, lookback: int, n_cyclicals: int) -> np.ndarray:
+    """At each of `rows` (all >= L): whether the cyclicals (the first `n_cyclicals` columns of
+    `levels`) had a strictly higher mean trailing L-session return than the defensives."""
+    trailing = levels[rows] / levels[rows - lookback] - 1.0
+    return trailing[:, :n_cyclicals].mean(axis=1) > trailing[:, n_cyclicals:].mean(axis=1)
+
+
+def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
+    cyclicals, defensives = list(params.cyclicals), list(params.defensives)
+    check_groups(cyclicals, defensives)
     lookback = params.lookback
-    levels_c = np.cumprod(1.0 + returns[cyclicals].to_numpy(), axis=0)
-    levels_d = np.cumprod(1.0 + returns[defensives].to_numpy(), axis=0)
+    levels = np.cumprod(1.0 + returns[cyclicals + defensives].to_numpy(), axis=0)
     rows, _ = month_starts(returns.index)
-    cyclical_share = np.full(len(rows), 0.5)
-    for i, row in enumerate(rows):
-        if row < lookback:
-            continue
-        lead_c = np.mean(levels_c[row] / levels_c[row - lookback] - 1.0)
-        lead_d = np.mean(levels_d[row] / levels_d[row - lookback] - 1.0)
-        cyclical_share[i] = params.tilt if lead_c > lead_d else 1.0 - params.tilt
+    cyclical_share = np.full(len(rows), 0.5)  # before L sessions of history
+    ranked = rows >= lookback
+    led = cyclicals_led(levels, rows[ranked], lookback, len(cyclicals))
+    cyclical_share[ranked] = np.where(led, params.tilt, 1.0 - params.tilt)
     weights = np.c_[
         np.repeat(cyclical_share[:, None] / len(cyclicals), len(cyclicals), axis=1),
         np.repeat((1.0 - cyclical_share)[:, None] / len(defensives), len(defensives), axis=1),
     ]
     return pd.DataFrame(weights, index=returns.index[rows], columns=cyclicals + defensives)
+
+
+# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
+# backtest/strategy.py): the table says which group led at each month's first session.
+
+
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each (lookback L, number of cyclicals) of the grid (table row j) and each row t: at a
+    month's first session t >= L 1 if the cyclicals led, 0 if not; 2 at first sessions before L
+    (0.5 each group); -1 on other rows (no rebalance). 1 byte a row per lookback; no float table
+    (a placeholder); per parameter set (j, number of cyclicals, number of series, tilt)."""
+    # one data context: every set splits the same series, cyclicals first, into its two groups
+    size = returns.shape[1]
+    splits, split_of_set = distinct_values(sets.cyclicals)
+    defensive_groups, defensives_of_set = distinct_values(sets.defensives)
+    for pair in np.unique(split_of_set * len(defensive_groups) + defensives_of_set).tolist():
+        check_groups(splits[pair // len(defensive_groups)], defensive_groups[pair % len(defensive_groups)])
+    n_cyclicals = np.array([len(c) for c in splits])[split_of_set]
+    keys, table_of_set = np.unique(sets.lookback * size + n_cyclicals, return_inverse=True)  # (L, number of cyclicals)
+    levels = np.cumprod(1.0 + returns.to_numpy(), axis=0)
+    rows, _ = month_starts(returns.index)
+    led = np.full((len(keys), len(returns)), -1, dtype=np.int8)
+    for j, (lookback, n) in enumerate(divmod(key, size) for key in keys.tolist()):
+        ranked = rows >= lookback
+        led[j, rows[~ranked]] = 2
+        led[j, rows[ranked]] = cyclicals_led(levels, rows[ranked], lookback, n)
+    rule_params = np.column_stack([table_of_set.ravel(), n_cyclicals, np.full(len(n_cyclicals), size), sets.tilt])
+    return led, np.zeros((1, 1)), rule_params.astype(np.float64)
+
+
+def gpu_weights(t, led, unused, rule_params, target):
+    """Row t's target weights (cyclicals, then defensives) into `target`; False where row t does
+    not rebalance."""
+    code = led[int(rule_params[0]), t]
+    n_cyclicals = int(rule_params[1])
+    size = int(rule_params[2])
+    tilt = rule_params[3]
+    if code < 0:
+        return False
+    if code == 2:
+        share = 0.5
+    elif code == 1:
+        share = tilt
+    else:
+        share = 1.0 - tilt
+    for k in range(n_cyclicals):
+        target[k] = share / n_cyclicals
+    for k in range(n_cyclicals, size):
+        target[k] = (1.0 - share) / (size - n_cyclicals)
+    return True

@@ -11,14 +11,16 @@ level is not yet defined, to (0.5, 0.5). The rate series is never traded: its we
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from backtest.errors import StrategyError
+from backtest.strategy import Param, distinct_values
 from backtest.strategy.lib import month_starts
-from backtest.strategy import Param
 
 NOISE_BP = 1e-9  # differences below this are rounding, not a change of rate
 
 LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
+GPU = True  # two series plus cash (the rate at weight 0): `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
@@ -31,26 +33,83 @@ PARAMS = (
 )
 
 
+def check_rate(small: str, large: str, rate: str) -> None:
+    if rate in (small, large):
+        raise StrategyError(f"strategy 'rate_regime': the rate series {rate!r} cannot also be traded")
+
+
+def smoothed_levels(rate: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
+    """The rate's smoothed level, the mean of its values over rows t-n+1..t, at each of `rows`
+    (NaN before row n-1)."""
+    level = np.full(len(rows), np.nan)
+    defined = rows >= window - 1
+    if defined.any():
+        level[defined] = sliding_window_view(rate, window)[rows[defined] - window + 1].mean(axis=1)
+    return level
+
+
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
-    if params.rate in (params.small, params.large):
-        raise StrategyError(f"strategy 'rate_regime': the rate series {params.rate!r} cannot also be traded")
-    rate = returns[params.rate].to_numpy()
-    n = params.window
+    check_rate(params.small, params.large, params.rate)
     rows, months = month_starts(returns.index)
-    row_of_month = dict(zip(months, rows))
-
-    def smoothed(row):
-        return np.mean(rate[row - n + 1 : row + 1]) if row >= n - 1 else np.nan
-
+    level = smoothed_levels(returns[params.rate].to_numpy(), rows, params.window)  # at each first session
+    ordinal_of_month = {month: i for i, month in enumerate(months)}
     small = np.full(len(rows), 0.5)
-    for i, (row, month) in enumerate(zip(rows, months)):
-        before = row_of_month.get(month - params.months)
+    for i, month in enumerate(months):
+        before = ordinal_of_month.get(month - params.months)
         if before is None:
             continue
-        change_bp = (smoothed(row) - smoothed(before)) * 252 * 10_000
+        change_bp = (level[i] - level[before]) * 252 * 10_000
         if change_bp < -params.min_change_bp - NOISE_BP:
             small[i] = params.tilt
         elif change_bp > params.min_change_bp + NOISE_BP:
             small[i] = 1.0 - params.tilt
     columns = {params.small: small, params.large: 1.0 - small, params.rate: 0.0}
     return pd.DataFrame(columns, index=returns.index[rows])
+
+
+# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
+# backtest/strategy.py): the tables are the months' first sessions and the smoothed rate at each.
+
+
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An integer table of two rows (int32, 8 bytes a row): for each row t, the ordinal i of its
+    month among the data's months where t is that month's first session, else -1; and at column i
+    month i's number (year * 12 + month). A float table: for each window n of the grid (row j),
+    the smoothed rate at month i's first session (8 bytes a month per window). Per parameter set
+    (j, months, min_change_bp, tilt)."""
+    check_rate(sets.small[0], sets.large[0], sets.rate[0])  # one data context: the same series
+    rows, months = month_starts(returns.index)
+    calendar = np.full((2, len(returns)), -1, dtype=np.int32)
+    calendar[0, rows] = np.arange(len(rows))
+    calendar[1, : len(rows)] = months
+    windows, window_of_set = distinct_values(sets.window)
+    rate = returns[sets.rate[0]].to_numpy()
+    levels = np.array([smoothed_levels(rate, rows, n) for n in windows]).reshape(len(windows), len(rows))
+    rule_params = np.column_stack([window_of_set, sets.months, sets.min_change_bp, sets.tilt]).astype(np.float64)
+    return calendar, levels, rule_params
+
+
+def gpu_weights(t, calendar, levels, rule_params, target):
+    """Row t's target weights (small, large, the rate at 0) into `target`; False where row t does
+    not rebalance."""
+    i = calendar[0, t]
+    if i < 0:
+        return False
+    j = int(rule_params[0])
+    min_change_bp = rule_params[2]
+    tilt = rule_params[3]
+    wanted = calendar[1, i] - int(rule_params[1])  # the month m months earlier
+    before = i - 1
+    while before >= 0 and calendar[1, before] > wanted:
+        before -= 1
+    small = 0.5
+    if before >= 0 and calendar[1, before] == wanted:
+        change_bp = (levels[j, i] - levels[j, before]) * 252 * 10_000
+        if change_bp < -min_change_bp - NOISE_BP:
+            small = tilt
+        elif change_bp > min_change_bp + NOISE_BP:
+            small = 1.0 - tilt
+    target[0] = small
+    target[1] = 1.0 - small
+    target[2] = 0.0
+    return True

@@ -12,8 +12,8 @@ equally weighted. The universe is a list of series ids: the 10 Ken French indust
 import numpy as np
 import pandas as pd
 
+from backtest.strategy import Param, distinct_values
 from backtest.strategy.lib import month_starts
-from backtest.strategy import Param
 
 INDUSTRIES = tuple(
     f"ff_industry10:{name}"
@@ -21,6 +21,7 @@ INDUSTRIES = tuple(
 )
 
 LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
+GPU = True  # a universe of at most 15 series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("universe", "series_list", INDUSTRIES, help="the series ranked (e.g. the 10 ff_industry10 industries or sector:XL* ETFs)"),
@@ -29,17 +30,62 @@ PARAMS = (
 )
 
 
+def ranking(levels: np.ndarray, rows: np.ndarray, lookback: int) -> np.ndarray:
+    """At each of `rows` (all >= L): the universe's column numbers from the highest trailing
+    L-session return to the lowest (ties: the column listed first)."""
+    trailing = levels[rows] / levels[rows - lookback] - 1.0
+    return np.argsort(-trailing, axis=1, kind="stable")
+
+
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     universe = list(params.universe)
     lookback, top = params.lookback, min(params.top, len(universe))
     levels = np.cumprod(1.0 + returns[universe].to_numpy(), axis=0)
     rows, _ = month_starts(returns.index)
-    weights = np.zeros((len(rows), len(universe)))
-    for i, row in enumerate(rows):
-        if row < lookback:
-            weights[i] = 1.0 / len(universe)
-            continue
-        trailing = levels[row] / levels[row - lookback] - 1.0
-        best = np.argsort(-trailing, kind="stable")[:top]
-        weights[i, best] = 1.0 / top
+    weights = np.full((len(rows), len(universe)), 1.0 / len(universe))  # before L sessions: the whole universe
+    ranked = np.flatnonzero(rows >= lookback)
+    for i, order in zip(ranked, ranking(levels, rows[ranked], lookback)):
+        weights[i] = 0.0
+        weights[i, order[:top]] = 1.0 / top
     return pd.DataFrame(weights, index=returns.index[rows], columns=universe)
+
+
+# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
+# backtest/strategy.py): the table holds the ranking at each month's first session, per lookback.
+
+
+def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each lookback L of the grid (table rows j*K .. j*K+K-1, K the largest k of the grid)
+    and each row t: at a month's first session t >= L the column numbers of the K best-ranked
+    series, best first; -2 at first sessions before L (equal weight); -1 on other rows (no
+    rebalance). K bytes a row per lookback (int8 for universes under 127 series); no float
+    table (a placeholder); per parameter set (j*K, k, the universe's size)."""
+    size = returns.shape[1]  # one data context: every set ranks the same universe
+    levels = np.cumprod(1.0 + returns.to_numpy(), axis=0)
+    rows, _ = month_starts(returns.index)
+    lookbacks, lookback_of_set = distinct_values(sets.lookback)
+    top = np.minimum(sets.top, size)
+    kept = int(top.max())  # K: ranks kept per row
+    leaders = np.full((len(lookbacks) * kept, len(returns)), -1, dtype=np.min_scalar_type(-size))
+    for j, lookback in enumerate(lookbacks):
+        ranked = rows >= lookback
+        leaders[j * kept : (j + 1) * kept, rows[~ranked]] = -2
+        leaders[j * kept : (j + 1) * kept, rows[ranked]] = ranking(levels, rows[ranked], lookback)[:, :kept].T
+    rule_params = np.column_stack([lookback_of_set * kept, top, np.full(len(top), size)]).astype(np.float64)
+    return leaders, np.zeros((1, 1)), rule_params
+
+
+def gpu_weights(t, leaders, unused, rule_params, target):
+    """Row t's target weights (the universe's) into `target`; False where row t does not rebalance."""
+    first = int(rule_params[0])
+    top = int(rule_params[1])
+    size = int(rule_params[2])
+    leader = leaders[first, t]
+    if leader == -1:
+        return False
+    for k in range(size):
+        target[k] = 1.0 / size if leader == -2 else 0.0
+    if leader >= 0:
+        for rank in range(top):
+            target[leaders[first + rank, t]] = 1.0 / top
+    return True

@@ -2,10 +2,10 @@
 calling strategy modules safely (`loader`), and the helpers rules share (`lib`)."""
 
 from backtest.strategy.loader import Strategy, load_strategy, strategy_from, strategy_names
-from backtest.strategy.params import KINDS, SERIES_KINDS, Param, parameter_column, parameter_columns
+from backtest.strategy.params import KINDS, SERIES_KINDS, Param, distinct_values, parameter_column, parameter_columns
 from backtest.strategy.weights import check_weights
 
 __all__ = [
-    "KINDS", "SERIES_KINDS", "Param", "Strategy", "check_weights", "load_strategy", "parameter_column",
+    "KINDS", "SERIES_KINDS", "Param", "Strategy", "check_weights", "distinct_values", "load_strategy", "parameter_column",
     "parameter_columns", "strategy_from", "strategy_names",
 ]

@@ -128,3 +128,24 @@ def parameter_column(values: list) -> np.ndarray:
 def parameter_columns(params_list: list[SimpleNamespace]) -> SimpleNamespace:
     """Parameter sets as columns: one array per parameter, one value per set (`gpu_tables`)."""
     return SimpleNamespace(**{name: parameter_column([getattr(p, name) for p in params_list]) for name in vars(params_list[0])})
+
+
+def distinct_values(column: np.ndarray) -> tuple[list, np.ndarray]:
+    """The distinct values of one parameter column and each set's index among them (for
+    `gpu_tables`: one table per distinct lookback, say). Numbers come sorted; other values (lists,
+    mappings, choices) in order of first appearance, compared once per distinct object."""
+    if column.dtype != object:
+        values, index = np.unique(column, return_inverse=True)
+        return values.tolist(), index.ravel()
+    if column.strides == (0,):  # a parameter the grid does not sweep: one value broadcast
+        return [column[0]], np.zeros(len(column), dtype=np.int64)
+    _, first, by_object = np.unique(np.fromiter(map(id, column), np.int64, len(column)), return_index=True, return_inverse=True)
+    values: list = []
+    position: dict[str, int] = {}  # a value's repr -> its index: equal values held by different objects are one
+    of_object = np.empty(len(first), dtype=np.int64)
+    for o in np.argsort(first):
+        value = column[first[o]]
+        of_object[o] = position.setdefault(repr(value), len(values))
+        if of_object[o] == len(values):
+            values.append(value)
+    return values, of_object[by_object.ravel()]

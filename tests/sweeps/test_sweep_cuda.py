@@ -43,10 +43,10 @@ if "TEST_NO_HOST_RULE" in os.environ:  # the sweep's GPU threads compute this st
     name = os.environ["TEST_NO_HOST_RULE"]
     module = importlib.import_module("strategies." + name)
     host_rule = module.target_weights
-    def outside_sweep(returns, params):  # (the guard rails re-run the winner: combination_curves)
+    def outside_sweep(returns, params):  # (the guard rails re-run the winner: combination_curves; the benchmark leg is the host's)
         stack = traceback.extract_stack()
         in_sweep = any(os.path.join("backtest", "sweeps", "") in frame.filename for frame in stack)
-        if in_sweep and not any(frame.name == "combination_curves" for frame in stack):
+        if in_sweep and not any(frame.name in ("combination_curves", "_bench_curve") for frame in stack):
             raise AssertionError(f"the sweep called {name}.target_weights on the host")
         return host_rule(returns, params)
     module.target_weights = outside_sweep
@@ -71,6 +71,22 @@ STRATEGIES = {
     "trend_filter": (
         {"asset": "ff_size:Lo 30"},
         ["strategy.params.window=10,30,60"],
+    ),
+    "buy_and_hold": (
+        {"weights": {"ff_size:Lo 30": 0.6, "ff_size:Hi 30": 0.3}},
+        ["strategy.params.rebalance=never,monthly,quarterly"],
+    ),
+    "sector_rotation": (
+        {"universe": ["ff_size:Lo 30", "ff_size:Hi 30", "ff_size:Lo 10", "ff_size:Hi 10"]},
+        ["strategy.params.lookback=5,21", "strategy.params.top=1,3"],
+    ),
+    "cyclical_tilt": (
+        {"cyclicals": ["ff_size:Lo 30", "ff_size:Lo 10"], "defensives": ["ff_size:Hi 30", "ff_size:Hi 10"]},
+        ["strategy.params.lookback=5,21", "strategy.params.tilt=0.6,0.9"],
+    ),
+    "rate_regime": (
+        {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", "rate": "ff_factors:RF"},
+        ["strategy.params.months=1,3", "strategy.params.window=5,21"],
     ),
 }
 
@@ -158,6 +174,9 @@ REAL_GRIDS = {
     "january_effect": ["strategy.params.start_month=1,12", "strategy.params.end_month=1,3", "strategy.params.tilt=0.6,0.8"],
     "size_momentum": ["strategy.params.months=1,6", "strategy.params.tilt=0.3,0.8"],
     "trend_filter": ["strategy.params.window=10,50,200"],
+    "sector_rotation": ["strategy.params.lookback=21,63", "strategy.params.top=1,3"],
+    "cyclical_tilt": ["strategy.params.lookback=21,63", "strategy.params.tilt=0.6,0.8"],
+    "rate_regime": ["strategy.params.months=1,3", "strategy.params.window=1,63"],
 }
 
 
@@ -178,11 +197,13 @@ def test_simulated_gpu_on_real_data(shared_data, tmp_path, strategy):
 
 
 def test_strategy_without_gpu_flag_falls_back_with_a_notice(fake_data, tmp_path):  # noqa: F811
+    (tmp_path / "hold.py").write_text('"""buy_and_hold without GPU = True."""\nfrom strategies.buy_and_hold import PARAMS, target_weights\n')
     config = _config(tmp_path, "buy_and_hold", {"weights": {"ff_size:Lo 30": 0.6, "ff_size:Hi 30": 0.4}, "rebalance": "monthly"})
+    config.write_text(config.read_text().replace('"name": "buy_and_hold"', f'"file": "{tmp_path / "hold.py"}"', 1))
     grid = ["portfolio.fees=0,0.001"]
     code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
     assert code == 0, stderr
-    assert stderr.strip() == "GPU not used: strategy buy_and_hold does not declare GPU = True; running on the CPU"
+    assert stderr.strip() == "GPU not used: strategy hold does not declare GPU = True; running on the CPU"
     cpu = sweeps.run_sweep(sweeps.make_plan(config, grid, set=SLICE), out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu)
 

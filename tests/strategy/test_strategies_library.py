@@ -3,7 +3,6 @@ rate_regime, trend_filter): hand-computed cases, independent loop references on 
 and the no-look-ahead property (truncate the data at a date, and scramble everything after it:
 the decisions up to that date must not change)."""
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,10 +12,11 @@ import pytest
 from backtest.errors import StrategyError
 from backtest.strategy import Param, load_strategy
 from tests import reference
+from tests.conftest import REPO_ROOT
 
 IND = [f"ff_industry10:{n}" for n in ("NoDur", "Durbl", "Manuf", "Enrgy", "HiTec", "Telcm", "Shops", "Hlth", "Utils", "Other")]
 S, L, RF = "ff_size:Lo 30", "ff_size:Hi 30", "ff_factors:RF"
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = REPO_ROOT / "configs"
 
 
 def _params(strategy, **values):
