@@ -10,7 +10,8 @@ statistics; pass `mean_block` to choose another.
 
 Speed: resamples are generated and scored as blocks, never as n indices each. Row sums of a
 resample are differences of prefix sums over each block, so 10,000 resamples of 26,000 rows
-cost ~10^7 block operations rather than 2.6 * 10^8 index look-ups. `Blocks.indices()` expands
+cost ~10^7 block operations rather than 2.6 * 10^8 index look-ups (the work is n * resamples /
+mean_block: a mean block of 1, the i.i.d. bootstrap, is the slow case). `Blocks.indices()` expands
 blocks to indices where they are needed (the tests use it to check the fast path against
 direct computation).
 
@@ -38,8 +39,8 @@ __all__ = [
 ]
 
 DEFAULT_RESAMPLES = 2000
-# positions (resamples x rows) generated at once: bounds memory at a few tens of MB
-_CHUNK_POSITIONS = 1 << 24
+# blocks generated at once (a few arrays of this length): bounds memory at ~100 MB
+_CHUNK_BLOCKS = 1 << 21
 
 
 def default_mean_block(n: int) -> int:
@@ -161,7 +162,7 @@ def _bootstrap(series, periods_per_year, combine, what, n_resamples, mean_block,
     mean_block = default_mean_block(n) if mean_block is None else mean_block
     prefixes = [_prefix_sums(x) for x in arrays]
     rng = np.random.default_rng(seed)
-    chunk = max(1, _CHUNK_POSITIONS // n)
+    chunk = max(1, int(_CHUNK_BLOCKS // (1 + (n - 1) / mean_block)))  # resamples at once
     values = []
     for done in range(0, n_resamples, chunk):
         blocks = stationary_bootstrap_blocks(n, min(chunk, n_resamples - done), mean_block, rng)
