@@ -47,6 +47,8 @@ def test_blocks_tile_each_resample():
     assert follows[~first_of_block[1:]].all()
     assert first_of_block[::50].all()  # every resample starts a block
     assert (flat[first_of_block] == blocks.start).all()
+    # every row can start a block, the last one included
+    assert set(stationary_bootstrap_blocks(10, 200, 2.0, np.random.default_rng(2)).start) == set(range(10))
 
 
 def test_block_lengths_are_geometric_and_starts_uniform():

@@ -114,6 +114,9 @@ def test_accrued_risk_free_hand_worked():
     # the last row is not an rf session either, but rf goes on past it
     got = accrued_risk_free(rf, dates("2020-01-02", "2020-01-05"))
     np.testing.assert_allclose(got.to_numpy(), [0.02, 0.03], rtol=1e-14, atol=0)
+    # ... and has no session since the row before, which still takes everything up to its date
+    got = accrued_risk_free(rf, dates("2020-01-01", "2020-01-03", "2020-01-04"))
+    np.testing.assert_allclose(got.to_numpy(), [0.01, 1.02 * 1.03 - 1, 0.0], rtol=1e-14, atol=0)
 
 
 def test_accrued_risk_free_on_the_same_calendar_is_rf(french):
@@ -159,6 +162,8 @@ def test_risk_free_coverage_reasons(french):
     assert risk_free_coverage(holed, rf.index) == "the risk-free series has no value on 1950-03-01"
     assert risk_free_coverage(holed, rf.loc["1960":].index) is None  # a hole outside the run does not matter
     assert risk_free_coverage(rf.iloc[:0], rf.index) == "the risk-free series is empty"
+    one_day_more = rf.index[-3:].append(pd.DatetimeIndex([pd.Timestamp("2025-06-02")]))
+    assert risk_free_coverage(rf, one_day_more, "RF") == "RF ends on 2025-05-30, before the run's last date 2025-06-02"
     with pytest.raises(ValueError, match="ends on 2025-05-30, before the run's last date"):
         accrued_risk_free(rf, spy_dates)
 
