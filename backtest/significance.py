@@ -51,6 +51,12 @@ def _finite_vector(values, what: str, at_least: int = 2) -> np.ndarray:
     return x
 
 
+def _sum_of_products(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a_t b_t by numpy's pairwise sum, not BLAS: once scipy's BLAS is loaded too (vectorbt and
+    arch load it), a BLAS dot product of 26,000 rows was measured at ~8 ms against ~10 µs here."""
+    return float(np.sum(a * b))
+
+
 def normal_cdf(z: float) -> float:
     """Φ(z), the standard normal distribution function: erfc(-z / √2) / 2."""
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
@@ -112,9 +118,9 @@ def newey_west(active, lags: int | None = None) -> NeweyWest:
     lags = min(lags, n - 1)
     mean = float(a.mean())
     e = a - mean
-    s = float(e @ e)
+    s = _sum_of_products(e, e)
     for lag in range(1, lags + 1):
-        s += 2.0 * (1.0 - lag / (lags + 1.0)) * float(e[lag:] @ e[:-lag])
+        s += 2.0 * (1.0 - lag / (lags + 1.0)) * _sum_of_products(e[lag:], e[:-lag])
     se = math.sqrt(max(s, 0.0)) / n
     if se > 0:
         t = mean / se
@@ -174,10 +180,10 @@ def alpha_beta(strategy_excess, benchmark_excess, periods_per_year: float) -> Al
     if len(x) != len(y):
         raise ValueError(f"alpha_beta: {len(y)} strategy returns but {len(x)} benchmark returns")
     dx = x - x.mean()
-    sxx = float(dx @ dx)
+    sxx = _sum_of_products(dx, dx)
     if not sxx > 0:
         return AlphaBeta(alpha=math.nan, alpha_annual=math.nan, beta=math.nan, n=len(x))
-    beta = float(dx @ (y - y.mean())) / sxx
+    beta = _sum_of_products(dx, y - y.mean()) / sxx
     alpha = float(y.mean() - beta * x.mean())
     return AlphaBeta(alpha=alpha, alpha_annual=alpha * periods_per_year, beta=beta, n=len(x))
 
