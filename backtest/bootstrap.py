@@ -95,11 +95,14 @@ def stationary_bootstrap_blocks(n: int, n_resamples: int, mean_block: float, rng
     return Blocks(n=n, n_resamples=n_resamples, resample=position // n, start=start, length=length)
 
 
-def _prefix_sums(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Running sums of x and x² over x repeated twice (rows n..2n-1 wrap around to 0..n-1),
-    with a leading 0: the sum over rows [s, e) is prefix[e] - prefix[s] for any e <= 2n."""
-    doubled = np.concatenate([x, x])
-    return tuple(np.concatenate([[0.0], np.cumsum(values)]) for values in (doubled, doubled * doubled))
+def _prefix_sums(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(c, running sums of d and d²) for d = x - c, c = mean(x), over d repeated twice (rows
+    n..2n-1 wrap around to 0..n-1) with a leading 0: the sum over rows [s, e) is
+    prefix[e] - prefix[s] for any e <= 2n. Centring keeps Σd² - (Σd)²/n free of cancellation
+    even for a series whose mean dwarfs its spread."""
+    center = float(x.mean())
+    doubled = np.concatenate([x, x]) - center
+    return center, *(np.concatenate([[0.0], np.cumsum(values)]) for values in (doubled, doubled * doubled))
 
 
 def _resampled_sharpes(prefixes, blocks: Blocks, periods_per_year: float) -> list[np.ndarray]:
@@ -111,12 +114,12 @@ def _resampled_sharpes(prefixes, blocks: Blocks, periods_per_year: float) -> lis
     n = blocks.n
     end = blocks.start + blocks.length
     out = []
-    for prefix_x, prefix_x2 in prefixes:
+    for center, *sums in prefixes:
         s1, s2 = (np.bincount(blocks.resample, weights=prefix[end] - prefix[blocks.start], minlength=blocks.n_resamples)
-                  for prefix in (prefix_x, prefix_x2))
+                  for prefix in sums)
         variance = (s2 - s1 * s1 / n) / (n - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out.append(np.where(variance > 0, s1 / n / np.sqrt(variance), np.nan) * math.sqrt(periods_per_year))
+            out.append(np.where(variance > 0, (center + s1 / n) / np.sqrt(variance), np.nan) * math.sqrt(periods_per_year))
     return out
 
 

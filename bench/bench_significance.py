@@ -16,11 +16,11 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 from bench_run import ROOT  # bench/ is on sys.path
+from bench_sweep import timed
 
 ROWS = 26003
 # what is loaded before: numpy and pandas by every command, vectorbt (and with it scipy) by `run`
@@ -32,15 +32,6 @@ MODULES = {
     "arch.bootstrap": "import arch.bootstrap",
     "scipy.stats": "import scipy.stats",
 }
-
-
-def median_time(call, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def imported_after(base, last, code):
@@ -67,14 +58,14 @@ def function_times(repeat):
     rng = np.random.default_rng(0)
     x = rng.normal(0.0004, 0.01, ROWS)
     y = 0.8 * x + rng.normal(0.0001, 0.006, ROWS)
-    times = {"newey_west": median_time(lambda: newey_west(x - y), repeat)}
+    times = {"newey_west": timed(lambda: newey_west(x - y), repeat)[0]}
     for reps in (1000, 2000, 10000):
-        times[f"sharpe_interval {reps}"] = median_time(lambda: sharpe_interval(x, 262.9, n_resamples=reps), repeat)
-        times[f"sharpe_difference_interval {reps}"] = median_time(
-            lambda: sharpe_difference_interval(x, y, 262.9, n_resamples=reps), repeat)
+        times[f"sharpe_interval {reps}"] = timed(lambda: sharpe_interval(x, 262.9, n_resamples=reps), repeat)[0]
+        times[f"sharpe_difference_interval {reps}"] = timed(
+            lambda: sharpe_difference_interval(x, y, 262.9, n_resamples=reps), repeat)[0]
         arch = StationaryBootstrap(30, x, y, seed=0)
-        times[f"arch conf_int difference {reps}"] = median_time(lambda: arch.conf_int(
-            lambda a, b: sharpe_ratio(a, 262.9) - sharpe_ratio(b, 262.9), reps=reps, method="percentile"), repeat)
+        times[f"arch conf_int difference {reps}"] = timed(lambda: arch.conf_int(
+            lambda a, b: sharpe_ratio(a, 262.9) - sharpe_ratio(b, 262.9), reps=reps, method="percentile"), repeat)[0]
     return times
 
 

@@ -15,16 +15,14 @@ from backtest.conventions import (
     risk_free_coverage,
     sessions_per_year,
 )
-from backtest.data.catalog import load_returns
+from tests.real_data import load
 
 
 @pytest.fixture(scope="module")
 def french(shared_data, tmp_path_factory):
-    """Ken French's daily RF and SMB, and SPY's calendar (module scope: the cache dir is set here too)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BACKTEST_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-        rf = load_returns(["ff_factors:RF"], [shared_data])["ff_factors:RF"]
-        spy = load_returns(["etf:SPY"], [shared_data])["etf:SPY"]
+    """Ken French's daily RF, and SPY's calendar."""
+    rf = load(shared_data, tmp_path_factory, {"ff_factors:RF": "rf"})["rf"]
+    spy = load(shared_data, tmp_path_factory, {"etf:SPY": "spy"})
     return rf, spy.index
 
 

@@ -15,7 +15,6 @@ from statsmodels.stats import sandwich_covariance
 from statsmodels.stats.multitest import multipletests
 
 from backtest.conventions import sessions_per_year
-from backtest.data.catalog import load_returns
 from backtest.significance import (
     active_return_annual,
     alpha_beta,
@@ -27,6 +26,7 @@ from backtest.significance import (
     sharpe_ratio,
     verdict_line,
 )
+from tests.real_data import load
 
 PHI = NormalDist().cdf
 
@@ -34,11 +34,8 @@ PHI = NormalDist().cdf
 @pytest.fixture(scope="module")
 def french(shared_data, tmp_path_factory):
     """Daily returns (fractions) of the market, T-bills, SMB and the smallest and largest size deciles."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BACKTEST_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-        frame = load_returns(["ff_factors:Mkt", "ff_factors:RF", "ff_factors:SMB", "ff_size:Lo 10", "ff_size:Hi 10"],
-                             [shared_data])
-    frame.columns = ["mkt", "rf", "smb", "small", "large"]
+    frame = load(shared_data, tmp_path_factory, {"ff_factors:Mkt": "mkt", "ff_factors:RF": "rf", "ff_factors:SMB": "smb",
+                                                 "ff_size:Lo 10": "small", "ff_size:Hi 10": "large"})
     assert len(frame) == 26003 and frame.notna().all().all()
     return frame
 
