@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backtest.significance import sharpe_ratio
+from backtest.significance import finite_returns, sharpe_ratio
 
 __all__ = [
     "Blocks",
@@ -146,15 +146,9 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float,
 
 
 def _paired_returns(series, what: str) -> list[np.ndarray]:
-    arrays = [np.asarray(x, dtype=np.float64) for x in series]
-    n = len(arrays[0])
-    for x in arrays:
-        if x.ndim != 1 or len(x) != n:
-            raise ValueError(f"{what}: the returns must be one column each, on the same {n} rows")
-        if not np.isfinite(x).all():
-            raise ValueError(f"{what}: returns must be finite (row {int(np.flatnonzero(~np.isfinite(x))[0])} is not)")
-    if n < 3:
-        raise ValueError(f"{what}: need at least 3 returns, got {n}")
+    arrays = [finite_returns(x, what, at_least=3) for x in series]
+    if len({len(x) for x in arrays}) > 1:
+        raise ValueError(f"{what}: the returns must be on the same rows, got {' and '.join(str(len(x)) for x in arrays)}")
     return arrays
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "active_return_annual",
     "alpha_beta",
     "benjamini_hochberg",
+    "finite_returns",
     "holm",
     "newey_west",
     "newey_west_lags",
@@ -40,7 +41,8 @@ __all__ = [
 ]
 
 
-def _finite_vector(values, what: str, at_least: int = 2) -> np.ndarray:
+def finite_returns(values, what: str, at_least: int = 2) -> np.ndarray:
+    """`values` as a float64 vector of at least `at_least` finite returns; ValueError naming `what` otherwise."""
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"{what}: expected one column of returns, got shape {x.shape}")
@@ -76,7 +78,7 @@ def sharpe_ratio(excess, periods_per_year: float, axis: int = -1):
 
 def active_return_annual(active, periods_per_year: float) -> float:
     """The active return a year: mean(a) * ppy, with a_t = r_t - b_t (arithmetic, not compounded)."""
-    return float(_finite_vector(active, "active returns", 1).mean() * periods_per_year)
+    return float(finite_returns(active, "active returns", 1).mean() * periods_per_year)
 
 
 def newey_west_lags(n: int) -> int:
@@ -110,7 +112,7 @@ def newey_west(active, lags: int | None = None) -> NeweyWest:
     cov_kwds={"maxlags": L, "use_correction": False} and use_t=False (normal p-values).
     t and p are NaN when se is 0 (a constant series: nothing random to test).
     """
-    a = _finite_vector(active, "active returns")
+    a = finite_returns(active, "active returns")
     n = len(a)
     lags = newey_west_lags(n) if lags is None else int(lags)
     if lags < 0:
@@ -142,7 +144,7 @@ def probabilistic_sharpe(excess, benchmark_sharpe: float, periods_per_year: floa
         PSR = Φ((SR - SR*) √(n - 1) / √(1 - γ3 SR + (γ4 - 1) / 4 SR²)).
     NaN when std(x) is 0.
     """
-    x = _finite_vector(excess, "excess returns", 3)
+    x = finite_returns(excess, "excess returns", 3)
     n = len(x)
     sd = x.std(ddof=1)
     if not sd > 0:
@@ -175,8 +177,8 @@ def alpha_beta(strategy_excess, benchmark_excess, periods_per_year: float) -> Al
         alpha_annual = α * ppy (arithmetic, as quantstats; not empyrical's (1 + α)^ppy - 1).
     NaN alpha and beta when the benchmark's excess return is constant.
     """
-    y = _finite_vector(strategy_excess, "strategy excess returns")
-    x = _finite_vector(benchmark_excess, "benchmark excess returns")
+    y = finite_returns(strategy_excess, "strategy excess returns")
+    x = finite_returns(benchmark_excess, "benchmark excess returns")
     if len(x) != len(y):
         raise ValueError(f"alpha_beta: {len(y)} strategy returns but {len(x)} benchmark returns")
     dx = x - x.mean()

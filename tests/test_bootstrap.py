@@ -178,7 +178,7 @@ def test_chunks_join_up(monkeypatch):
 
 def test_bad_inputs():
     x = np.random.default_rng(0).normal(size=100)
-    with pytest.raises(ValueError, match="same 100 rows"):
+    with pytest.raises(ValueError, match="on the same rows, got 100 and 99"):
         sharpe_difference_interval(x, x[:99], 252)
     with pytest.raises(ValueError, match="row 5 is not"):
         sharpe_interval(np.where(np.arange(100) == 5, np.nan, x), 252)
