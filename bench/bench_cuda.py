@@ -66,10 +66,8 @@ GRID_DISTINCT_10M = ["strategy.params.lookback=1:60", "strategy.params.tilt=0:1:
 HOST_ONLY = """
 import sys
 import numpy as np
-from backtest import sweeps
 from backtest.engine import cuda
 from backtest.sweeps import backends
-from backtest.sweeps.evaluate import Evaluator
 rng = np.random.default_rng(0)
 def kernel_stub(*args):  # the launch's statistics out (its last argument): random numbers
     args[-1][:] = rng.standard_normal(args[-1].shape)
@@ -84,6 +82,7 @@ main(sys.argv[1:])
 
 def bench_kernel(repeat, device):
     from backtest import sweeps
+    from backtest.sweeps.evaluate import Evaluator
 
     plan = sweeps.make_plan(CONFIG, GRID_1M, set=OVERRIDES)
     combos = len(plan.combos)
@@ -146,7 +145,7 @@ def main():
     parser.add_argument("--skip-10m", action="store_true")
     parser.add_argument("--host-only", action="store_true", help="no GPU: the kernel replaced by a stub (see the docstring)")
     args = parser.parse_args()
-    from backtest import sweeps
+    from backtest.sweeps import backends
 
     if args.host_only:
         return host_only(args)

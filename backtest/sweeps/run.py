@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from backtest.errors import ConfigError
-from backtest.sweeps.backends import gpu_problem, run_local, run_ray
+from backtest.sweeps import backends
 from backtest.sweeps.evaluate import Evaluator
 from backtest.sweeps.plan import Plan, base_config, check_metric
 from backtest.sweeps.ranking import Ranking
@@ -64,7 +64,7 @@ def run_sweep(
     total = len(plan.combos)
     gpu = False
     if backend in ("cuda", "auto"):
-        problem = gpu_problem(device)
+        problem = backends.gpu_problem(device)
         if problem is not None and backend == "cuda":
             raise ConfigError(f"--backend cuda: {problem}")
         gpu = problem is None
@@ -106,9 +106,9 @@ def run_sweep(
 
     if backend == "ray":
         batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
-        names, kept = run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch), None
+        names, kept = backends.run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch), None
     else:
-        names, kept = run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
+        names, kept = backends.run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
     ranking = Ranking(plan.metric, top)
     if store is not None:  # the table from the part files, a window at a time, ranked as it passes
         write_table(plan, names, ranked(store.windows(names, total), names, ranking), store.root)
