@@ -317,7 +317,7 @@ def test_resume_after_interruption_computes_only_the_rest(fake_data, config_file
     assert len(list((tmp_path / "a" / plan.sweep_id / "parts").glob("part-*.parquet"))) == 2
     resumed = sweeps.run_sweep(sweeps.make_plan(config_file, grid), out=tmp_path / "a", jobs=1, batch_size=10)
     assert resumed.computed == resumed.combinations - 20
-    sweeps.run_sweep(plan, out=tmp_path / "b", jobs=1)
+    fresh = sweeps.run_sweep(plan, out=tmp_path / "b", jobs=1)
     assert fresh.computed == fresh.combinations == 72
     assert resumed.stats is None and fresh.stats is None  # written to disk: not held in memory
     a = pd.read_parquet(tmp_path / "a" / plan.sweep_id / "results.parquet")
