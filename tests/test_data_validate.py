@@ -146,8 +146,8 @@ def _independent_read(path: Path) -> tuple[pd.DatetimeIndex, pd.DataFrame, bool]
     header = path.read_text().splitlines()[0]
     if header.startswith("Price"):  # yfinance: three header lines
         frame = pd.read_csv(path, skiprows=[1, 2]).rename(columns={"Price": "Date"})
-    else:
-        frame = pd.read_csv(path)
+    else:  # etfs_total_return/ writes its header in lower case: date,open,high,low,close,volume
+        frame = pd.read_csv(path).rename(columns={"date": "Date", "close": "Close"})
     field = "Adj Close" if "Adj Close" in frame.columns else "Close"
     dates = pd.DatetimeIndex(pd.to_datetime(frame["Date"].str.slice(0, 10)))
     return dates, frame[[field]].astype(float).set_axis(dates), True
