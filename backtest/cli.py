@@ -105,13 +105,14 @@ def _load_config(config, overrides, start, end):
 @click.option("--report", "with_report", is_flag=True, help="Also write the HTML tearsheet (report.html) and PNG charts (png/) into the run directory.")
 def run(config, overrides, start, end, out, as_json, with_report):
     """Run the backtest described by CONFIG (a YAML file)."""
-    from backtest import results
+    from backtest import data, results
     from backtest.display import drawdown_rows, stat_rows
     from backtest.pipeline import run_backtest
 
     cfg = _load_config(config, overrides, start, end)
     results.check_writable(out)
     result = run_backtest(cfg)
+    _note_mixed_returns(data.return_types(list(result.prepared.returns.columns), result.prepared.catalogs))
     run_id = results.new_run_id(result.strategy.leg.strategy.name, cfg.to_dict())
     run_dir = results.write_run(result, out, run_id)
     summary = results.summary(result, run_id)
@@ -141,6 +142,15 @@ def run(config, overrides, start, end, out, as_json, with_report):
     console.print(f"Results: {run_dir}")
     if report is not None:
         click.echo(f"Report: {report.html}  charts: {report.pngs[0].parent}/")
+
+
+def _note_mixed_returns(return_types: dict) -> None:
+    """One line on stderr when total and price returns are mixed (stdout may carry --json)."""
+    from backtest.data import mixed_returns_message
+
+    note = mixed_returns_message(return_types)
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def _write_run_report(run_dir):
@@ -186,19 +196,36 @@ def data_group():
     """Inspect and download the data sets."""
 
 
+_DATA_CONFIG_OPTION = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also the datasets of this config's user catalogs (data.catalog), on its search path (data.path).")
+
+
+def _config_data(config) -> tuple[list[Path] | None, tuple[Path, ...]]:
+    """(search path, user catalog files) of a --config file; (None, ()) without one."""
+    if config is None:
+        return None, ()
+    from backtest.config import load_config
+    from backtest.pipeline import catalogs, search_path
+
+    cfg = load_config(config)
+    return search_path(cfg), catalogs(cfg)
+
+
 @data_group.command("list")
-def data_list():
+@_DATA_CONFIG_OPTION
+def data_list(config):
     """Each dataset: where it was found, its series, first/last date and rows."""
     from backtest.data import list_datasets
 
     rows = []
-    for info in list_datasets():
+    for info in list_datasets(*_config_data(config)):
         found = str(info.found_path) if info.found_path else "not found (backtest data fetch)"
         first = str(info.first_date.date()) if info.first_date is not None else "–"
         last = str(info.last_date.date()) if info.last_date is not None else "–"
         series = ", ".join(s.split(":", 1)[1] for s in info.series)
-        rows.append([info.name, found, info.price_field, first, last, f"{info.rows:,}" if info.rows else "–", series])
-    _console().print(_table("Datasets", ["dataset", "file", "values from", "first", "last", "rows", "series (dataset:<name>)"], rows))
+        rows.append([info.name, found, info.price_field, info.returns, first, last, f"{info.rows:,}" if info.rows else "–", series])
+    _console().print(_table("Datasets", ["dataset", "file", "values from", "returns", "first", "last", "rows", "series (dataset:<name>)"], rows))
 
 
 @data_group.command("validate")
@@ -213,15 +240,16 @@ def data_validate(datasets, config, strict, as_json):
     --strict, any warning)."""
     from backtest.data.validate import validate
 
-    names, search_path = list(datasets), None
+    names, search_path, catalogs = list(datasets), None, ()
     if config is not None:
         from backtest.config import load_config
-        from backtest.pipeline import resolve_legs, search_path as config_search_path
+        from backtest.pipeline import catalogs as config_catalogs, resolve_legs, search_path as config_search_path
 
         cfg = load_config(config)
         names += resolve_legs(cfg)[1]
-        search_path = config_search_path(cfg)
-    findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None)
+        search_path, catalogs = config_search_path(cfg), config_catalogs(cfg)
+    findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None,
+                        catalogs=catalogs)
     if as_json:
         click.echo(json.dumps([f.to_dict() for f in findings]))
     elif findings:
@@ -244,12 +272,29 @@ def data_validate(datasets, config, strict, as_json):
 @data_group.command("fetch")
 @click.argument("datasets", nargs=-1)
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True)
-def data_fetch(datasets, dest):
+@_DATA_CONFIG_OPTION
+def data_fetch(datasets, dest, config):
     """Download DATASETS (default: all) from their original sources into DEST."""
     from backtest.data.fetch import fetch
 
-    for path in fetch(list(datasets) or None, dest):
+    for path in fetch(list(datasets) or None, dest, catalogs=_config_data(config)[1]):
         click.echo(f"saved {path}")
+
+
+@data_group.command("add")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["prices", "returns", "kenfrench"]), help="What the file holds (default: told by its form; returns when --unit is given).")
+@click.option("--returns", "return_type", type=click.Choice(["total", "price"]), help="Whether its returns include dividends (required, except for Ken French files: total).")
+@click.option("--unit", type=click.Choice(["percent", "fraction"]), help="A returns file's unit.")
+@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=Path("my_data.yaml"), show_default=True, help="The catalog file to write or extend (name it in a config: data: {catalog: ...}).")
+def data_add(name, file, kind, return_type, unit, catalog):
+    """Declare FILE as dataset NAME (NAME:SYMBOL for a price file's symbol) in a user catalog,
+    after reading it as a run would; print the series ids the dataset now provides."""
+    from backtest.data.add import add_dataset
+
+    series = add_dataset(name, file, kind, return_type, catalog, unit)
+    click.echo(f"{catalog}: {', '.join(series)}")
 
 
 # --- run registry (backtest.registry) ---------------------------------------------------------
@@ -377,6 +422,7 @@ def compare_command(items, labels, fmt, out, resamples, block, seed, with_report
     from backtest import compare
 
     result = compare.compare(items, root=out, labels=labels, resamples=resamples, block=block, seed=seed)
+    _note_mixed_returns({sid: kind for e in result.entries for sid, kind in e.return_types.items()})
     if with_report:
         from backtest.report import compare_report
 

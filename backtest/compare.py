@@ -167,6 +167,7 @@ class Entry:
     strategy: str
     run_id: str | None = None
     overrides: list[str] = field(default_factory=list)
+    return_types: dict = field(default_factory=dict)  # series id -> "total" | "price" (backtest.data)
 
     @property
     def start(self) -> str:
@@ -209,6 +210,7 @@ def _short_override(text: str) -> str:
 
 
 def _from_config(path: Path, overrides: list[str], source: str) -> Entry:
+    from backtest import data
     from backtest.config import load_config
     from backtest.pipeline import run_backtest
 
@@ -226,6 +228,7 @@ def _from_config(path: Path, overrides: list[str], source: str) -> Entry:
         stats=dict(leg.stats),
         strategy=leg.leg.strategy.name,
         overrides=overrides,
+        return_types=data.return_types(list(result.prepared.returns.columns), result.prepared.catalogs),
     )
 
 
@@ -237,6 +240,7 @@ def _from_run_dir(run_dir: Path, source: str, run_id: str | None = None) -> Entr
         equity = pd.read_csv(run_dir / "equity.csv", index_col="date", parse_dates=True)["strategy"]
         summary = json.loads((run_dir / "stats.json").read_text())
         config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
     except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:
         raise CompareError(f"{run_dir}: not a readable run directory ({exc})") from None
     strategy_block = config.get("strategy") or {}
@@ -251,6 +255,7 @@ def _from_run_dir(run_dir: Path, source: str, run_id: str | None = None) -> Entr
         stats=stats,
         strategy=strategy_block.get("name") or Path(strategy_block.get("file") or "?").stem,
         run_id=run_id,
+        return_types=manifest.get("return_types") or {},
     )
 
 

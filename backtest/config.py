@@ -6,7 +6,7 @@ The key paths are a contract (`--set`, sweeps and the run registry use them):
     benchmark: {name: buy_and_hold, params: {...}}      # or null for none
     portfolio: {initial_cash: 100000, fees: 0.0005, slippage: 0.0, cash: none}   # cash: none | rf
     period:    {start: null, end: null}
-    data:      {path: null}                              # directories searched for data files
+    data:      {path: null, catalog: null}               # data directories; user catalog file(s)
     stats:     {periods_per_year: 252}
 
 Strategy parameters are typed by the strategy's own declarations (see `backtest.strategy`);
@@ -61,6 +61,7 @@ class PeriodSection(_Section):
 
 class DataSection(_Section):
     path: list[str] | None = None
+    catalog: str | list[str] | None = None  # user catalog file(s), see backtest.data.datasets
 
 
 class StatsSection(_Section):

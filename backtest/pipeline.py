@@ -42,6 +42,7 @@ class Prepared:
     returns: pd.DataFrame  # aligned daily returns of every series the run needs
     dropped_rows: int  # dates dropped to align the series' calendars
     search_path: list[Path]
+    catalogs: tuple[Path, ...] = ()  # the user catalog files of config.data.catalog
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,15 @@ def resolve_leg(block: StrategyBlock, key: str, config: Config) -> Leg:
         file = file if file.is_absolute() else config.base_dir / file
     where = f"{config.source}: {key}"
     strategy = load_strategy(block.name, file, where=where)
-    return Leg(key, strategy, strategy.resolve_params(block.params, where=f"{where}.params"))
+    return Leg(key, strategy, strategy.resolve_params(block.params, where=f"{where}.params", catalogs=catalogs(config)))
 
 
 def search_path(config: Config) -> list[Path] | None:
-    if config.data.path is None:
-        return None
-    return [p if p.is_absolute() else config.base_dir / p for p in map(Path, config.data.path)]
+    return data.from_config.search_path(config.data, config.base_dir)
+
+
+def catalogs(config: Config) -> tuple[Path, ...]:
+    return data.from_config.catalog_files(config.data, config.base_dir)
 
 
 def resolve_legs(config: Config) -> tuple[list[Leg], list[str]]:
@@ -100,13 +103,13 @@ def prepare(config: Config) -> Prepared:
     path = search_path(config)
     start, end = config.period.start, config.period.end
     period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
-    returns, dropped = data.align_calendars(data.load_returns(ids, path, period))
+    returns, dropped = data.align_calendars(data.load_returns(ids, path, period, catalogs(config)))
     if len(returns) < 2:
         span = f"{start or 'the first date'} to {end or 'the last date'}"
         raise ConfigError(f"{config.source}: period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
-    return Prepared(config, legs, returns, dropped, path or data.default_search_path())
+    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config))
 
 
 def run_leg(prepared: Prepared, leg: Leg) -> LegResult:

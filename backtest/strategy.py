@@ -35,6 +35,7 @@ import importlib.util
 import inspect
 import math
 import pkgutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -71,7 +72,7 @@ class Param:
         if self.kind not in KINDS:
             raise ValueError(f"parameter {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
 
-    def coerce(self, value: Any, where: str) -> Any:
+    def coerce(self, value: Any, where: str, catalogs: Sequence = ()) -> Any:
         """Return `value` as this parameter's type, or raise StrategyError naming `where`."""
 
         def fail(expected: str):
@@ -103,14 +104,14 @@ class Param:
             if not isinstance(value, str) or not value:
                 fail("a series id such as 'ff_size:Lo 30'" if self.kind == "series" else "a string")
             if self.kind == "series":
-                _check_series(value, where)
+                _check_series(value, where, catalogs)
         elif self.kind == "series_list":
             if not isinstance(value, (list, tuple)) or not value:
                 fail("a list of series ids such as ['ff_industry10:Manuf', 'ff_industry10:Hlth']")
             for i, series_id in enumerate(value):
                 if not isinstance(series_id, str) or not series_id:
                     raise StrategyError(f"{where}[{i}]: expected a series id, got {series_id!r}")
-                _check_series(series_id, f"{where}[{i}]")
+                _check_series(series_id, f"{where}[{i}]", catalogs)
             if len(set(value)) < len(value):
                 fail("distinct series ids")
             value = list(value)
@@ -122,7 +123,7 @@ class Param:
                 fail("a mapping of series id to weight")
             coerced = {}
             for series_id, weight in value.items():
-                _check_series(str(series_id), f"{where}.{series_id}")
+                _check_series(str(series_id), f"{where}.{series_id}", catalogs)
                 if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
                     raise StrategyError(f"{where}.{series_id}: expected a weight >= 0, got {weight!r}")
                 coerced[str(series_id)] = float(weight)
@@ -135,13 +136,14 @@ class Param:
         return value
 
 
-def _check_series(series_id: str, where: str) -> None:
-    """Check a series id against the data catalog, naming the config key on failure."""
+def _check_series(series_id: str, where: str, catalogs: Sequence = ()) -> None:
+    """Check a series id against the data catalogs (built-in and `catalogs`, the user's catalog
+    files), naming the config key on failure."""
     from backtest.data import check_series_id
     from backtest.errors import DataError
 
     try:
-        check_series_id(series_id)
+        check_series_id(series_id, catalogs)
     except DataError as exc:
         raise StrategyError(f"{where}: {exc}") from exc
 
@@ -160,8 +162,10 @@ class Strategy:
     gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
     gpu_rule: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (gpu_tables, gpu_weights)
 
-    def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
-        """Declared defaults, overridden by `values`, each coerced to its declared type."""
+    def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params",
+                       catalogs: Sequence = ()) -> SimpleNamespace:
+        """Declared defaults, overridden by `values`, each coerced to its declared type (series ids
+        checked against the built-in catalog and the user catalog files `catalogs`)."""
         values = dict(values or {})
         declared = {p.name: p for p in self.params}
         unknown = sorted(set(values) - set(declared))
@@ -171,7 +175,7 @@ class Strategy:
                                 f"{did_you_mean(unknown[0], list(declared))} (known: {known})")
         resolved = {}
         for name, param in declared.items():
-            resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}")
+            resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}", catalogs)
         return SimpleNamespace(**resolved)
 
     def series(self, params: SimpleNamespace) -> list[str]:

@@ -213,6 +213,6 @@ def test_config_series_calendars(shared_data):
                                 env={"BACKTEST_DATA_PATH": str(shared_data)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
-    iwm = pd.read_csv(shared_data / "etfs" / "IWM.csv")["Date"]
-    spy = pd.read_csv(shared_data / "etfs" / "SPY.csv")["Date"]
+    iwm = pd.read_csv(shared_data / "etfs_total_return" / "IWM.csv")["date"]
+    spy = pd.read_csv(shared_data / "etfs_total_return" / "SPY.csv")["date"]
     assert set(spy[spy >= iwm.min()]) == set(iwm)

@@ -97,7 +97,7 @@ class Dataset:
 @functools.lru_cache(maxsize=1)
 def builtin() -> dict[str, Dataset]:
     """The built-in datasets, from catalog.yaml."""
-    return _read(CATALOG_FILE, builtin=True)
+    return parse_catalog(CATALOG_FILE, builtin=True)
 
 
 def read_catalog(path: Path) -> dict[str, Dataset]:
@@ -112,10 +112,11 @@ def read_catalog(path: Path) -> dict[str, Dataset]:
 
 @functools.lru_cache(maxsize=64)
 def _read_cached(path: Path, size: int, mtime_ns: int) -> dict[str, Dataset]:
-    return _read(path, builtin=False)
+    return parse_catalog(path)
 
 
-def _read(path: Path, builtin: bool) -> dict[str, Dataset]:
+def parse_catalog(path: Path, builtin: bool = False) -> dict[str, Dataset]:
+    """The datasets a catalog file declares (read now, uncached)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
