@@ -30,22 +30,19 @@ DEFAULT_CATALOG = Path("my_data.yaml")
 
 def guess_kind(path: Path, unit: str | None) -> str:
     """The kind of a file when none is given: a returns CSV when a unit is given, else a price
-    file when it has a date and a close column, else a Ken French file when it has the library's
-    form (a zip, or a header then YYYYMMDD rows)."""
+    file when its header names a date and a close column, else a Ken French file when it has the
+    library's form (a zip, or a header then YYYYMMDD rows)."""
     if unit is not None:
         return "returns"
     data = path.read_bytes()
-    try:
-        yahoo.parse(data, str(path))
+    if yahoo.has_price_header(data):
         return "prices"
-    except DataError as exc:
-        not_prices = exc
     try:
         kenfrench.rows(data, str(path))
-        return "kenfrench"
     except DataError:
-        raise DataError(f"{path}: neither a price file ({str(not_prices).removeprefix(f'{path}: ')}) nor a Ken French "
-                        "file; give --kind prices|returns|kenfrench (returns with --unit)") from None
+        raise DataError(f"{path}: neither a price file (a date and a close column) nor a Ken French file; "
+                        "give --kind prices|returns|kenfrench (returns with --unit)") from None
+    return "kenfrench"
 
 
 def entry_for(kind: str, file: str, returns: str, unit: str | None) -> dict:

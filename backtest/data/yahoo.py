@@ -62,6 +62,19 @@ def _price_column(columns: list[str], column: str | None, source: str) -> int:
                     "name the price column with the catalog's column:")
 
 
+def has_price_header(data: bytes) -> bool:
+    """Whether a file's header names a date and a price column (whatever its rows hold)."""
+    rows_ = table.read_rows(data)
+    if not rows_ or not rows_[0]:
+        return False
+    columns, _ = _header(rows_, "")
+    try:
+        _price_column(columns, None, "")
+    except DataError:
+        return False
+    return table.date_column(columns, None, "") is not None
+
+
 def parse(data: bytes, source: str, date: str | None = None, column: str | None = None) -> pd.DataFrame:
     """Prices in one float64 column named after the file's price column ('Adj Close', 'Close',
     'close', ...), DatetimeIndex 'date' ascending; NaN where a price is missing. `date` and
