@@ -83,7 +83,7 @@ def search_path(config: Config) -> list[Path] | None:
 
 
 def catalogs(config: Config) -> tuple[Path, ...]:
-    return data.from_config.catalog_files(config.data, config.base_dir)
+    return data.from_config.catalog_files(config.data, config.base_dir, config.source)
 
 
 def resolve_legs(config: Config) -> tuple[list[Leg], list[str]]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtest.data.catalog import load_returns
+from backtest.data.catalog import catalog, load_returns
+from backtest.errors import DataError
 
 
 def _relative(entries: str | Sequence[str], base_dir: Path | str) -> list[Path]:
@@ -26,9 +27,16 @@ def search_path(section, base_dir: Path | str) -> list[Path] | None:
     return None if section.path is None else _relative(section.path, base_dir)
 
 
-def catalog_files(section, base_dir: Path | str) -> tuple[Path, ...]:
-    """The user catalog files a config's `data.catalog` names (one or a list)."""
-    return () if not section.catalog else tuple(_relative(section.catalog, base_dir))
+def catalog_files(section, base_dir: Path | str, source: str = "config") -> tuple[Path, ...]:
+    """The user catalog files a config's `data.catalog` names (one or a list), read and checked:
+    a mistake in one is a DataError naming the config (`source`), `data.catalog`, the catalog
+    file and its key."""
+    files = () if not section.catalog else tuple(_relative(section.catalog, base_dir))
+    try:
+        catalog(files)
+    except DataError as exc:
+        raise DataError(f"{source}: data.catalog: {exc}") from None
+    return files
 
 
 def section_of(config, base_dir: Path | str = "."):
