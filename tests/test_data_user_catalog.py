@@ -534,3 +534,16 @@ def test_fetch_a_kenfrench_file_by_its_library_name(tmp_path):
     np.testing.assert_allclose(frame["mom:Mom"], [0.0056, -0.0050, 0.0117], rtol=0, atol=1e-15)
     with pytest.raises(DataError, match="dataset mine is read from its own file, not downloaded"):
         fetch(["mine"], dest, catalogs=catalogs)
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("date,close,adjClose", "adjClose"),  # Tiingo
+    ("Date,Close,Adj_Close", "Adj_Close"),
+    ("DateTime,Close,Adjusted Close", "Adjusted Close"),
+    ("Open,CLOSE,Date", "CLOSE"),  # the date column anywhere, any case
+])
+def test_the_price_column_by_name(header, expected):
+    columns = header.split(",")
+    row = ",".join("2024-01-02" if c.lower().startswith("date") else str(10 + i) for i, c in enumerate(columns))
+    frame = yahoo.parse(f"{header}\n{row}\n".encode(), "f")
+    assert frame.columns.tolist() == [expected] and frame.iloc[0, 0] == 10 + columns.index(expected)
