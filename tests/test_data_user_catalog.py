@@ -469,7 +469,7 @@ def test_sweep_check_compare_on_user_data(long_user, tmp_path):
 
 
 def test_data_list_and_validate_with_config(long_user):
-    listed = CliRunner().invoke(main, ["data", "list", "--config", str(long_user / "first10.yaml")], env={"COLUMNS": "250"})
+    listed = CliRunner().invoke(main, ["data", "list", "--config", str(long_user / "first10.yaml")], env={"COLUMNS": "1000"})
     assert listed.exit_code == 0, listed.output
     assert "funds:SMALL" in listed.output and "SMALL.csv" in listed.output and "ff_size" in listed.output
     checked = _cli("data", "validate", "--config", long_user / "first10.yaml", "--json")
