@@ -30,11 +30,10 @@ RETURN_TYPES = ("total", "price")
 KENFRENCH_URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/{}_CSV.zip"
 
 _COMMON_KEYS = ("kind", "returns", "description")
-_FILE_KEYS = ("file", "files", "url", "date")
-KEYS = {
+KEYS = {  # the keys each kind of dataset takes
     "kenfrench": (*_COMMON_KEYS, "file", "files", "url", "name", "block", "columns", "derived"),
     "prices": (*_COMMON_KEYS, "symbols", "adjusted", "date", "column"),
-    "returns": (*_COMMON_KEYS, *_FILE_KEYS, "unit", "columns", "derived", "missing"),
+    "returns": (*_COMMON_KEYS, "file", "files", "url", "date", "unit", "columns", "derived", "missing"),
 }
 SYMBOL_KEYS = ("file", "files", "ticker", "description", "date", "column")
 UNITS = ("percent", "fraction")

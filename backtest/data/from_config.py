@@ -40,18 +40,18 @@ def catalog_files(section, base_dir: Path | str, source: str = "config") -> tupl
 
 
 def section_of(config, base_dir: Path | str = "."):
-    """(the `data` section, the directory its paths are relative to) of a validated Config, or of
-    a plain dict holding a config's `data` mapping (checked as a config's would be; ConfigError
-    naming the key), relative to `base_dir`."""
+    """(the `data` section, the directory its paths are relative to, the name errors start with)
+    of a validated Config, or of a plain dict holding a config's `data` mapping (checked as a
+    config's would be; ConfigError naming the key), relative to `base_dir`."""
     if not isinstance(config, Mapping):
-        return config.data, config.base_dir
+        return config.data, config.base_dir, config.source
     from pydantic import ValidationError
 
     from backtest.config import DataSection
     from backtest.errors import ConfigError
 
     try:
-        return DataSection.model_validate(config.get("data") or {}), Path(base_dir)
+        return DataSection.model_validate(config.get("data") or {}), Path(base_dir), "config"
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
@@ -65,5 +65,5 @@ def load(series_ids: Sequence[str], config=None, *, base_dir: Path | str = ".",
     for the built-in catalog on the default search path."""
     if config is None:
         return load_returns(series_ids, period=period)
-    section, base = section_of(config, base_dir)
-    return load_returns(series_ids, search_path(section, base), period, catalog_files(section, base))
+    section, base, source = section_of(config, base_dir)
+    return load_returns(series_ids, search_path(section, base), period, catalog_files(section, base, source))

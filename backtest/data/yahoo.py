@@ -31,7 +31,6 @@ from backtest.data import table
 from backtest.errors import DataError
 
 PRICE_FIELDS = ("Adj Close", "Adjusted Close", "Close")  # in order of preference, names compared loosely
-MISSING_TOKENS = table.MISSING_TOKENS
 
 # "1.966 Dividend", "1231:1000 Stock Splits", "0.5 Capital Gain": an amount or ratio, then words
 _EVENT = re.compile(r"^[\d.,:/]+\s*[A-Za-z]")
@@ -130,7 +129,7 @@ def _read(data: bytes, source: str, date: str | None, column: str | None
 
 def _prices(raw: pd.Series, dates: pd.DatetimeIndex, field: str, source: str) -> np.ndarray:
     cleaned = raw.str.replace(",", "", regex=False)
-    missing = cleaned.str.lower().isin(MISSING_TOKENS).to_numpy()
+    missing = cleaned.str.lower().isin(table.MISSING_TOKENS).to_numpy()
     values = pd.to_numeric(cleaned.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
     bad = np.isnan(values) & ~missing
     if bad.any():
