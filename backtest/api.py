@@ -186,6 +186,7 @@ def compare(
     return result
 
 
+
 def check(
     config: str | Path | Mapping,
     *,
@@ -205,17 +206,34 @@ def check(
     return lookahead.check(prepare(_config(config, set, start, end, strategy), strategy), cuts=cuts, seed=seed)
 
 
-def load(series_ids: list[str] | str, start: Any = None, end: Any = None, *, path: list[str | Path] | None = None) -> pd.DataFrame:
+def load(
+    series_ids: list[str] | str,
+    start: Any = None,
+    end: Any = None,
+    *,
+    config: str | Path | Mapping | None = None,
+    path: list[str | Path] | None = None,
+    catalog: str | Path | list[str | Path] | None = None,
+) -> pd.DataFrame:
     """Daily simple returns (fractions) of the series ids (e.g. "ff_size:Lo 30", "etf:SPY") on
-    the dates all of them share, from `start` to `end` (inclusive); `path`: directories to
-    search for the data files instead of the default search path."""
+    the dates all of them share, from `start` to `end` (inclusive), exactly as a run reads them:
+    a missing value inside the period is an error naming the file and date. The data is found as a run
+    of `config` would find it (its `data.path` and `data.catalog`), or through `path` (data
+    directories) and `catalog` (user catalog files), relative to the working directory."""
     from backtest import data
+    from backtest.data import from_config
 
+    section, base_dir, source = configs.data_section(config if config is not None else {})
+    if path is not None or catalog is not None:
+        section = configs.DataSection(path=[str(p) for p in path] if path is not None else section.path,
+                                      catalog=[str(c) for c in ([catalog] if isinstance(catalog, (str, Path)) else catalog)]
+                                      if catalog is not None else section.catalog)
+    catalogs = from_config.catalog_files(section, base_dir, source)
     ids = [series_ids] if isinstance(series_ids, str) else list(series_ids)
     for series_id in ids:
-        data.check_series_id(series_id)
+        data.check_series_id(series_id, catalogs)
     period = tuple(None if d is None else pd.Timestamp(d) for d in (start, end))
-    returns, _ = data.align_calendars(data.load_returns(ids, [Path(p) for p in path] if path else None, period))
+    returns, _ = data.align_calendars(data.load_returns(ids, from_config.search_path(section, base_dir), period, catalogs))
     return returns
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backtest.data import mixed_returns_message
 from backtest.errors import UserError
 from backtest.io import json_safe
 
@@ -167,6 +168,7 @@ class Entry:
     strategy: str
     run_id: str | None = None
     overrides: list[str] = field(default_factory=list)
+    return_types: dict = field(default_factory=dict)  # series id -> "total" | "price" (backtest.data)
 
     @property
     def start(self) -> str:
@@ -232,6 +234,7 @@ def from_result(result, source: str = "") -> Entry:
         stats=dict(leg.stats),
         strategy=leg.leg.strategy.name,
         run_id=result.run_id,
+        return_types=result.return_types,
     )
 
 
@@ -243,6 +246,7 @@ def _from_run_dir(run_dir: Path, source: str, run_id: str | None = None) -> Entr
         equity = pd.read_csv(run_dir / "equity.csv", index_col="date", parse_dates=True)["strategy"]
         summary = json.loads((run_dir / "stats.json").read_text())
         config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
     except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:
         raise CompareError(f"{run_dir}: not a readable run directory ({exc})") from None
     strategy_block = config.get("strategy") or {}
@@ -257,6 +261,7 @@ def _from_run_dir(run_dir: Path, source: str, run_id: str | None = None) -> Entr
         stats=stats,
         strategy=strategy_block.get("name") or Path(strategy_block.get("file") or "?").stem,
         run_id=run_id,
+        return_types=manifest.get("return_types") or {},
     )
 
 
@@ -307,6 +312,7 @@ class Comparison:
     entries: list[Entry]
     tests: list[dict]  # one per entry after the first: vs the first, on common dates
     yearly: pd.DataFrame  # year x label
+    notes: list[str] = field(default_factory=list)  # one-line notices (mixed return types)
 
     @property
     def reference(self) -> Entry:
@@ -377,7 +383,11 @@ def compare(
     yearly = pd.concat(
         [stats.yearly_returns(e.equity, e.initial_cash).rename(e.label) for e in entries], axis=1
     ).sort_index()
-    return Comparison(new_compare_id(entries), None, entries, tests, yearly)
+    comparison = Comparison(new_compare_id(entries), None, entries, tests, yearly)
+    mixed = mixed_returns_message({sid: kind for e in entries for sid, kind in e.return_types.items()})
+    if mixed:
+        comparison.notes.append(f"note: {mixed}")
+    return comparison
 
 
 # --- tables -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ The key paths are a contract (`--set`, sweeps and the run registry use them):
     benchmark: {name: buy_and_hold, params: {...}}      # or null for none
     portfolio: {initial_cash: 100000, fees: 0.0005, slippage: 0.0, cash: none}   # cash: none | rf
     period:    {start: null, end: null}
-    data:      {path: null}                              # directories searched for data files
+    data:      {path: null, catalog: null}               # data directories; user catalog file(s)
     stats:     {periods_per_year: 252}
 
 Strategy parameters are typed by the strategy's own declarations (see `backtest.strategy`);
@@ -63,6 +63,7 @@ class PeriodSection(_Section):
 
 class DataSection(_Section):
     path: list[str] | None = None
+    catalog: str | list[str] | None = None  # user catalog file(s), see backtest.data.datasets
 
 
 class StatsSection(_Section):
@@ -259,16 +260,31 @@ def validate(raw: dict, source: str = "config", base_dir: Path | str = ".") -> C
     try:
         return Config.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
     except ValidationError as exc:
-        errors = exc.errors()
-        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key before the key it misses
-        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        if error["type"] == "extra_forbidden":
-            message = _unknown_key_message(error["loc"])
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
-                message += f" (got {error['input']!r})"
-        raise ConfigError(f"{source}: {key}: {message}") from None
+        raise ConfigError(f"{source}: {_first_error(exc)}") from None
+
+
+def data_section(config: "str | Path | Mapping | RawConfig") -> tuple[DataSection, Path, str]:
+    """A config's `data` section alone, validated (ConfigError naming the key), with the
+    directory its paths are relative to and the config's name."""
+    raw = read(config)
+    try:
+        return DataSection.model_validate(raw.raw.get("data") or {}), raw.base_dir, raw.source
+    except ValidationError as exc:
+        raise ConfigError(f"{raw.source}: {_first_error(exc, ('data',))}") from None
+
+
+def _first_error(exc: ValidationError, prefix: tuple = ()) -> str:
+    """'key: message' of a validation error: a misspelt key first (before the key it misses)."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = (*prefix, *error["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: {_unknown_key_message(loc)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
+        message += f" (got {error['input']!r})"
+    return f"{key}: {message}"
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:

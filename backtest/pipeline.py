@@ -44,6 +44,7 @@ class Prepared:
     returns: pd.DataFrame  # aligned daily returns of every series the run needs
     dropped_rows: int  # dates dropped to align the series' calendars
     search_path: list[Path]
+    catalogs: tuple[Path, ...] = ()  # the user catalog files of config.data.catalog
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,15 @@ def resolve_leg(block: StrategyBlock, key: str, config: Config, strategy: Any = 
             file = Path(block.file)
             file = file if file.is_absolute() else config.base_dir / file
         loaded = load_strategy(block.name, file, where=where)
-    return Leg(key, loaded, loaded.resolve_params(block.params, where=f"{where}.params"))
+    return Leg(key, loaded, loaded.resolve_params(block.params, where=f"{where}.params", catalogs=catalogs(config)))
 
 
 def search_path(config: Config) -> list[Path] | None:
-    if config.data.path is None:
-        return None
-    return [p if p.is_absolute() else config.base_dir / p for p in map(Path, config.data.path)]
+    return data.from_config.search_path(config.data, config.base_dir)
+
+
+def catalogs(config: Config) -> tuple[Path, ...]:
+    return data.from_config.catalog_files(config.data, config.base_dir, config.source)
 
 
 def resolve_legs(config: Config, strategy: Any = None) -> tuple[list[Leg], list[str]]:
@@ -93,13 +96,13 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
     path = search_path(config)
     start, end = config.period.start, config.period.end
     period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
-    returns, dropped = data.align_calendars(data.load_returns(ids, path, period))
+    returns, dropped = data.align_calendars(data.load_returns(ids, path, period, catalogs(config)))
     if len(returns) < 2:
         span = f"{start or 'the first date'} to {end or 'the last date'}"
         raise ConfigError(f"{config.source}: period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
-    return Prepared(config, legs, returns, dropped, path or data.default_search_path())
+    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config))
 
 
 def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
@@ -144,8 +147,11 @@ def run_prepared(prepared: Prepared) -> "RunResult":
                 config.stats.periods_per_year,
             )
         )
-    notes = [f"{prepared.dropped_rows:,} dates dropped to align the series' calendars"] if prepared.dropped_rows else []
-    return RunResult(prepared, strategy, benchmark, notes=notes)
+    result = RunResult(prepared, strategy, benchmark)
+    mixed = data.mixed_returns_message(result.return_types)
+    if mixed:
+        result.notes.append(f"note: {mixed}")
+    return result
 
 
 @dataclass
@@ -164,7 +170,7 @@ class RunResult:
     benchmark: LegResult | None
     run_id: str | None = None  # set by `save`
     directory: Path | None = None  # the run directory, once saved
-    notes: list[str] = field(default_factory=list)  # one-line notices about the run (dropped dates, ...)
+    notes: list[str] = field(default_factory=list)  # one-line warnings about the run (mixed return types, ...)
 
     @property
     def config(self) -> dict:
@@ -194,6 +200,11 @@ class RunResult:
     def conventions(self) -> dict:
         """How the figures are computed (annualisation, risk-free rate)."""
         return {"periods_per_year": self.prepared.config.stats.periods_per_year, "risk_free": 0}
+
+    @property
+    def return_types(self) -> dict[str, str]:
+        """{series id: "total" | "price"} of every series the run read, as the catalogs declare."""
+        return data.return_types(list(self.prepared.returns.columns), self.prepared.catalogs)
 
     @property
     def equity(self) -> pd.DataFrame:

@@ -136,7 +136,7 @@ def rerun(record: RunRecord) -> RerunReport:
     config = validate(dict(record.config), source=f"run {record.id} (config.yaml)",
                       base_dir=manifest.get("config_dir") or ".")
     prepared = prepare(config)
-    current_files = data.source_files(list(prepared.returns.columns), prepared.search_path)
+    current_files = data.source_files(list(prepared.returns.columns), prepared.search_path, prepared.catalogs)
     changes = data_changes(manifest.get("data_files") or {}, current_files)
     changes += software_changes(manifest, rundir.environment())
     summary = json.loads(json.dumps(run_prepared(prepared).summary()))

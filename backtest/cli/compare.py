@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backtest.cli.output import console, print_wide, table
+from backtest.cli.output import console, notes, print_wide, table
 
 
 @click.command()
@@ -29,6 +29,7 @@ def compare(items, labels, fmt, out, resamples, block, seed, with_report):
     from backtest import comparison
 
     result = backtest.compare(*items, labels=labels, root=out, resamples=resamples, block=block, seed=seed, out=out)
+    notes(result.notes)
     if with_report:
         from backtest.report import compare_report
 

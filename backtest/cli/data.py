@@ -17,20 +17,37 @@ def data():
     """Inspect and download the data sets."""
 
 
+CONFIG_DATA = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also the datasets of this config's user catalogs (data.catalog), on its search path (data.path).")
+
+
+def _config_data(config) -> tuple[list[Path] | None, tuple[Path, ...]]:
+    """(search path, user catalog files) of a --config file; (None, ()) without one."""
+    if config is None:
+        return None, ()
+    from backtest.config import data_section
+    from backtest.data.from_config import catalog_files, search_path
+
+    section, base_dir, source = data_section(config)
+    return search_path(section, base_dir), catalog_files(section, base_dir, source)
+
+
 @data.command("list")
-def data_list():
-    """Each dataset: its period and rows, the file it was found in, its series."""
+@CONFIG_DATA
+def data_list(config):
+    """Each dataset: its period and rows, return type, the file it was found in, its series."""
     from backtest.data import list_datasets
 
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-    for i, info in enumerate(list_datasets()):
+    for i, info in enumerate(list_datasets(*_config_data(config))):
         if i:
             click.echo()
         if info.first_date is not None:
             span = f"{info.first_date.date()} → {info.last_date.date()}, {info.rows:,} rows"
         else:
             span = "not found (backtest data fetch)"
-        click.echo(click.style(info.name, bold=True) + f"  {span}")
+        click.echo(click.style(info.name, bold=True) + f"  {span}, {info.returns} returns")
         if info.found_path:
             click.echo(textwrap.fill(f"file: {info.found_path} (values from {info.price_field})", width,
                                      initial_indent="  ", subsequent_indent="    "))
@@ -50,15 +67,14 @@ def data_validate(datasets, config, strict, as_json):
     --strict, any warning)."""
     from backtest.data.validate import validate
 
-    names, search_path = list(datasets), None
+    names = list(datasets)
+    search_path, catalogs = _config_data(config)
     if config is not None:
         from backtest.config import load_config
-        from backtest.pipeline import resolve_legs, search_path as config_search_path
+        from backtest.pipeline import resolve_legs
 
-        cfg = load_config(config)
-        names += resolve_legs(cfg)[1]
-        search_path = config_search_path(cfg)
-    findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None)
+        names += resolve_legs(load_config(config))[1]
+    findings = validate(list(dict.fromkeys(names)), search_path, together=True if config is not None else None, catalogs=catalogs)
     if as_json:
         click.echo(json.dumps([f.to_dict() for f in findings]))
     elif findings:
@@ -81,9 +97,26 @@ def data_validate(datasets, config, strict, as_json):
 @data.command("fetch")
 @click.argument("datasets", nargs=-1)
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True)
-def data_fetch(datasets, dest):
+@CONFIG_DATA
+def data_fetch(datasets, dest, config):
     """Download DATASETS (default: all) from their original sources into DEST."""
     from backtest.data.fetch import fetch
 
-    for path in fetch(list(datasets) or None, dest):
+    for path in fetch(list(datasets) or None, dest, catalogs=_config_data(config)[1]):
         click.echo(f"saved {path}")
+
+
+@data.command("add")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["prices", "returns", "kenfrench"]), help="What the file holds (default: told by its form; returns when --unit is given).")
+@click.option("--returns", "return_type", type=click.Choice(["total", "price"]), help="Whether its returns include dividends (required, except for Ken French files: total).")
+@click.option("--unit", type=click.Choice(["percent", "fraction"]), help="A returns file's unit.")
+@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=Path("my_data.yaml"), show_default=True, help="The catalog file to write or extend (name it in a config: data: {catalog: ...}).")
+def data_add(name, file, kind, return_type, unit, catalog):
+    """Declare FILE as dataset NAME (NAME:SYMBOL for a price file's symbol) in a user catalog,
+    after reading it as a run would; print the series ids the dataset now provides."""
+    from backtest.data.add import add_dataset
+
+    series = add_dataset(name, file, kind, return_type, catalog, unit)
+    click.echo(f"{catalog}: {', '.join(series)}")

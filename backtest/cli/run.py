@@ -33,6 +33,8 @@ def run(config, overrides, start, end, out, as_json, with_report):
         columns["Benchmark"] = result.benchmark.stats
     legs = " vs ".join(f"{leg.leg.strategy.name}({', '.join(leg.leg.series)})" for leg in result.legs)
     out_console.print(f"[bold]{legs}[/]  {result.start} → {result.end}, {len(result.prepared.returns):,} sessions")
+    if result.prepared.dropped_rows:
+        out_console.print(f"[dim]{result.prepared.dropped_rows:,} dates dropped to align the series' calendars[/]")
     out_console.print(table("Performance", ["", *columns], stat_rows(columns)))
     out_console.print(table("Strategy: top drawdowns", ["Peak", "Trough", "Recovery", "Depth", "Days"],
                             drawdown_rows(result.strategy.stats["drawdowns"])))

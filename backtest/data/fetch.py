@@ -1,7 +1,8 @@
 """Download datasets from their original sources into a data directory.
 
 Ken French datasets: the library's zip (`<NAME>_CSV.zip`) with urllib, saved as
-`<dest>/kenfrench/<NAME>_CSV.zip`. Yahoo datasets: through yfinance (the optional extra
+`<dest>/kenfrench/<NAME>_CSV.zip` (a user catalog's Ken French dataset by its library `name:`
+too). Prices datasets with a ticker: through yfinance (the optional extra
 `backtest[yahoo]`), saved in the classic CSV form `Date,Open,High,Low,Close[,Adj Close],Volume`
 as `<dest>/<dir>/<SYM>.csv`. Every download is parsed before it replaces anything (written to a
 temporary file, then renamed), so a failed or malformed download leaves no file behind.
@@ -17,39 +18,54 @@ import urllib.request
 from pathlib import Path
 
 from backtest.data import kenfrench, yahoo
-from backtest.data.catalog import Source, all_sources, catalog
+from backtest.data.catalog import Catalogs, Source, all_sources, catalog
 from backtest.errors import DataError
 
 TIMEOUT_S = 60.0
 USER_AGENT = "backtest/0.1 (python urllib)"
 
 
-def _select(dataset_names: list[str] | None) -> list[Source]:
-    sources = all_sources()
+def downloadable(source: Source) -> bool:
+    """Whether `fetch` knows where to download a source: a Ken French library file or a Yahoo
+    ticker, saved on the search path (a user's own `file:` is never overwritten)."""
+    if source.path is not None:
+        return False
+    if source.kind == "kenfrench":
+        return bool(source.url) and any(f.endswith(".zip") for f in source.files)
+    return source.kind == "prices" and source.ticker is not None
+
+
+def _select(dataset_names: list[str] | None, catalogs: Catalogs = ()) -> list[Source]:
+    sources = all_sources(catalogs)
     if not dataset_names:
-        return sources
+        return [s for s in sources if downloadable(s)]
     chosen: dict[str, Source] = {}
-    datasets = catalog()
+    datasets = catalog(catalogs)
     for name in dataset_names:
         matched = [s for s in sources if s.name == name or (s.dataset == name and name in datasets)]
         if not matched:
             choices = ", ".join([*datasets, *(s.name for s in sources if s.name not in datasets)])
             raise DataError(f"unknown dataset {name!r} to fetch (choices: {choices})")
+        local = [s for s in matched if not downloadable(s)]
+        if local:
+            raise DataError(f"{local[0].catalog}: dataset {local[0].name} is read from its own file, not downloaded "
+                            "(give a Ken French dataset's library name: or a ticker: with files: to fetch it)")
         for s in matched:
             chosen.setdefault(s.name, s)
     return list(chosen.values())
 
 
 def fetch(dataset_names: list[str] | None = None, dest: Path = Path("data"), *,
-          base_url: str | None = None, timeout: float = TIMEOUT_S) -> list[Path]:
+          base_url: str | None = None, timeout: float = TIMEOUT_S, catalogs: Catalogs = ()) -> list[Path]:
     """Download `dataset_names` (dataset names such as 'ff_size' or 'index', or single sources
-    such as 'index:SPX'; None = all) into `dest`; the paths written, in order.
+    such as 'index:SPX'; None = all that can be downloaded) of the built-in catalog and the user
+    catalog files `catalogs` into `dest`; the paths written, in order.
 
     `base_url` replaces the directory part of the Ken French download URLs (tests, mirrors).
     """
-    sources = _select(dataset_names)
-    if any(s.kind == "yahoo" for s in sources):
-        _yfinance(sources)  # fail before downloading anything
+    sources = _select(dataset_names, catalogs)
+    if any(s.kind == "prices" for s in sources):
+        _yfinance(sources, catalogs)  # fail before downloading anything
     dest = Path(dest)
     saved = []
     for source in sources:
@@ -100,7 +116,7 @@ def fetch_kenfrench(source: Source, dest: Path, *, base_url: str | None = None,
     target = Path(dest) / next(f for f in source.files if f.endswith(".zip"))  # the original download
     data = download(url, source.name, timeout, target)
     frame = kenfrench.parse(data, f"{url} (downloaded for {source.name})", source.block)
-    missing = [c for c in source.columns if c not in frame.columns]
+    missing = [c for c in source.columns or () if c not in frame.columns]
     if missing:
         raise DataError(f"{url}: downloaded file for {source.name} has no column {missing[0]!r} "
                         f"(columns: {', '.join(frame.columns)})")
@@ -108,13 +124,14 @@ def fetch_kenfrench(source: Source, dest: Path, *, base_url: str | None = None,
     return target
 
 
-def _yfinance(sources: list[Source]):
+def _yfinance(sources: list[Source], catalogs: Catalogs = ()):
     try:
         import yfinance
     except ImportError:
-        names = ", ".join(dict.fromkeys(s.dataset if len(catalog()[s.dataset].sources) > 1 and
-                                        all(t in sources for t in catalog()[s.dataset].sources.values()) else s.name
-                                        for s in sources if s.kind == "yahoo"))
+        datasets = catalog(catalogs)
+        names = ", ".join(dict.fromkeys(s.dataset if len(datasets[s.dataset].sources) > 1 and
+                                        all(t in sources for t in datasets[s.dataset].sources.values()) else s.name
+                                        for s in sources if s.kind == "prices"))
         raise DataError(f"fetching {names} needs yfinance: install backtest[yahoo] "
                         f"(pip install 'backtest[yahoo]'), or fetch only the Ken French datasets") from None
     return yfinance

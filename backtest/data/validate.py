@@ -1,6 +1,7 @@
 """`backtest data validate`: what is wrong, or odd, in the data files, as a list of findings.
 
-Each check is a pure function of a file's rows in file order (`kenfrench.rows`, `yahoo.rows`):
+Each check is a pure function of a file's rows in file order (`kenfrench.rows`, `yahoo.rows`,
+`returns_csv.rows`):
 
     duplicate   a date listed more than once                                   error
     unsorted    a date that turns back against the file's direction            error
@@ -26,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.data import kenfrench, yahoo
-from backtest.data.catalog import Source, all_sources, catalog, locate, resolve_id
+from backtest.data import kenfrench, returns_csv, table, yahoo
+from backtest.data.catalog import Catalogs, Source, all_sources, catalog, locate, resolve_id
 from backtest.data.paths import resolve_search_path
 from backtest.errors import DataError, did_you_mean
 
@@ -114,13 +115,15 @@ def _rows(source: Source, path: Path) -> tuple[pd.DataFrame, list[int]]:
     data = path.read_bytes()
     if source.kind == "kenfrench":
         return kenfrench.rows(data, str(path), source.block)
-    return yahoo.rows(data, str(path))
+    if source.kind == "returns":
+        return returns_csv.rows(data, str(path), source.unit, source.date, source.missing)
+    return yahoo.rows(data, str(path), source.date, source.column)
 
 
 def _returns(source: Source, frame: pd.DataFrame) -> pd.DataFrame:
-    """Daily returns on the sorted distinct sessions (Yahoo: from prices)."""
+    """Daily returns on the sorted distinct sessions (prices: from the prices)."""
     frame = frame[~frame.index.duplicated(keep="first")].sort_index()
-    if source.kind == "kenfrench":
+    if source.kind != "prices":
         return frame
     return frame.pct_change(fill_method=None).rename(columns={frame.columns[0]: source.name.split(":", 1)[1]})
 
@@ -144,8 +147,8 @@ def check_source(source: Source, path: Path, columns: Sequence[str] | None = Non
     if count:
         line = lines[int(np.argmax(dates.duplicated(keep="first")))]
         findings.append(finding("duplicate", "error", first, None, count, f"{count} repeated date(s), first {_iso(first)} on line {line}"))
-    if source.kind == "yahoo":  # oldest or newest first (the web export)
-        wrong, newest_first = yahoo.out_of_order(dates)
+    if source.kind != "kenfrench":  # oldest or newest first (Yahoo's web export, other vendors)
+        wrong, newest_first = table.out_of_order(dates)
     else:  # Ken French files run oldest first
         wrong, newest_first = np.flatnonzero(np.diff(dates.asi8) < 0) + 1, False
     if len(wrong):
@@ -161,7 +164,7 @@ def check_source(source: Source, path: Path, columns: Sequence[str] | None = Non
     returns = _returns(source, frame)
     if columns is not None:
         needed = [p for c in columns for p in source.derived.get(c, (c,))]
-        values = values[[c for c in values.columns if c in needed]] if source.kind == "kenfrench" else values
+        values = values[[c for c in values.columns if c in needed]] if source.kind != "prices" else values
         returns = returns[[c for c in returns.columns if c in needed]]
     for column in values.columns:
         missing = values[column].isna()
@@ -177,18 +180,19 @@ def check_source(source: Source, path: Path, columns: Sequence[str] | None = Non
     return findings, sessions
 
 
-def sources_for(names: Sequence[str]) -> dict[str, tuple[Source, list[str] | None]]:
+def sources_for(names: Sequence[str], catalogs: Catalogs = ()) -> dict[str, tuple[Source, list[str] | None]]:
     """Source name -> (source, the columns asked for or None for all), from dataset names
     ('ff_size', 'etf' = all its symbols), sources ('etf:IWM') or series ids ('ff_size:Lo 30');
     DataError naming an unknown one."""
     out: dict[str, tuple[Source, list[str] | None]] = {}
-    datasets = catalog()
+    datasets = catalog(catalogs)
     for name in names:
         if name in datasets:
-            for source in datasets[name].sources.values():
+            dataset = datasets[name]
+            for source in [*dataset.sources.values(), *filter(None, [dataset.open_source])]:
                 out[source.name] = (source, None)
         elif ":" in name:
-            source, column = resolve_id(name)
+            source, column = resolve_id(name, catalogs)
             _, columns = out.get(source.name, (source, []))
             out[source.name] = (source, None if columns is None else [*columns, column])
         else:
@@ -197,14 +201,15 @@ def sources_for(names: Sequence[str]) -> dict[str, tuple[Source, list[str] | Non
 
 
 def validate(names: Sequence[str] = (), search_path: Sequence[Path] | None = None,
-             together: bool | None = None) -> list[Finding]:
-    """Findings for the named datasets / sources / series ids (all found files if none).
+             together: bool | None = None, catalogs: Catalogs = ()) -> list[Finding]:
+    """Findings for the named datasets / sources / series ids (all found files if none), of the
+    built-in catalog and the user catalog files `catalogs`.
 
     `together`: compare the calendars of the sources (default: when two or more are named).
     A source whose file is absent is skipped when none were named, an error finding otherwise.
     """
     directories = resolve_search_path(search_path)
-    sources = sources_for(names) if names else {s.name: (s, None) for s in all_sources()}
+    sources = sources_for(names, catalogs) if names else {s.name: (s, None) for s in all_sources(catalogs)}
     findings: list[Finding] = []
     calendars: dict[str, tuple[str, pd.DatetimeIndex]] = {}
     for source, columns in sources.values():

@@ -84,7 +84,8 @@ def manifest(result) -> dict:
         **environment(),
         # relative strategy files and data paths in config.yaml resolve against it (rerun)
         "config_dir": str(prepared.config.base_dir.resolve()),
-        "data_files": data.source_files(list(prepared.returns.columns), prepared.search_path),
+        "data_files": data.source_files(list(prepared.returns.columns), prepared.search_path, prepared.catalogs),
+        "return_types": result.return_types,
         "calendar": {
             "rows": len(prepared.returns),
             "dropped_to_align": prepared.dropped_rows,

@@ -34,6 +34,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -61,8 +62,10 @@ class Strategy:
     gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
     gpu_rule: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (gpu_tables, gpu_weights)
 
-    def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params") -> SimpleNamespace:
-        """Declared defaults, overridden by `values`, each coerced to its declared type."""
+    def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params",
+                       catalogs: Sequence = ()) -> SimpleNamespace:
+        """Declared defaults, overridden by `values`, each coerced to its declared type (series ids
+        checked against the built-in catalog and the user catalog files `catalogs`)."""
         values = dict(values or {})
         declared = {p.name: p for p in self.params}
         unknown = sorted(set(values) - set(declared))
@@ -72,7 +75,7 @@ class Strategy:
                                 f"{did_you_mean(unknown[0], list(declared))} (known: {known})")
         resolved = {}
         for name, param in declared.items():
-            resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}")
+            resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}", catalogs)
         return SimpleNamespace(**resolved)
 
     def series(self, params: SimpleNamespace) -> list[str]:

@@ -7,6 +7,7 @@ A parameter is declared once, in the strategy's `PARAMS`; configs, `--set`, swee
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -41,7 +42,7 @@ class Param:
         if self.kind not in KINDS:
             raise ValueError(f"parameter {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
 
-    def coerce(self, value: Any, where: str) -> Any:
+    def coerce(self, value: Any, where: str, catalogs: Sequence = ()) -> Any:
         """Return `value` as this parameter's type, or raise StrategyError naming `where`."""
 
         def fail(expected: str):
@@ -73,14 +74,14 @@ class Param:
             if not isinstance(value, str) or not value:
                 fail("a series id such as 'ff_size:Lo 30'" if self.kind == "series" else "a string")
             if self.kind == "series":
-                _check_series(value, where)
+                _check_series(value, where, catalogs)
         elif self.kind == "series_list":
             if not isinstance(value, (list, tuple)) or not value:
                 fail("a list of series ids such as ['ff_industry10:Manuf', 'ff_industry10:Hlth']")
             for i, series_id in enumerate(value):
                 if not isinstance(series_id, str) or not series_id:
                     raise StrategyError(f"{where}[{i}]: expected a series id, got {series_id!r}")
-                _check_series(series_id, f"{where}[{i}]")
+                _check_series(series_id, f"{where}[{i}]", catalogs)
             if len(set(value)) < len(value):
                 fail("distinct series ids")
             value = list(value)
@@ -92,7 +93,7 @@ class Param:
                 fail("a mapping of series id to weight")
             coerced = {}
             for series_id, weight in value.items():
-                _check_series(str(series_id), f"{where}.{series_id}")
+                _check_series(str(series_id), f"{where}.{series_id}", catalogs)
                 if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
                     raise StrategyError(f"{where}.{series_id}: expected a weight >= 0, got {weight!r}")
                 coerced[str(series_id)] = float(weight)
@@ -105,13 +106,14 @@ class Param:
         return value
 
 
-def _check_series(series_id: str, where: str) -> None:
-    """Check a series id against the data catalog, naming the config key on failure."""
+def _check_series(series_id: str, where: str, catalogs: Sequence = ()) -> None:
+    """Check a series id against the data catalogs (built-in and `catalogs`, the user's catalog
+    files), naming the config key on failure."""
     from backtest.data import check_series_id
     from backtest.errors import DataError
 
     try:
-        check_series_id(series_id)
+        check_series_id(series_id, catalogs)
     except DataError as exc:
         raise StrategyError(f"{where}: {exc}") from exc
 

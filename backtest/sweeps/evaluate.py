@@ -154,11 +154,12 @@ class Evaluator:
         """Points that differ in top-level strategy parameters only: each axis value is resolved
         once, and points are told apart by integer codes per axis (no config, key or copy per
         point). Equal to `_config_points`: a parameter is coerced on its own (`resolve_params`)."""
-        from backtest.pipeline import prepare, resolve_leg
+        from backtest.pipeline import catalogs, prepare, resolve_leg
 
         plan = self.plan
         base = self._base = plan.config()
         base_leg = resolve_leg(base.strategy, "strategy", base)
+        user_catalogs = catalogs(base)
         names, values = [], []
         coded = np.empty_like(point_values)
         for a, axis_i in enumerate(point_axes):
@@ -167,7 +168,8 @@ class Evaluator:
             distinct: dict[str, int] = {}  # coerced values by their JSON form (as _params_key)
             resolved, code = [], np.empty(len(axis.values), dtype=np.int64)
             for j, value in enumerate(axis.values):
-                params = base_leg.strategy.resolve_params({**base.strategy.params, name: value}, where="strategy.params")
+                params = base_leg.strategy.resolve_params({**base.strategy.params, name: value}, where="strategy.params",
+                                                          catalogs=user_catalogs)
                 coerced = getattr(params, name)
                 key = json.dumps(coerced, sort_keys=True, default=str)
                 if key not in distinct:
@@ -209,7 +211,7 @@ class Evaluator:
     def _config_points(self, point_axes: list[int], point_values: np.ndarray, kernel: np.ndarray) -> None:
         """Points that differ in any config key: a validated config, data context and strategy
         parameter set per point."""
-        from backtest.pipeline import Leg, prepare, resolve_leg
+        from backtest.pipeline import Leg, catalogs, prepare, resolve_leg
 
         plan = self.plan
         context_ids: dict[str, int] = {}
@@ -220,6 +222,7 @@ class Evaluator:
             # mapping), and each point's parameters are checked by the strategy's declarations
             base = plan.config()
             base_leg = resolve_leg(base.strategy, "strategy", base)
+            user_catalogs = catalogs(base)
         for p, indices in enumerate(point_values):
             params = self._point_params(point_axes, indices)
             if params_only:
@@ -227,7 +230,8 @@ class Evaluator:
                 holder = {"params": copy.deepcopy(base.strategy.params)}
                 for key, value in params.items():
                     set_dotted(holder, key.removeprefix("strategy."), value, where="--grid")
-                leg = Leg("strategy", base_leg.strategy, base_leg.strategy.resolve_params(holder["params"], where="strategy.params"))
+                leg = Leg("strategy", base_leg.strategy,
+                          base_leg.strategy.resolve_params(holder["params"], where="strategy.params", catalogs=user_catalogs))
             else:
                 config = plan.config(params)
                 leg = resolve_leg(config.strategy, "strategy", config)

@@ -38,19 +38,20 @@ ISSUE_ITEMS = [
     "strategy file that does not exist", "syntax error", "a strategy that raises",
     "weights with wrong columns", "NaN weights", "inf weights", "above the allowed leverage",
     "--set with a bad path", "--set with a bad value", "an unwritable output directory",
+    "a bad user catalog", "a bad user data file",
 ]
 
 # through the real entry point: one or more per stage that can fail
 SUBPROCESS_CASES = [
     "malformed_yaml", "unknown_nested_key", "unknown_series_column", "zip_corrupt", "kf_unsorted_dates",
     "sentinel_99_99_in_window", "window_shorter_than_lookback", "strategy_raises", "strategy_leverage",
-    "set_bad_path", "unwritable_output",
+    "set_bad_path", "unwritable_output", "user_catalog_no_return_type", "user_returns_not_a_number",
 ]
 
 
 def _args(case: dict, out: Path) -> list[str]:
     args = list(map(str, case["args"]))
-    return args if "--out" in args else [*args, "--out", str(out)]
+    return args if "--out" in args or args[0] == "data" else [*args, "--out", str(out)]  # `data` writes no results
 
 
 def _check(case: dict, code: int, stdout: str, stderr: str, out: Path) -> None:
@@ -71,8 +72,8 @@ def test_corpus_covers_the_issue_list():
     assert not missing
     for case in CASES:  # every fixture a case names exists (a typo would pass for the wrong reason)
         for arg in case["args"]:
-            if str(arg).startswith(("configs/", "data.path=")) and "no_such" not in str(arg):
-                target = str(arg).removeprefix("data.path=[../").rstrip("]")
+            if str(arg).startswith(("configs/", "data.path=", "data.catalog=")) and "no_such" not in str(arg):
+                target = str(arg).removeprefix("data.path=[../").removeprefix("data.catalog=../").rstrip("]")
                 assert (BAD_INPUTS / target).exists(), (case["id"], arg)
 
 
@@ -107,7 +108,7 @@ def _run_json(tmp_path, *args):
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("config", ["configs/kf_buy_and_hold.yaml", "configs/yahoo_buy_and_hold.yaml"])
+@pytest.mark.parametrize("config", ["configs/kf_buy_and_hold.yaml", "configs/yahoo_buy_and_hold.yaml", "configs/user_buy_and_hold.yaml"])
 def test_undamaged_fixtures_run(config, tmp_path, monkeypatch):
     monkeypatch.chdir(BAD_INPUTS)
     out = _run_json(tmp_path, config)

@@ -86,7 +86,7 @@ CUTS = ["1991-01-01", "1992-01-31", "1992-02-03", "1993-06-30", "1995-12-29", "1
 
 def test_series_list_kind_coerces_and_feeds_series(monkeypatch):
     checked = []
-    monkeypatch.setattr("backtest.strategy.params._check_series", lambda sid, where: checked.append((sid, where)))
+    monkeypatch.setattr("backtest.strategy.params._check_series", lambda sid, where, catalogs=(): checked.append((sid, where)))
     param = Param("universe", "series_list", ("a:X", "a:Y"))
     assert param.coerce(("a:X", "b:Y"), "strategy.params.universe") == ["a:X", "b:Y"]
     assert checked == [("a:X", "strategy.params.universe[0]"), ("b:Y", "strategy.params.universe[1]")]

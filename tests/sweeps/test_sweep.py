@@ -37,17 +37,17 @@ def _synthetic_returns(n=2600, seed=11):
 SYNTHETIC = _synthetic_returns()
 
 
-def _check_series_id(series_id):
+def _check_series_id(series_id, catalogs=()):
     if series_id not in SERIES:
         raise DataError(f"unknown series id {series_id!r}")
 
 
 FAKE_DATA = {
     "check_series_id": _check_series_id,
-    "load_returns": lambda ids, path=None, period=(None, None): SYNTHETIC[list(ids)].loc[slice(*period)],
+    "load_returns": lambda ids, path=None, period=(None, None), catalogs=(): SYNTHETIC[list(ids)].loc[slice(*period)],
     "align_calendars": lambda frame: (frame.dropna(), 0),
     "default_search_path": lambda: [],
-    "source_files": lambda ids, path=None: {},
+    "source_files": lambda ids, path=None, catalogs=(): {},
 }
 
 

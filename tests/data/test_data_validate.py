@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from backtest.cli import main
 from backtest.data import validate as v
 from backtest.data.catalog import all_sources
+from tests.conftest import REPO_ROOT
 from backtest.data.paths import find_file
 
-BAD_DATA = Path(__file__).resolve().parent / "bad_inputs" / "data"
+BAD_DATA = REPO_ROOT / "tests" / "bad_inputs" / "data"
 
 
 def _dates(*isos):
@@ -146,8 +147,8 @@ def _independent_read(path: Path) -> tuple[pd.DatetimeIndex, pd.DataFrame, bool]
     header = path.read_text().splitlines()[0]
     if header.startswith("Price"):  # yfinance: three header lines
         frame = pd.read_csv(path, skiprows=[1, 2]).rename(columns={"Price": "Date"})
-    else:
-        frame = pd.read_csv(path)
+    else:  # etfs_total_return/ writes its header in lower case: date,open,high,low,close,volume
+        frame = pd.read_csv(path).rename(columns={"date": "Date", "close": "Close"})
     field = "Adj Close" if "Adj Close" in frame.columns else "Close"
     dates = pd.DatetimeIndex(pd.to_datetime(frame["Date"].str.slice(0, 10)))
     return dates, frame[[field]].astype(float).set_axis(dates), True
@@ -213,6 +214,6 @@ def test_config_series_calendars(shared_data):
                                 env={"BACKTEST_DATA_PATH": str(shared_data)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
-    iwm = pd.read_csv(shared_data / "etfs" / "IWM.csv")["Date"]
-    spy = pd.read_csv(shared_data / "etfs" / "SPY.csv")["Date"]
+    iwm = pd.read_csv(shared_data / "etfs_total_return" / "IWM.csv")["date"]
+    spy = pd.read_csv(shared_data / "etfs_total_return" / "SPY.csv")["date"]
     assert set(spy[spy >= iwm.min()]) == set(iwm)

@@ -38,6 +38,10 @@ EXPECTED = {
     "etf:XLE": (6_958, "1998-12-22", "2026-08-21"),
     **{f"sector:{s}": (2_515, "2015-01-02", "2024-12-30")
        for s in ["XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY", "SPY"]},
+    "etf_tr:IWM": (6_622, "2000-05-26", "2026-09-25"),
+    "etf_tr:SPY": (8_472, "1993-01-29", "2026-09-25"),
+    "etf_tr:XLE": (6_982, "1998-12-22", "2026-09-25"),
+    "etf_tr:XLF": (6_982, "1998-12-22", "2026-09-25"),
 }
 REQUIRED_IDS = {
     "ff_size": ["<= 0", "Lo 30", "Med 40", "Hi 30", "Lo 20", "Qnt 2", "Qnt 3", "Qnt 4", "Hi 20", "Lo 10",
@@ -47,6 +51,7 @@ REQUIRED_IDS = {
     "index": ["SPX", "RUT", "NDX"],
     "etf": ["IWM", "SPY", "QQQ", "DIA", "XLE"],
     "sector": ["XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY", "SPY"],
+    "etf_tr": ["IWM", "SPY", "XLE", "XLF"],
 }
 ALL_IDS = [f"{d}:{c}" for d, cols in REQUIRED_IDS.items() for c in cols]
 
@@ -90,7 +95,7 @@ def test_every_series_loads_with_the_readme_calendar(everything, shared_data):
     for index in calendars[1:]:
         union = union.union(index)
     assert frame.index.equals(union)  # the union calendar: every date of every file, nothing else
-    assert frame.index[0] == pd.Timestamp("1926-07-01") and frame.index[-1] == pd.Timestamp("2026-08-21")
+    assert frame.index[0] == pd.Timestamp("1926-07-01") and frame.index[-1] == pd.Timestamp("2026-09-25")
 
 
 def test_each_series_alone_has_its_own_calendar(shared_data):
