@@ -87,7 +87,7 @@ def sweep(
     """
     from backtest.store import registry, rundir
     from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
-    from backtest.sweeps.run import TOP_KEPT
+    from backtest.sweeps.run import TOP_KEPT, removed_on_user_error
 
     base = configs.read(config).derive(configs.overrides(set, start, end))
     whole = base.validate()
@@ -108,36 +108,37 @@ def sweep(
     axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys
     if heatmap and (len(axes) != 2 or axes[0] == axes[1]):
         raise ConfigError("--heatmap: give two different swept keys, e.g. lookback,tilt")
-    result = run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity,
-                       batch_size=batch_size, device=device, notify=notify, top=top or TOP_KEPT, on_batch=on_batch)
-    if out is not None and len(axes) == 2 and result.combinations:
-        from backtest.report import png
+    with removed_on_user_error(out, plan.sweep_id):  # a user error stops the sweep with nothing under `out`
+        result = run_sweep(plan, out, jobs=jobs, backend=backend, address=address, keep_equity=keep_equity,
+                           batch_size=batch_size, device=device, notify=notify, top=top or TOP_KEPT, on_batch=on_batch)
+        if out is not None and len(axes) == 2 and result.combinations:
+            from backtest.report import png
 
-        others = [k for k in plan.keys if k not in axes]
-        result.heatmap_path = png.heatmap(result.heatmap(*axes), *axes, plan.metric,
-                                          result.directory / f"heatmap_{plan.metric}.png", others=others)
-    guard_rails = result.guard_rails
-    guard_rails["deflated_sharpe"] = None
-    if result.combinations:
-        guard_rails.update(guards.sweep_deflated_sharpes(result))
-    if split:
-        guard_rails["split"] = guards.split(plan, result, in_sample_end, (whole.period.start, whole.period.end), top=5)
-    if walk:
+            others = [k for k in plan.keys if k not in axes]
+            result.heatmap_path = png.heatmap(result.heatmap(*axes), *axes, plan.metric,
+                                              result.directory / f"heatmap_{plan.metric}.png", others=others)
+        guard_rails = result.guard_rails
+        guard_rails["deflated_sharpe"] = None
+        if result.combinations:
+            guard_rails.update(guards.sweep_deflated_sharpes(result))
+        if split:
+            guard_rails["split"] = guards.split(plan, result, in_sample_end, (whole.period.start, whole.period.end), top=5)
+        if walk:
 
-        def window_sweep(window_start, window_end):
-            window = base.derive(configs.period_changes(window_start.date(), window_end.date()))
-            return run_sweep(make_plan(window, grid, samples=samples, seed=seed, metric=metric), None, jobs=jobs)
+            def window_sweep(window_start, window_end):
+                window = base.derive(configs.period_changes(window_start.date(), window_end.date()))
+                return run_sweep(make_plan(window, grid, samples=samples, seed=seed, metric=metric), None, jobs=jobs)
 
-        report = guards.walk_forward(plan, *walk, window_sweep)
-        equity = report.pop("equity")
+            report = guards.walk_forward(plan, *walk, window_sweep)
+            equity = report.pop("equity")
+            if out is not None:
+                from backtest.io import atomic_file
+
+                stitched = equity.rename("equity").rename_axis("date").to_frame()
+                atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
+            guard_rails["walk_forward"] = report
         if out is not None:
-            from backtest.io import atomic_file
-
-            stitched = equity.rename("equity").rename_axis("date").to_frame()
-            atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
-        guard_rails["walk_forward"] = report
-    if out is not None:
-        _record_sweep(registry, out, result)
+            _record_sweep(registry, out, result)
     return result
 
 

@@ -38,16 +38,21 @@ def sweep(config, overrides, start, end, grid, samples, seed, metric, top, jobs,
     """
     import backtest
     from backtest.sweeps import store
+    from backtest.sweeps.run import SweepInterrupted
 
     progress = _progress() if not as_json and sys.stdout.isatty() else contextlib.nullcontext()
-    with progress:
-        result = backtest.sweep(
-            config, list(grid), set=list(overrides), start=start, end=end, samples=samples,
-            seed=seed, metric=metric, split=split, walk_forward=walk_forward, backend=backend, jobs=jobs, address=address,
-            device=device, top=top, keep_equity=keep_equity, batch_size=batch_size,
-            heatmap=heatmap.split(",") if heatmap else None, out=out,
-            on_batch=getattr(progress, "advance_to", None), notify=lambda line: click.echo(line, err=True),
-        )
+    try:
+        with progress:
+            result = backtest.sweep(
+                config, list(grid), set=list(overrides), start=start, end=end, samples=samples,
+                seed=seed, metric=metric, split=split, walk_forward=walk_forward, backend=backend, jobs=jobs, address=address,
+                device=device, top=top, keep_equity=keep_equity, batch_size=batch_size,
+                heatmap=heatmap.split(",") if heatmap else None, out=out,
+                on_batch=getattr(progress, "advance_to", None), notify=lambda line: click.echo(line, err=True),
+            )
+    except SweepInterrupted as stopped:  # Ctrl-C: one line saying what is saved and how to resume
+        click.echo(str(stopped), err=True)
+        sys.exit(130)
     notes(result.notes)
     if as_json:
         _echo_json(result)

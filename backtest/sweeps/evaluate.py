@@ -297,9 +297,11 @@ class Evaluator:
     def _get_pool(self):
         if self._pool is None:
             import multiprocessing
+            import signal
 
             _POOL_STATE["evaluator"] = self  # inherited by the forked workers
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+            # Ctrl-C stops the sweep in this process, which ends the workers: none prints a traceback
+            self._pool = multiprocessing.get_context("fork").Pool(self.jobs, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
         return self._pool
 
     def _can_fork(self) -> bool:

@@ -9,15 +9,17 @@ only the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from backtest.errors import ConfigError
+from backtest.errors import ConfigError, UserError
 from backtest.sweeps import backends
 from backtest.sweeps.evaluate import Evaluator
 from backtest.sweeps.plan import Plan, base_config, check_metric
@@ -84,6 +86,19 @@ def run_sweep(
             batch_size = GPU_BATCH
         else:
             batch_size = EQUITY_BATCH if keep_equity else int(min(DEFAULT_BATCH, max(512, total // 64)))
+    stop_ray = backends.start_ray(address, jobs) if backend == "ray" else None  # Ray found or started before anything is written
+    try:
+        with removed_on_user_error(out, plan.sweep_id):
+            return _run(plan, evaluator, out, jobs, keep_equity, batch_size, on_batch, top)
+    finally:
+        if stop_ray is not None:
+            stop_ray()
+
+
+def _run(plan, evaluator, out, jobs, keep_equity, batch_size, on_batch, top) -> SweepResult:
+    """The batches not saved yet, through the local loop (`evaluator`) or Ray (None), then the
+    table and the ranking. SweepInterrupted on Ctrl-C."""
+    total = len(plan.combos)
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
     if store is not None:
         manifest = {
@@ -100,15 +115,27 @@ def run_sweep(
     else:
         done = np.zeros(total, dtype=np.bool_)
     todo = np.flatnonzero(~done).astype(np.int64)  # (np.setdiff1d takes ~9 s at 10^7)
-    finished = total - len(todo)
-    if on_batch is not None and finished:
-        on_batch(finished, total)
+    finished = saved = total - len(todo)
 
-    if backend == "ray":
-        batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
-        names, kept = backends.run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch), None
-    else:
-        names, kept = backends.run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
+    def progress(done: int, total: int) -> None:
+        nonlocal saved
+        saved = done
+        if on_batch is not None:
+            on_batch(done, total)
+
+    if finished:
+        progress(finished, total)
+    try:
+        if evaluator is None:
+            batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
+            names, kept = backends.run_ray(plan, todo, batch_size, jobs, keep_equity, store, finished, total, progress), None
+        else:
+            names, kept = backends.run_local(evaluator, todo, batch_size, jobs, store, finished, total, progress)
+    except KeyboardInterrupt:
+        if store is None:
+            raise SweepInterrupted("interrupted (nothing is saved without an output directory)") from None
+        raise SweepInterrupted(f"interrupted: {saved:,} of {total:,} combinations are saved in {store.root}; "
+                               "run the same command again to resume") from None
     ranking = Ranking(plan.metric, top)
     if store is not None:  # the table from the part files, a window at a time, ranked as it passes
         write_table(plan, names, ranked(store.windows(names, total), names, ranking), store.root)
@@ -116,3 +143,29 @@ def run_sweep(
         for _ in ranked(((np.arange(total, dtype=np.int64), kept),), names, ranking):
             pass
     return SweepResult(plan, names, len(todo), store.root if store else None, ranking, stats=kept)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; the message says what is saved and how to resume."""
+
+
+@contextlib.contextmanager
+def removed_on_user_error(out: Path | str | None, sweep_id: str):
+    """On a user error (a strategy refusing a parameter set mid-sweep, say), remove what the
+    sweep wrote under `out`: its directory and `out` itself, unless they were there before (a
+    resumed sweep keeps the parts of its earlier runs)."""
+    if out is None:
+        yield
+        return
+    out = Path(out)
+    root = out / sweep_id
+    out_existed, root_existed = out.exists(), root.exists()
+    try:
+        yield
+    except UserError:
+        if not root_existed:
+            shutil.rmtree(root, ignore_errors=True)
+        if not out_existed:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only where nothing else was written there meanwhile
+        raise
