@@ -32,7 +32,13 @@ class Leg:
 
     @property
     def series(self) -> list[str]:
+        """The series the leg trades."""
         return self.strategy.series(self.params)
+
+    @property
+    def reads(self) -> list[str]:
+        """Every series the leg's rule reads: those it trades, then its signals."""
+        return self.strategy.reads(self.params)
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def resolve_legs(config: Config, strategy: Any = None) -> tuple[list[Leg], list[
     legs = [resolve_leg(config.strategy, "strategy", config, strategy)]
     if config.benchmark is not None:
         legs.append(resolve_leg(config.benchmark, "benchmark", config))
-    ids = [series for leg in legs for series in leg.series]
+    ids = [series for leg in legs for series in leg.reads]
     if config.portfolio.cash == "rf":
         ids.append(RF_SERIES)
     return legs, list(dict.fromkeys(ids))

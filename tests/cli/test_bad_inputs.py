@@ -163,5 +163,5 @@ def test_lookback_boundary(window, ok, tmp_path, monkeypatch):
     if ok:
         assert result.exit_code == 0, result.output
     else:
-        _check({"expect": ["strategy.params.window", "has 40 sessions", f"lookback of {window} sessions"]},
+        _check({"expect": ["strategy.params.window", "has 40 sessions", f"{window} sessions of history"]},
                result.exit_code, result.stdout, result.stderr, out)
