@@ -27,7 +27,7 @@ from backtest import pipeline
 from backtest.errors import ConfigError
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class RunResult(pipeline.RunResult):
     """One backtest's results (see `backtest.pipeline.RunResult` for the figures and curves),
     which can also draw itself: `report(path)` writes the HTML tearsheet, `figure()` gives
@@ -73,9 +73,10 @@ def run(
     """Run one backtest: the strategy (and its benchmark) over the config's period.
 
     `strategy`: a module, or any object with a strategy's attributes (`PARAMS`,
-    `target_weights`, a docstring), used instead of the config's strategy (whose `params`
-    still apply; a config without a `strategy` section is fine then). With `out`, the run
-    directory is written under it and recorded in its registry (`RunResult.directory`).
+    `target_weights`, a docstring), used instead of the config's strategy section (`set`
+    then sets its own parameters, e.g. {"strategy.params.months": 3}; a config without a
+    strategy section is fine then). With `out`, the run directory is written under it and
+    recorded in its registry (`RunResult.directory`).
     """
     from backtest.store import rundir
 
@@ -271,9 +272,9 @@ def load(
 
 
 def _config(config: str | Path | Mapping, set, start, end, strategy):
-    """The validated config; with a `strategy` object, a config without a strategy section
-    gets one naming it."""
+    """The validated config; a `strategy` object replaces the config's strategy section (its
+    name, file and parameters: `set` then sets the object's own parameters)."""
     raw = configs.read(config)
-    if strategy is not None and "strategy" not in raw.raw:
+    if strategy is not None:
         raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
     return raw.derive(configs.overrides(set, start, end)).validate()

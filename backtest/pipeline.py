@@ -160,7 +160,7 @@ def run_prepared(prepared: Prepared) -> "RunResult":
     return result
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     """One backtest's results, in memory (`backtest.run`).
 
@@ -177,6 +177,10 @@ class RunResult:
     run_id: str | None = None  # set by `save`
     directory: Path | None = None  # the run directory, once saved
     notes: list[str] = field(default_factory=list)  # one-line warnings about the run (mixed return types, ...)
+
+    def __repr__(self) -> str:
+        legs = " vs ".join(leg.leg.strategy.name for leg in self.legs)
+        return f"<RunResult {legs}, {self.start} → {self.end}, sharpe {self.strategy.stats['sharpe']:.3f}>"
 
     @property
     def config(self) -> dict:
