@@ -173,3 +173,17 @@ def test_sweep_prints_winners_as_keys_and_records_its_period(shared_data, tmp_pa
     assert (record["start"], record["end"]) == ("2010-01-04", "2012-12-31")  # the in-sample sweep's sessions
     listed = CliRunner().invoke(main, ["runs", "list", "--out", str(tmp_path)]).output
     assert "2010-01-04 → 2012-12-31" in listed and "? → ?" not in listed
+
+
+def test_run_loads_no_plotting_statistics_or_cluster_library(shared_data, tmp_path):
+    """`backtest run` (without --report) pays for vectorbt (which brings plotly) only: no
+    matplotlib, statsmodels, arch or ray on its path; `backtest --help` not even pandas."""
+    heavy = ("matplotlib", "statsmodels", "arch", "ray")
+    code = ("import sys; from backtest.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print([m for m in {heavy + ('pandas',)!r} if m in sys.modules], file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code, "run", "configs/first10.yaml", "--start", "2020-01-01", "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert run.stderr.strip().splitlines()[-1] == "['pandas']", run.stderr
+    helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert helped.stderr.strip() == "[]", helped.stderr
