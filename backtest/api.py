@@ -16,13 +16,50 @@ records exactly as the command line does. Bad input raises a `backtest.errors.Us
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
 from backtest import config as configs
+from backtest import pipeline
 from backtest.errors import ConfigError
+
+
+@dataclasses.dataclass(repr=False)
+class RunResult(pipeline.RunResult):
+    """One backtest's results (see `backtest.pipeline.RunResult` for the figures and curves),
+    which can also draw itself: `report(path)` writes the HTML tearsheet, `figure()` gives
+    growth of 1 as a plotly figure, and a notebook shows its statistics table."""
+
+    @classmethod
+    def of(cls, result: pipeline.RunResult) -> "RunResult":
+        return cls(**{field.name: getattr(result, field.name) for field in dataclasses.fields(result)})
+
+    def report(self, path: Path | str | None = None, png_dir: Path | str | None = None):
+        """Write the HTML tearsheet (default: report.html in the run directory; a run not saved
+        needs a path) and, with `png_dir`, the PNG charts; returns a `backtest.report.Report`."""
+        from backtest.report import run_report
+
+        if self.directory is not None:
+            return run_report(self.directory, out=path, png_dir=png_dir)
+        if path is None:
+            raise ConfigError("report: give a path for the report of a run that was not saved (or save it first)")
+        import tempfile
+
+        from backtest.store import rundir
+
+        with tempfile.TemporaryDirectory() as tmp:  # the report reads a run directory: write one aside
+            directory = rundir.write_run(self, tmp, self.run_id or f"{self.strategy.leg.strategy.name}-unsaved")
+            return run_report(directory, out=path, png_dir=png_dir)
+
+    def figure(self):
+        """Growth of 1 (log scale), strategy and benchmark: a plotly Figure."""
+        from backtest.report import html
+
+        return html.equity_figure(self.equity / self.prepared.config.portfolio.initial_cash, benchmark=self.benchmark is not None)
+
 
 def run(
     config: str | Path | Mapping,
@@ -36,17 +73,17 @@ def run(
     """Run one backtest: the strategy (and its benchmark) over the config's period.
 
     `strategy`: a module, or any object with a strategy's attributes (`PARAMS`,
-    `target_weights`, a docstring), used instead of the config's strategy (whose `params`
-    still apply; a config without a `strategy` section is fine then). With `out`, the run
-    directory is written under it and recorded in its registry (`RunResult.directory`).
+    `target_weights`, a docstring), used instead of the config's strategy section (`set`
+    then sets its own parameters, e.g. {"strategy.params.months": 3}; a config without a
+    strategy section is fine then). With `out`, the run directory is written under it and
+    recorded in its registry (`RunResult.directory`).
     """
-    from backtest.pipeline import run_backtest
     from backtest.store import rundir
 
     resolved = _config(config, set, start, end, strategy)
     if out is not None:
         rundir.check_writable(out)
-    result = run_backtest(resolved, strategy)
+    result = RunResult.of(pipeline.run_backtest(resolved, strategy))
     if out is not None:
         result.save(out)
     return result
@@ -146,12 +183,10 @@ def _record_sweep(registry, out, result) -> None:
     """Record a finished sweep (its best combination); a registry failure is a note."""
     from backtest.sweeps import base_config
 
-    from backtest.pipeline import prepare
-
     plan = result.plan
     order = result.order()
     best = result.record(int(order[0])) if len(order) else {"params": None, "stats": None}
-    dates = prepare(plan.config(best["params"] or {})).returns.index  # the period of the best combination's figures
+    dates = pipeline.prepare(plan.config(best["params"] or {})).returns.index  # the period of the best combination's figures
     problem = registry.try_record(
         registry.record_sweep, out, plan.sweep_id, base_config(plan), {a.key: a.values for a in plan.axes},
         result.combinations, best["stats"], best_params=best["params"], path=result.directory,
@@ -202,9 +237,8 @@ def check(
     dates on truncated and scrambled futures, and every decision up to the cut must stay the
     same. Returns one `LegReport` per leg (`.clean`, `.offences`)."""
     from backtest import lookahead
-    from backtest.pipeline import prepare
 
-    return lookahead.check(prepare(_config(config, set, start, end, strategy), strategy), cuts=cuts, seed=seed)
+    return lookahead.check(pipeline.prepare(_config(config, set, start, end, strategy), strategy), cuts=cuts, seed=seed)
 
 
 def load(
@@ -239,9 +273,9 @@ def load(
 
 
 def _config(config: str | Path | Mapping, set, start, end, strategy):
-    """The validated config; with a `strategy` object, a config without a strategy section
-    gets one naming it."""
+    """The validated config; a `strategy` object replaces the config's strategy section (its
+    name, file and parameters: `set` then sets the object's own parameters)."""
     raw = configs.read(config)
-    if strategy is not None and "strategy" not in raw.raw:
+    if strategy is not None:
         raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
     return raw.derive(configs.overrides(set, start, end)).validate()

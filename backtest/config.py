@@ -24,6 +24,7 @@ from typing import Any, Iterable, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from backtest import io
 from backtest.errors import ConfigError, did_you_mean
 
 
@@ -125,16 +126,7 @@ def yaml_scalar(text: str) -> Any:
 def read_yaml(path: str | Path) -> dict:
     """Parse a YAML config file into a dict; ConfigError naming the file on failure."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from exc
-    try:
-        raw = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    raw = io.read_yaml(path, "config", ConfigError, _Loader)
     if raw is None:
         raise ConfigError(f"{path}: empty config (expected a YAML mapping with a 'strategy' key)")
     if not isinstance(raw, dict):

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import yaml
 
 _TEMP_NAME = re.compile(r"^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.tmp$")
 
@@ -87,6 +88,23 @@ def atomic_dir(path: Path, build: Callable[[Path], Any]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def read_yaml(path: Path, what: str, error: type[Exception], loader=yaml.SafeLoader, encoding: str = "utf-8") -> Any:
+    """A YAML file's contents; `error` naming the file (and the line of a syntax error) when it
+    cannot be read or parsed: "<path>: cannot read the <what> (...)", "<path>: line N: invalid
+    YAML in the <what> (...)"."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding=encoding)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read the {what} ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark else ""
+        raise error(f"{path}:{where} invalid YAML in the {what} ({getattr(exc, 'problem', None) or exc})") from None
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -32,7 +32,13 @@ class Leg:
 
     @property
     def series(self) -> list[str]:
+        """The series the leg trades."""
         return self.strategy.series(self.params)
+
+    @property
+    def reads(self) -> list[str]:
+        """Every series the leg's rule reads: those it trades, then its signals."""
+        return self.strategy.reads(self.params)
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def resolve_legs(config: Config, strategy: Any = None) -> tuple[list[Leg], list[
     legs = [resolve_leg(config.strategy, "strategy", config, strategy)]
     if config.benchmark is not None:
         legs.append(resolve_leg(config.benchmark, "benchmark", config))
-    ids = [series for leg in legs for series in leg.series]
+    ids = [series for leg in legs for series in leg.reads]
     if config.portfolio.cash == "rf":
         ids.append(RF_SERIES)
     return legs, list(dict.fromkeys(ids))
@@ -154,15 +160,15 @@ def run_prepared(prepared: Prepared) -> "RunResult":
     return result
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     """One backtest's results, in memory (`backtest.run`).
 
     `stats` and `benchmark_stats` hold the figures of `backtest run --json` (see the README's
     Statistics section for their definitions and conventions); `equity`, `drawdown`,
     `weights` and `orders` the curves and trades behind them. `save(out)` writes the run
-    directory and records it; `report(path)` writes the HTML tearsheet; `figure()` draws growth
-    of 1 with plotly; `to_vectorbt()` gives vectorbt's own Portfolio of the strategy leg.
+    directory and records it; `to_vectorbt()` gives vectorbt's own Portfolio of the strategy leg.
+    (`backtest.run` returns `backtest.api.RunResult`, which also draws: `report`, `figure`.)
     """
 
     prepared: Prepared
@@ -171,6 +177,10 @@ class RunResult:
     run_id: str | None = None  # set by `save`
     directory: Path | None = None  # the run directory, once saved
     notes: list[str] = field(default_factory=list)  # one-line warnings about the run (mixed return types, ...)
+
+    def __repr__(self) -> str:
+        legs = " vs ".join(leg.leg.strategy.name for leg in self.legs)
+        return f"<RunResult {legs}, {self.start} → {self.end}, sharpe {self.strategy.stats['sharpe']:.3f}>"
 
     @property
     def config(self) -> dict:
@@ -255,29 +265,6 @@ class RunResult:
         if problem:
             self.notes.append(problem)
         return self.directory
-
-    def report(self, path: Path | str | None = None, png_dir: Path | str | None = None):
-        """Write the HTML tearsheet (default: report.html in the run directory; a run not saved
-        needs a path) and, with `png_dir`, the PNG charts; returns a `backtest.report.Report`."""
-        from backtest.report import run_report
-
-        if self.directory is not None:
-            return run_report(self.directory, out=path, png_dir=png_dir)
-        if path is None:
-            raise ConfigError("report: give a path for the report of a run that was not saved (or save it first)")
-        import tempfile
-
-        from backtest.store import rundir
-
-        with tempfile.TemporaryDirectory() as tmp:  # the report reads a run directory: write one aside
-            directory = rundir.write_run(self, tmp, self.run_id or f"{self.strategy.leg.strategy.name}-unsaved")
-            return run_report(directory, out=path, png_dir=png_dir)
-
-    def figure(self):
-        """Growth of 1 (log scale), strategy and benchmark: a plotly Figure."""
-        from backtest.report import html
-
-        return html.equity_figure(self.equity / self.prepared.config.portfolio.initial_cash, benchmark=self.benchmark is not None)
 
     def to_vectorbt(self):
         """The strategy leg as vectorbt's own `Portfolio` (same prices, orders and settings),

@@ -8,7 +8,8 @@ annual), trade back to the weights at the close of the first session of each new
 import numpy as np
 import pandas as pd
 
-from backtest.strategy import Param, distinct_values
+from backtest.strategy import Param
+from backtest.strategy.lib import distinct_values, period_starts
 
 GPU = True  # its series (at most 15) plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
@@ -17,15 +18,14 @@ PARAMS = (
     Param("rebalance", "choice", "never", choices=("never", "monthly", "quarterly", "annual"), help="how often to trade back to the weights"),
 )
 
-_PERIOD_OF = {"monthly": "M", "quarterly": "Q", "annual": "Y"}
-
-
 def rebalance_rows(dates: pd.DatetimeIndex, rebalance: str) -> np.ndarray:
     """Whether each row rebalances: the first row, and each new period's first session."""
+    rows = np.zeros(len(dates), dtype=bool)
     if rebalance == "never":
-        return np.arange(len(dates)) == 0
-    periods = dates.to_period(_PERIOD_OF[rebalance]).asi8
-    return np.r_[True, periods[1:] != periods[:-1]][: len(dates)]
+        rows[:1] = True
+    else:
+        rows[period_starts(dates, rebalance)] = True
+    return rows
 
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:

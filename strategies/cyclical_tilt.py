@@ -14,17 +14,15 @@ XLP, XLV, XLU.
 import numpy as np
 import pandas as pd
 
-from backtest.errors import StrategyError
-from backtest.strategy import Param, distinct_values
-from backtest.strategy.lib import month_starts
+from backtest.strategy import Param
+from backtest.strategy.lib import StrategyError, distinct_values, month_starts, price_levels, trailing_returns
 
-LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
 GPU = True  # at most 15 series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("cyclicals", "series_list", ("ff_industry10:Manuf", "ff_industry10:Enrgy", "ff_industry10:Durbl"), help="the cyclical group"),
     Param("defensives", "series_list", ("ff_industry10:NoDur", "ff_industry10:Hlth", "ff_industry10:Utils"), help="the defensive group"),
-    Param("lookback", "int", 126, min=1, max=756, help="L: sessions of trailing return compared"),
+    Param("lookback", "int", 126, min=1, max=756, history="sessions", help="L: sessions of trailing return compared"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: total weight of the leading group"),
 )
 
@@ -38,7 +36,7 @@ def check_groups(cyclicals: list, defensives: list) -> None:
 def cyclicals_led(levels: np.ndarray, rows: np.ndarray, lookback: int, n_cyclicals: int) -> np.ndarray:
     """At each of `rows` (all >= L): whether the cyclicals (the first `n_cyclicals` columns of
     `levels`) had a strictly higher mean trailing L-session return than the defensives."""
-    trailing = levels[rows] / levels[rows - lookback] - 1.0
+    trailing = trailing_returns(levels, rows, lookback)
     return trailing[:, :n_cyclicals].mean(axis=1) > trailing[:, n_cyclicals:].mean(axis=1)
 
 
@@ -46,7 +44,7 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     cyclicals, defensives = list(params.cyclicals), list(params.defensives)
     check_groups(cyclicals, defensives)
     lookback = params.lookback
-    levels = np.cumprod(1.0 + returns[cyclicals + defensives].to_numpy(), axis=0)
+    levels = price_levels(returns[cyclicals + defensives])
     rows, _ = month_starts(returns.index)
     cyclical_share = np.full(len(rows), 0.5)  # before L sessions of history
     ranked = rows >= lookback
@@ -76,7 +74,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
         check_groups(splits[pair // len(defensive_groups)], defensive_groups[pair % len(defensive_groups)])
     n_cyclicals = np.array([len(c) for c in splits])[split_of_set]
     keys, table_of_set = np.unique(sets.lookback * size + n_cyclicals, return_inverse=True)  # (L, number of cyclicals)
-    levels = np.cumprod(1.0 + returns.to_numpy(), axis=0)
+    levels = price_levels(returns)
     rows, _ = month_starts(returns.index)
     led = np.full((len(keys), len(returns)), -1, dtype=np.int8)
     for j, (lookback, n) in enumerate(divmod(key, size) for key in keys.tolist()):

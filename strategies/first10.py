@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from backtest.strategy import Param
+from backtest.strategy.lib import growth, price_levels
 
-LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
 GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
-    Param("lookback", "int", 10, min=1, max=60, help="N: sessions of the new year that decide the signal"),
+    Param("lookback", "int", 10, min=1, max=60, history="sessions", help="N: sessions of the new year that decide the signal"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: weight of the leader after the signal"),
     Param("hold", "int", 0, min=0, max=260, help="K: sessions to hold the tilt before going back to 50/50 (0: until the next signal)"),
 )
@@ -29,14 +29,14 @@ PARAMS = (
 
 def _signals(returns: pd.DataFrame, small: str, large: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The signal rows (each qualifying year's (N+1)-th session) and whether small led at each."""
-    levels = np.cumprod(1.0 + returns[[small, large]].to_numpy(), axis=0)
+    levels = price_levels(returns[[small, large]])
     years = returns.index.year.to_numpy()
     first = np.flatnonzero(years[1:] != years[:-1]) + 1  # each year's first session after a previous close
     year_end = np.r_[first[1:], len(years)]
     first = first[year_end - first >= n + 1]  # years with at least N+1 sessions
     # growth from the previous year's last close to the close of the N-th session
-    growth = levels[first + n - 1] / levels[first - 1]
-    return first + n, growth[:, 0] > growth[:, 1]
+    head = growth(levels, first + n - 1, first - 1)
+    return first + n, head[:, 0] > head[:, 1]
 
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:

@@ -6,27 +6,25 @@ of each calendar month (the first row counts as the first session of its month).
 smoothed level now with the one at the first session of the month m months earlier, as a change
 in annualised basis points, 252 * 10,000 * (now - then): below -D (easing) rebalance to (W, 1-W)
 for (small, large); above +D (tightening) to (1-W, W); otherwise (unchanged), or while either
-level is not yet defined, to (0.5, 0.5). The rate series is never traded: its weight is always 0.
+level is not yet defined, to (0.5, 0.5). The rate series is a signal: read, never traded.
 """
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from backtest.errors import StrategyError
-from backtest.strategy import Param, distinct_values
-from backtest.strategy.lib import month_starts
+from backtest.strategy import Param
+from backtest.strategy.lib import StrategyError, distinct_values, month_starts
 
 NOISE_BP = 1e-9  # differences below this are rounding, not a change of rate
 
-LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
-GPU = True  # two series plus cash (the rate at weight 0): `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
+GPU = True  # two series plus cash (the rate is read, not traded): `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
-    Param("rate", "series", "ff_factors:RF", help="the daily T-bill return whose level is the rate (never traded)"),
-    Param("months", "int", 6, min=1, max=36, help="m: months back to compare the rate with"),
+    Param("rate", "series", "ff_factors:RF", signal=True, help="the daily T-bill return whose level is the rate (read, never traded)"),
+    Param("months", "int", 6, min=1, max=36, history="months", help="m: months back to compare the rate with"),
     Param("window", "int", 21, min=1, max=252, help="n: sessions averaged to smooth the rate"),
     Param("min_change_bp", "float", 0.0, min=0.0, max=500.0, help="D: smallest change of the annualised rate, in basis points, that counts as easing or tightening"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: small-cap weight when easing (1-W when tightening)"),
@@ -63,8 +61,7 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
             small[i] = params.tilt
         elif change_bp > params.min_change_bp + NOISE_BP:
             small[i] = 1.0 - params.tilt
-    columns = {params.small: small, params.large: 1.0 - small, params.rate: 0.0}
-    return pd.DataFrame(columns, index=returns.index[rows])
+    return pd.DataFrame({params.small: small, params.large: 1.0 - small}, index=returns.index[rows])
 
 
 # The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
@@ -90,8 +87,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def gpu_weights(t, calendar, levels, rule_params, target):
-    """Row t's target weights (small, large, the rate at 0) into `target`; False where row t does
-    not rebalance."""
+    """Row t's target weights (small, large) into `target`; False where row t does not rebalance."""
     i = calendar[0, t]
     if i < 0:
         return False
@@ -111,5 +107,4 @@ def gpu_weights(t, calendar, levels, rule_params, target):
             small = 1.0 - tilt
     target[0] = small
     target[1] = 1.0 - small
-    target[2] = 0.0
     return True

@@ -12,20 +12,19 @@ equally weighted. The universe is a list of series ids: the 10 Ken French indust
 import numpy as np
 import pandas as pd
 
-from backtest.strategy import Param, distinct_values
-from backtest.strategy.lib import month_starts
+from backtest.strategy import Param
+from backtest.strategy.lib import distinct_values, month_starts, price_levels, trailing_returns
 
 INDUSTRIES = tuple(
     f"ff_industry10:{name}"
     for name in ("NoDur", "Durbl", "Manuf", "Enrgy", "HiTec", "Telcm", "Shops", "Hlth", "Utils", "Other")
 )
 
-LOOKBACK = ("lookback", "sessions")  # history needed before the first decision (checked against the period)
 GPU = True  # a universe of at most 15 series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("universe", "series_list", INDUSTRIES, help="the series ranked (e.g. the 10 ff_industry10 industries or sector:XL* ETFs)"),
-    Param("lookback", "int", 126, min=1, max=756, help="L: sessions of trailing return used to rank"),
+    Param("lookback", "int", 126, min=1, max=756, history="sessions", help="L: sessions of trailing return used to rank"),
     Param("top", "int", 3, min=1, max=20, help="k: how many of the best-ranked series to hold (all if k >= the universe size)"),
 )
 
@@ -33,14 +32,14 @@ PARAMS = (
 def ranking(levels: np.ndarray, rows: np.ndarray, lookback: int) -> np.ndarray:
     """At each of `rows` (all >= L): the universe's column numbers from the highest trailing
     L-session return to the lowest (ties: the column listed first)."""
-    trailing = levels[rows] / levels[rows - lookback] - 1.0
+    trailing = trailing_returns(levels, rows, lookback)
     return np.argsort(-trailing, axis=1, kind="stable")
 
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     universe = list(params.universe)
     lookback, top = params.lookback, min(params.top, len(universe))
-    levels = np.cumprod(1.0 + returns[universe].to_numpy(), axis=0)
+    levels = price_levels(returns[universe])
     rows, _ = month_starts(returns.index)
     weights = np.full((len(rows), len(universe)), 1.0 / len(universe))  # before L sessions: the whole universe
     ranked = np.flatnonzero(rows >= lookback)
@@ -61,7 +60,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     rebalance). K bytes a row per lookback (int8 for universes under 127 series); no float
     table (a placeholder); per parameter set (j*K, k, the universe's size)."""
     size = returns.shape[1]  # one data context: every set ranks the same universe
-    levels = np.cumprod(1.0 + returns.to_numpy(), axis=0)
+    levels = price_levels(returns)
     rows, _ = month_starts(returns.index)
     lookbacks, lookback_of_set = distinct_values(sets.lookback)
     top = np.minimum(sets.top, size)

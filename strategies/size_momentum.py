@@ -13,22 +13,21 @@ close uses nothing after that close.
 import numpy as np
 import pandas as pd
 
-from backtest.strategy.lib import month_starts
 from backtest.strategy import Param
+from backtest.strategy.lib import growth, month_starts, price_levels
 
-LOOKBACK = ("months", "months")  # history needed before the first decision (checked against the period)
 GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
-    Param("months", "int", 12, min=1, max=36, help="k: calendar months of trailing return that decide the tilt"),
+    Param("months", "int", 12, min=1, max=36, history="months", help="k: calendar months of trailing return that decide the tilt"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: weight of the leader"),
 )
 
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
-    levels = np.cumprod(1.0 + returns[[params.small, params.large]].to_numpy(), axis=0)
+    levels = price_levels(returns[[params.small, params.large]])
     rows, months = month_starts(returns.index)
     row_of_month = dict(zip(months, rows))
     small = []
@@ -37,7 +36,7 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
         if before is None:
             small.append(0.5)
             continue
-        small_growth, large_growth = levels[row] / levels[before]
+        small_growth, large_growth = growth(levels, row, before)
         small.append(params.tilt if small_growth > large_growth else 1.0 - params.tilt)
     small = np.asarray(small, dtype=float)
     return pd.DataFrame({params.small: small, params.large: 1.0 - small}, index=returns.index[rows])
@@ -53,7 +52,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     k months earlier is not in the data (50/50); -1 on other rows (no rebalance). No float table
     (a placeholder); per parameter set (j, tilt)."""
     small, large = sets.small[0], sets.large[0]  # one data context: the same series
-    levels = np.cumprod(1.0 + returns[[small, large]].to_numpy(), axis=0)
+    levels = price_levels(returns[[small, large]])
     rows, months = month_starts(returns.index)
     row_of_month = dict(zip(months, rows))
     ks = np.unique(sets.months)
@@ -64,7 +63,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
             if before is None:
                 led[j, row] = 2
             else:
-                small_growth, large_growth = levels[row] / levels[before]
+                small_growth, large_growth = growth(levels, row, before)
                 led[j, row] = small_growth > large_growth
     rule_params = np.column_stack([np.searchsorted(ks, sets.months), sets.tilt]).astype(np.float64)
     return led, np.zeros((1, 1)), rule_params

@@ -12,18 +12,18 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from backtest.strategy import Param
+from backtest.strategy.lib import price_levels
 
-LOOKBACK = ("window", "sessions")  # history needed before the first decision (checked against the period)
 GPU = True  # one series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 
 PARAMS = (
     Param("asset", "series", "ff_factors:Mkt", help="the series held while above its moving average"),
-    Param("window", "int", 200, min=2, max=756, help="n: sessions in the moving average"),
+    Param("window", "int", 200, min=2, max=756, history="sessions", help="n: sessions in the moving average"),
 )
 
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
-    levels = np.cumprod(1.0 + returns[params.asset].to_numpy())
+    levels = price_levels(returns[params.asset])
     n = params.window
     if len(levels) < n:
         return pd.DataFrame({params.asset: []}, index=returns.index[:0], dtype=float)
@@ -41,7 +41,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     """For each window n of the grid (table row j) and each row t: the state, 1 if P_t > MA_t
     strictly, else 0, and -1 before row n-1 (no average yet: no position); no float table (a
     placeholder); per parameter set (j,)."""
-    levels = np.cumprod(1.0 + returns[sets.asset[0]].to_numpy())  # one data context: the same series
+    levels = price_levels(returns[sets.asset[0]])  # one data context: the same series
     windows = np.unique(sets.window)
     state = np.full((len(windows), len(levels)), -1, dtype=np.int8)
     for j, n in enumerate(windows.tolist()):

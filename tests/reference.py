@@ -217,7 +217,7 @@ def cyclical_tilt_signals(dates, cyclical_columns, defensive_columns, lookback, 
 
 
 def rate_regime_signals(dates, rate, months, window, min_change_bp, tilt):
-    """(date, w_small, w_large, w_rate)."""
+    """(date, w_small, w_large): the rate is read, never traded."""
     def level(row):
         if row < window - 1:
             return None
@@ -234,7 +234,7 @@ def rate_regime_signals(dates, rate, months, window, min_change_bp, tilt):
                 w = tilt
             elif change > min_change_bp + 1e-9:
                 w = 1 - tilt
-        rows.append((dates[row], w, 1 - w, 0.0))
+        rows.append((dates[row], w, 1 - w))
     return rows
 
 

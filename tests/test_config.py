@@ -63,7 +63,7 @@ def test_bad_yaml_and_missing_file(tmp_path):
     bad.write_text("strategy: {name: first10\n")
     with pytest.raises(ConfigError, match="bad.yaml: line"):
         load_config(bad)
-    with pytest.raises(ConfigError, match="nope.yaml: cannot read config"):
+    with pytest.raises(ConfigError, match="nope.yaml: cannot read the config"):
         load_config(tmp_path / "nope.yaml")
     listing = tmp_path / "list.yaml"
     listing.write_text("- 1\n- 2\n")

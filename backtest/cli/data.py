@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from backtest.cli.output import print_wide, table
+from backtest.cli.output import print_wide, table, wrap_items
 
 
 @click.group()
@@ -51,8 +51,8 @@ def data_list(config):
         if info.found_path:
             click.echo(textwrap.fill(f"file: {info.found_path} (values from {info.price_field})", width,
                                      initial_indent="  ", subsequent_indent="    "))
-        series = ", ".join(s.split(":", 1)[1] for s in info.series)
-        click.echo(textwrap.fill(f"series ({info.name}:<name>): {series}", width, initial_indent="  ", subsequent_indent="    "))
+        for line in wrap_items(f"series ({info.name}:<name>):", [s.split(":", 1)[1] for s in info.series], width):
+            click.echo(line)
 
 
 @data.command("validate")

@@ -48,6 +48,19 @@ def print_wide(*tables) -> None:
         out.print(t)
 
 
+def wrap_items(head: str, items: list[str], width: int) -> list[str]:
+    """"  head a, b, c" wrapped to `width`, breaking only between items (names may hold spaces)."""
+    lines, line = [], f"  {head}"
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if len(line) + 1 + len(piece) > width and line.strip() != head:
+            lines.append(line)
+            line = "    " + piece
+        else:
+            line = f"{line} {piece}"
+    return [*lines, line]
+
+
 def notes(lines) -> None:
     """One-line notices (dropped dates, a registry that could not be written, ...) on stderr:
     stdout may carry --json."""

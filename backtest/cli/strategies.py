@@ -29,12 +29,14 @@ def strategies(file):
 
 
 def parameter_lines(params, width: int) -> list[str]:
-    """Each parameter on its own lines: name, type, default and range on the first; its help
-    below, indented and wrapped to `width` (readable at 80 columns)."""
+    """Each parameter on its own lines: name, type, default, range (and whether it declares
+    history or is a signal) on the first; its help below, indented and wrapped to `width`
+    (readable at 80 columns)."""
     lines = []
     for p in params:
         bounds = f"[{_number(p.min)}, {_number(p.max)}]" if p.min is not None or p.max is not None else " | ".join(map(str, p.choices))
-        head = f"  {p.name}: {p.kind} = {json.dumps(p.default)}" + (f"  {bounds}" if bounds else "")
+        notes = [f"history in {p.history}"] * bool(p.history) + ["signal: read, not traded"] * p.signal
+        head = f"  {p.name}: {p.kind} = {json.dumps(p.default)}" + (f"  {bounds}" if bounds else "") + (f"  ({'; '.join(notes)})" if notes else "")
         lines.append(head if len(head) <= width else head[: width - 1] + "…")
         if p.help:
             lines.extend(textwrap.wrap(p.help, width, initial_indent="      ", subsequent_indent="      "))

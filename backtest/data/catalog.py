@@ -158,6 +158,8 @@ def _check_missing(series: pd.Series, sid: str, source: Source, frame: pd.DataFr
         missing[0] = False
     if not missing.any():
         return
+    if missing.all() and frame[series.name].isna().all():  # not a gap the period could avoid: no data at all
+        raise DataError(f"{path}: {sid} has no data: every value in the file is missing; choose another series")
     date = series.index[int(missing.argmax())].date()
     what = {"prices": "an empty price", "kenfrench": "a missing value (-99.99/-999 or empty)",
             "returns": "a missing value (empty, or one the catalog calls missing)"}[source.kind]

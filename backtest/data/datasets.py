@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from backtest import io
 from backtest.errors import DataError, did_you_mean
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
@@ -116,17 +117,8 @@ def _read_cached(path: Path, size: int, mtime_ns: int) -> dict[str, Dataset]:
 
 def parse_catalog(path: Path, builtin: bool = False) -> dict[str, Dataset]:
     """The datasets a catalog file declares (read now, uncached)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the data catalog ({getattr(exc, 'strerror', None) or exc})") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~10x faster on start-up
-    try:
-        spec = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark else ""
-        raise DataError(f"{path}:{where} invalid YAML in the data catalog ({getattr(exc, 'problem', None) or exc})") from None
+    spec = io.read_yaml(path, "data catalog", DataError, loader, encoding="utf-8-sig")
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):

@@ -4,11 +4,12 @@ A strategy is one module (in the top-level `strategies/` package, or any file a 
 with three things a researcher can read at a glance:
 
     \"\"\"The rule, in plain words.\"\"\"
-    PARAMS = (Param("lookback", "int", 10, min=1, max=60, help="..."), ...)
+    PARAMS = (Param("lookback", "int", 10, min=1, max=60, history="sessions", help="..."), ...)
     def target_weights(returns, params) -> pd.DataFrame: ...
 
-`returns` holds daily simple returns of the series the parameters name (columns are series ids,
-rows the run's trading calendar); `params` has one attribute per declared parameter. The result
+`returns` holds daily simple returns of the series the parameters name, traded ones first and
+then signal-only ones (columns are series ids, rows the run's trading calendar); `params` has
+one attribute per declared parameter. The result
 has one row per rebalance date (a subset of `returns.index`) and one column per asset (series id);
 a NaN row means "no change". This module checks the declarations, coerces user values to the
 declared types, and checks what the strategy returns (no leverage, no unknown dates).
@@ -34,6 +35,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +59,6 @@ class Strategy:
     params: tuple[Param, ...]
     target_weights_fn: Callable[[pd.DataFrame, SimpleNamespace], pd.DataFrame] = field(repr=False)
     source: str = ""
-    # (parameter name, "sessions" | "months"): the history the rule needs before its first decision
-    lookback: tuple[str, str] | None = None
     gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
     gpu_rule: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (gpu_tables, gpu_weights)
 
@@ -79,9 +79,23 @@ class Strategy:
         return SimpleNamespace(**resolved)
 
     def series(self, params: SimpleNamespace) -> list[str]:
-        """The series ids the strategy trades, in the order the parameters name them."""
+        """The series ids the strategy trades (its weights' columns), in the order the parameters
+        name them."""
+        return self._named(params, signal=False)
+
+    def signals(self, params: SimpleNamespace) -> list[str]:
+        """The series ids the strategy reads but does not trade (`Param(..., signal=True)`)."""
+        return [sid for sid in self._named(params, signal=True) if sid not in self.series(params)]
+
+    def reads(self, params: SimpleNamespace) -> list[str]:
+        """Every series the rule is given: those it trades, then its signals."""
+        return self.series(params) + self.signals(params)
+
+    def _named(self, params: SimpleNamespace, signal: bool) -> list[str]:
         ids: list[str] = []
         for param in self.params:
+            if param.signal != signal:
+                continue
             value = getattr(params, param.name)
             if param.kind == "series":
                 ids.append(value)
@@ -90,10 +104,17 @@ class Strategy:
         return list(dict.fromkeys(ids))
 
     def target_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
-        """Call the strategy on `returns` and check what it gives back."""
+        """Call the strategy on the series it declares and check what it gives back."""
         assets = self.series(params)
         try:
-            weights = self.target_weights_fn(returns[assets], params)
+            weights = self.target_weights_fn(returns[self.reads(params)], params)
+        except KeyError as exc:  # most often a series the rule reads without declaring it
+            undeclared = re.findall(r"[^'\[\], ]+:[^'\[\],]+", str(exc.args[0]) if exc.args else "")
+            if not undeclared:
+                raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights raised KeyError: {exc}") from exc
+            raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights reads series {undeclared[0]!r}, "
+                                "which no parameter declares (add a Param of kind 'series'; signal=True for a series "
+                                "it reads but does not trade)") from exc
         except Exception as exc:  # the rule's own code (a user's file, perhaps): one line naming it
             raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights raised "
                                 f"{type(exc).__name__}: {exc}") from exc
@@ -105,7 +126,7 @@ class Strategy:
         who = f"strategy {self.name!r} ({self.source}): gpu_tables"
         first = SimpleNamespace(**{name: column[0] for name, column in vars(sets).items()})
         try:
-            ints, floats, rule_params = self.gpu_rule[0](returns[self.series(first)], sets)
+            ints, floats, rule_params = self.gpu_rule[0](returns[self.reads(first)], sets)
             ints = np.asarray(ints)  # any signed integer type (int8 tables are 8x smaller on the GPU), else int64
             ints = np.ascontiguousarray(ints, dtype=ints.dtype if np.issubdtype(ints.dtype, np.signedinteger) else np.int64)
             floats, rule_params = (np.ascontiguousarray(a, dtype=np.float64) for a in (floats, rule_params))
@@ -138,20 +159,21 @@ class Strategy:
         return frames
 
     def check_history(self, calendar: pd.DatetimeIndex, params: SimpleNamespace, where: str) -> None:
-        """StrategyError naming `where` when the period is no longer than the declared lookback."""
-        if self.lookback is None:
-            return
-        name, unit = self.lookback
-        needed = getattr(params, name)
-        if unit == "sessions":
-            have = len(calendar)
-        else:  # "months": whole calendar months before the last one
-            have = len(calendar.to_period("M").unique()) - 1
-        if have <= needed:
-            raise StrategyError(
-                f"{where}.params.{name}: the period {calendar[0].date()} to {calendar[-1].date()} has "
-                f"{have} {unit}{' before its last month' if unit == 'months' else ''}, not more than the "
-                f"strategy's lookback of {needed} {unit}; choose a longer period or a shorter lookback")
+        """StrategyError naming `where` when the period is no longer than the history a parameter
+        declares (`Param(..., history="sessions" | "months")`)."""
+        for param in self.params:
+            if param.history is None:
+                continue
+            needed, unit = getattr(params, param.name), param.history
+            if unit == "sessions":
+                have = len(calendar)
+            else:  # "months": whole calendar months before the last one
+                have = len(calendar.to_period("M").unique()) - 1
+            if have <= needed:
+                raise StrategyError(
+                    f"{where}.params.{param.name}: the period {calendar[0].date()} to {calendar[-1].date()} has "
+                    f"{have} {unit}{' before its last month' if unit == 'months' else ''}, not more than the "
+                    f"{needed} {unit} of history the strategy needs; choose a longer period or a smaller {param.name}")
 
 
 def _from_module(module: Any, name: str, source: str) -> Strategy:
@@ -162,18 +184,16 @@ def _from_module(module: Any, name: str, source: str) -> Strategy:
     if not all(isinstance(p, Param) for p in params):
         raise StrategyError(f"strategy {name!r} ({source}): PARAMS must be a sequence of backtest.strategy.Param")
     doc = inspect.cleandoc(module.__doc__ or "").strip()
-    lookback = getattr(module, "LOOKBACK", None)
-    if lookback is not None:
-        lookback = tuple(lookback)
-        if len(lookback) != 2 or lookback[1] not in ("sessions", "months") or lookback[0] not in {p.name for p in params}:
-            raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK must be (a declared parameter, 'sessions' or 'months')")
+    if hasattr(module, "LOOKBACK"):
+        raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK is no longer read: declare the history on the "
+                            "parameter itself, e.g. Param('lookback', 'int', 10, history='sessions')")
     gpu = getattr(module, "GPU", False)
     if not isinstance(gpu, bool):
         raise StrategyError(f"strategy {name!r} ({source}): GPU must be True or False")
     rule = (getattr(module, "gpu_tables", None), getattr(module, "gpu_weights", None))
     if rule != (None, None) and not (gpu and all(map(callable, rule))):
         raise StrategyError(f"strategy {name!r} ({source}): gpu_tables and gpu_weights go together, with GPU = True")
-    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, lookback=lookback, gpu=gpu,
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, gpu=gpu,
                     gpu_rule=rule if gpu and rule[0] is not None else None)
 
 

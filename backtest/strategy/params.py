@@ -17,7 +17,8 @@ import numpy as np
 from backtest.errors import StrategyError
 
 KINDS = ("int", "float", "bool", "str", "choice", "series", "series_list", "weights")
-SERIES_KINDS = ("series", "series_list", "weights")  # kinds that name the series a strategy trades
+SERIES_KINDS = ("series", "series_list", "weights")  # kinds that name series (traded, or read as signals)
+HISTORY_UNITS = ("sessions", "months")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Param:
     "ff_size:Lo 30"), "series_list" (a non-empty list of distinct series ids) or "weights" (a
     mapping of series id to weight).
     min/max bound numeric kinds (inclusive) and are the natural range of a sweep.
+    history: "sessions" or "months" on an int parameter: the rule needs that much history before
+    its first decision, so a run's period must be longer (an error names the parameter).
+    signal: on a series or series_list parameter: series the rule reads but never trades (a
+    T-bill rate, say); they are loaded for the rule but are no column of its weights.
     """
 
     name: str
@@ -37,10 +42,16 @@ class Param:
     max: float | None = None
     choices: tuple = ()
     help: str = ""
+    history: str | None = None
+    signal: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"parameter {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.history is not None and (self.kind != "int" or self.history not in HISTORY_UNITS):
+            raise ValueError(f"parameter {self.name!r}: history is for int parameters, one of {HISTORY_UNITS}")
+        if self.signal and self.kind not in ("series", "series_list"):
+            raise ValueError(f"parameter {self.name!r}: signal is for series and series_list parameters")
 
     def coerce(self, value: Any, where: str, catalogs: Sequence = ()) -> Any:
         """Return `value` as this parameter's type, or raise StrategyError naming `where`."""

@@ -200,7 +200,7 @@ class Evaluator:
         group_context = np.empty(len(first), dtype=np.int64)
         for g in np.argsort(first, kind="stable").tolist():  # contexts numbered by first appearance
             p = int(first[g])
-            key = _context_key(base, legs[p].series)
+            key = _context_key(base, legs[p].reads)
             if key not in context_ids:
                 context_ids[key] = len(self.contexts)
                 self.contexts.append(self._context(prepare(plan.config(self._point_params(point_axes, point_values[p])))))
@@ -235,7 +235,7 @@ class Evaluator:
             else:
                 config = plan.config(params)
                 leg = resolve_leg(config.strategy, "strategy", config)
-            key = _context_key(config, leg.series)
+            key = _context_key(config, leg.reads)
             if key not in context_ids:
                 context_ids[key] = len(self.contexts)
                 # the point's own config: its series decide the data loaded

@@ -39,6 +39,8 @@ ISSUE_ITEMS = [
     "weights with wrong columns", "NaN weights", "inf weights", "above the allowed leverage",
     "--set with a bad path", "--set with a bad value", "an unwritable output directory",
     "a bad user catalog", "a bad user data file",
+    "a date that does not exist (flag)", "a date that does not exist (YAML)", "a misspelt top-level key (did you mean)",
+    "a series that has no data at all",
 ]
 
 # through the real entry point: one or more per stage that can fail
@@ -163,5 +165,5 @@ def test_lookback_boundary(window, ok, tmp_path, monkeypatch):
     if ok:
         assert result.exit_code == 0, result.output
     else:
-        _check({"expect": ["strategy.params.window", "has 40 sessions", f"lookback of {window} sessions"]},
+        _check({"expect": ["strategy.params.window", "has 40 sessions", f"{window} sessions of history"]},
                result.exit_code, result.stdout, result.stderr, out)

@@ -134,3 +134,56 @@ def test_data_list_and_strategies_commands(shared_data, monkeypatch):
     strategies = CliRunner().invoke(main, ["strategies"])
     assert strategies.exit_code == 0, strategies.output
     assert "first10" in strategies.output and "lookback" in strategies.output
+
+
+# --- rough edges: output at 80 columns, sweeps' periods and winners, interrupted sweeps ----------
+
+
+def test_strategies_and_data_list_fit_80_columns(shared_data, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    for args in (["strategies"], ["data", "list"]):
+        out = CliRunner().invoke(main, args)
+        assert out.exit_code == 0, out.output
+        wide = [line for line in out.output.splitlines() if len(line) > 80]
+        assert not wide, wide
+    datasets = CliRunner().invoke(main, ["data", "list"]).output
+    assert all(any(name in line for line in datasets.splitlines()) for name in ("Med 40", "Qnt 4", "Hi 10"))  # names never split
+    listed = CliRunner().invoke(main, ["strategies"]).output
+    assert "  lookback: int = 10  [1, 60]  (history in sessions)" in listed
+    assert '  rate: series = "ff_factors:RF"  (signal: read, not traded)' in listed
+
+
+def test_strategies_lists_a_strategy_file(tmp_path):
+    rule = tmp_path / "my_rule.py"
+    rule.write_text('"""Hold the asset."""\nfrom backtest.strategy import Param\n'
+                    'PARAMS = (Param("n", "int", 3, min=1, max=9, history="sessions", help="sessions to wait"),)\n'
+                    'def target_weights(returns, params):\n    return returns.iloc[:1] * 0 + 1\n')
+    out = CliRunner().invoke(main, ["strategies", str(rule)])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[:4] == [f"my_rule ({rule})", "  Hold the asset.", "  n: int = 3  [1, 9]  (history in sessions)", "      sessions to wait"]
+
+
+def test_sweep_prints_winners_as_keys_and_records_its_period(shared_data, tmp_path):
+    args = ["sweep", "configs/first10.yaml", "--grid", "strategy.params.lookback=5,10", "--start", "2010-01-01",
+            "--end", "2014-12-31", "--split", "2010-01-01:2012-12-31", "--out", str(tmp_path)]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert "of the winner (lookback=" in out.output and "{'strategy.params" not in out.output
+    (record,) = json.loads(CliRunner().invoke(main, ["runs", "list", "--out", str(tmp_path), "--json"]).stdout)
+    assert (record["start"], record["end"]) == ("2010-01-04", "2012-12-31")  # the in-sample sweep's sessions
+    listed = CliRunner().invoke(main, ["runs", "list", "--out", str(tmp_path)]).output
+    assert "2010-01-04 → 2012-12-31" in listed and "? → ?" not in listed
+
+
+def test_run_loads_no_plotting_statistics_or_cluster_library(shared_data, tmp_path):
+    """`backtest run` (without --report) pays for vectorbt (which brings plotly) only: no
+    matplotlib, statsmodels, arch or ray on its path; `backtest --help` not even pandas."""
+    heavy = ("matplotlib", "statsmodels", "arch", "ray")
+    code = ("import sys; from backtest.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print([m for m in {heavy + ('pandas',)!r} if m in sys.modules], file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code, "run", "configs/first10.yaml", "--start", "2020-01-01", "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert run.stderr.strip().splitlines()[-1] == "['pandas']", run.stderr
+    helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert helped.stderr.strip() == "[]", helped.stderr

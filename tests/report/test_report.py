@@ -315,3 +315,17 @@ def test_html_report_renders_in_headless_chromium(reported, tmp_path):
     rgb = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
     blue = (np.abs(rgb - [0x1F, 0x5F, 0xA8]).sum(axis=2) < 30).sum()
     assert blue > 5000
+
+
+def test_report_on_an_interrupted_sweep_says_how_to_finish(shared_data, tmp_path):
+    from backtest import sweeps
+    from tests.sweeps.test_sweep import interrupt_after
+
+    plan = sweeps.make_plan(REPO_ROOT / "configs" / "first10.yaml", ["strategy.params.lookback=5:10"],
+                            set=["period.start=2015-01-01", "period.end=2016-12-31"])
+    with pytest.raises(KeyboardInterrupt):
+        sweeps.run_sweep(plan, out=tmp_path, jobs=1, batch_size=2, on_batch=interrupt_after(1, []))
+    out = CliRunner().invoke(main, ["report", str(tmp_path / plan.sweep_id)])
+    assert out.exit_code == 2
+    assert out.stderr.strip() == (f"error: {tmp_path / plan.sweep_id}: the sweep is incomplete (2 of 6 combinations computed): "
+                                  "run the same `backtest sweep` command again to resume it, then report")

@@ -124,3 +124,66 @@ def test_strategy_output_is_put_in_asset_order_with_nan_rows_kept():
     checked = check_weights(weights, calendar, ["a", "b"], "demo")
     assert list(checked.columns) == ["a", "b"]
     assert checked.iloc[0].tolist() == [0.6, 0.3] and checked.iloc[1].isna().all()
+
+
+# --- writing a rule: signal-only series, declared history, undeclared series ----------------------
+
+
+def _rule(**attributes):
+    """A strategy built in place, as a notebook would (any object with a strategy's attributes)."""
+    from types import SimpleNamespace
+
+    from backtest.strategy import strategy_from
+
+    return strategy_from(SimpleNamespace(__doc__="A test rule.", **attributes), name="rule")
+
+
+def test_a_signal_series_is_read_but_never_traded(shared_data, tmp_path):
+    """rate_regime reads the T-bill series as a signal: it reaches the rule, never the weights,
+    the weights file or the run's title."""
+    import backtest
+
+    result = backtest.run("configs/rate_regime.yaml", start="2015-01-01", end="2018-12-31", out=tmp_path)
+    assert "ff_factors:RF" in result.prepared.returns.columns
+    assert result.prepared.legs[0].series == ["ff_size:Lo 30", "ff_size:Hi 30"]
+    assert result.prepared.legs[0].reads == ["ff_size:Lo 30", "ff_size:Hi 30", "ff_factors:RF"]
+    assert list(result.weights.columns) == ["ff_size:Lo 30", "ff_size:Hi 30"]
+    assert pd.read_csv(result.directory / "weights.csv").columns.tolist() == ["date", "ff_size:Lo 30", "ff_size:Hi 30"]
+    assert "ff_factors:RF" not in result.orders["asset"].tolist()
+
+
+def test_a_rule_reading_an_undeclared_series_is_told_which():
+    from backtest.strategy import Param
+
+    def target_weights(returns, params):
+        rate = returns["ff_factors:RF"]  # never declared
+        return pd.DataFrame({params.asset: 1.0}, index=returns.index[:1]) if len(rate) else None
+
+    rule = _rule(PARAMS=(Param("asset", "series", "ff_size:Lo 30"),), target_weights=target_weights)
+    params = rule.resolve_params({})
+    returns = _returns(columns=("ff_size:Lo 30", "ff_factors:RF"))
+    with pytest.raises(StrategyError, match=r"target_weights reads series 'ff_factors:RF', which no parameter declares \(.*signal=True"):
+        rule.target_weights(returns, params)
+    declared = _rule(PARAMS=(Param("asset", "series", "ff_size:Lo 30"), Param("rate", "series", "ff_factors:RF", signal=True)),
+                     target_weights=target_weights)
+    weights = declared.target_weights(returns, declared.resolve_params({}))
+    assert list(weights.columns) == ["ff_size:Lo 30"]
+
+
+def test_history_is_declared_on_the_parameter():
+    from backtest.strategy import Param
+
+    rule = _rule(PARAMS=(Param("n", "int", 30, min=1, history="sessions"), Param("m", "int", 2, min=1, history="months")),
+                 target_weights=lambda returns, params: returns.iloc[:1] * 0)
+    index = pd.bdate_range("2000-01-03", periods=70)  # 70 sessions to 2000-04-07: three months before its last one
+    rule.check_history(index, rule.resolve_params({}), "x.yaml: strategy")
+    with pytest.raises(StrategyError, match=r"x.yaml: strategy.params.n: .* has 70 sessions, not more than the 70 sessions of history"):
+        rule.check_history(index, rule.resolve_params({"n": 70}), "x.yaml: strategy")
+    with pytest.raises(StrategyError, match=r"strategy.params.m: .* has 1 months before its last month, not more than the 2 months"):
+        rule.check_history(index[:25], rule.resolve_params({"n": 20}), "x.yaml: strategy")
+    with pytest.raises(ValueError, match="history is for int parameters"):
+        Param("w", "float", 1.0, history="sessions")
+    with pytest.raises(ValueError, match="signal is for series"):
+        Param("n", "int", 1, signal=True)
+    with pytest.raises(StrategyError, match="LOOKBACK is no longer read: declare the history on the parameter"):
+        _rule(PARAMS=(Param("n", "int", 3),), LOOKBACK=("n", "sessions"), target_weights=lambda r, p: r)

@@ -33,7 +33,7 @@ def _run(name, returns, **values):
     """Weights through Strategy.target_weights (so the output passes check_weights)."""
     strategy = load_strategy(name)
     p = _params(strategy, **values)
-    return strategy.target_weights(returns[strategy.series(p)], p)
+    return strategy.target_weights(returns[strategy.reads(p)], p)
 
 
 def _returns(columns, periods=2500, start="1990-06-01", seed=1, mean=0.0003, vol=0.01):
@@ -307,12 +307,12 @@ def test_rate_regime_hand_case():
     returns[RF] = [1e-4, 1e-4, 1e-4, 2e-4, 0.5e-4]
     # window 2: level(Feb 1) = 1e-4, level(Mar 1) = 1.5e-4, level(Apr 3) = 1.25e-4; Jan 3 undefined.
     # Feb vs Jan: undefined -> 50/50. Mar vs Feb: +0.5e-4 * 252e4 = +126 bp (tightening) -> 0.2.
-    # Apr vs Mar: -0.25e-4 * 252e4 = -63 bp (easing) -> 0.8. RF is never traded.
+    # Apr vs Mar: -0.25e-4 * 252e4 = -63 bp (easing) -> 0.8. RF is read, never traded: no column.
     _assert_rows(_run("rate_regime", returns, months=1, window=2, tilt=0.8),
-                 [("2000-01-03", [0.5, 0.5, 0]), ("2000-02-01", [0.5, 0.5, 0]), ("2000-03-01", [0.2, 0.8, 0]), ("2000-04-03", [0.8, 0.2, 0])])
+                 [("2000-01-03", [0.5, 0.5]), ("2000-02-01", [0.5, 0.5]), ("2000-03-01", [0.2, 0.8]), ("2000-04-03", [0.8, 0.2])])
     # a 100 bp threshold keeps the -63 bp move "unchanged"
     _assert_rows(_run("rate_regime", returns, months=1, window=2, tilt=0.8, min_change_bp=100).iloc[2:],
-                 [("2000-03-01", [0.2, 0.8, 0]), ("2000-04-03", [0.5, 0.5, 0])])
+                 [("2000-03-01", [0.2, 0.8]), ("2000-04-03", [0.5, 0.5])])
     # a flat rate is "unchanged": neutral
     returns[RF] = 3e-4
     assert (_run("rate_regime", returns, months=1, window=2)[S] == 0.5).all()
@@ -323,11 +323,10 @@ def test_rate_regime_matches_reference(months, window, min_change_bp, tilt):
     returns = _returns([S, L])
     returns[RF] = _rates(returns.index)
     weights = _run("rate_regime", returns, months=months, window=window, min_change_bp=min_change_bp, tilt=tilt)
-    assert list(weights.columns) == [S, L, RF]
+    assert list(weights.columns) == [S, L]  # the rate is a signal: read, never a traded column
     expected = reference.rate_regime_signals(list(returns.index), returns[RF].tolist(), months, window, min_change_bp, tilt)
     assert list(weights.index) == [d for d, *_ in expected]
     np.testing.assert_allclose(weights.to_numpy(), [w for _, *w in expected])
-    assert (weights[RF] == 0).all()
     if min_change_bp == 0.0 and months == 6:  # all three regimes occur in this synthetic history
         assert set(weights[S]) == {0.5, tilt, 1 - tilt}
 
@@ -436,7 +435,7 @@ def test_real_rate_regime_follows_the_fed(french):
     assert small["2001-06-01"] == 0.7  # 2001 cuts: easing
     assert small["2005-06-01"] == pytest.approx(0.3) and small["2022-09-01"] == pytest.approx(0.3)  # hiking: tightening
     assert small["2013-08-01"] == 0.5  # T-bill return 0.000 % all of 2013: unchanged
-    assert (weights[RF] == 0).all()
+    assert RF not in weights.columns  # a signal: read, never traded
 
 
 def test_real_trend_filter_and_sector_rotation_match_references(french):
@@ -469,4 +468,4 @@ def test_library_configs_run_on_real_data(shared_data, name):
     assert len(weights) >= 4 and np.isfinite(result.strategy.stats["cagr"])
     assert result.benchmark is not None and result.start.startswith("2015-01")
     if name == "rate_regime.yaml":
-        assert (weights[RF] == 0).all()
+        assert RF not in weights.columns and RF in result.prepared.returns.columns  # read as a signal, not traded

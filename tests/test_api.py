@@ -1,0 +1,134 @@
+"""The public Python API (`import backtest`): the same numbers as the command line, nothing
+written unless `out` is given."""
+
+import json
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import backtest
+from backtest.cli import main
+from backtest.errors import ConfigError, StrategyError
+from tests.conftest import REPO_ROOT
+
+CONFIG = str(REPO_ROOT / "configs" / "first10.yaml")
+PERIOD = {"start": "1990-01-01", "end": "1999-12-31"}
+
+
+@pytest.fixture(scope="module")
+def run_1990s(shared_data):
+    return backtest.run(CONFIG, set={"strategy.params.lookback": 7}, **PERIOD)
+
+
+def test_run_in_memory_equals_the_cli_and_writes_nothing(run_1990s, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_1990s.directory is None and not any(tmp_path.iterdir())
+    cli = CliRunner().invoke(main, ["run", CONFIG, "--set", "strategy.params.lookback=7", "--start", PERIOD["start"],
+                                    "--end", PERIOD["end"], "--json", "--out", str(tmp_path / "out")])
+    assert cli.exit_code == 0, cli.output
+    printed = json.loads(cli.stdout)
+    summary = run_1990s.summary()
+    assert {k: summary[k] for k in ("start", "end", "strategy", "benchmark")} == {k: printed[k] for k in ("start", "end", "strategy", "benchmark")}
+    assert run_1990s.stats["sharpe"] == printed["strategy"]["sharpe"]
+    assert run_1990s.benchmark_stats["cagr"] == printed["benchmark"]["cagr"]
+    assert run_1990s.config["strategy"]["params"]["lookback"] == 7
+
+
+def test_run_result_frames(run_1990s):
+    equity = run_1990s.equity
+    assert list(equity.columns) == ["strategy", "benchmark"] and equity.index[0] == pd.Timestamp("1990-01-02")
+    # the drawdown from the running peak (which starts at the initial cash), by a plain loop
+    peak, expected = 100_000.0, []
+    for value in equity["strategy"]:
+        peak = max(peak, value)
+        expected.append(value / peak - 1.0)
+    np.testing.assert_allclose(run_1990s.drawdown["strategy"], expected, rtol=0, atol=1e-15)
+    assert list(run_1990s.weights.columns) == ["ff_size:Lo 30", "ff_size:Hi 30"]
+    assert set(run_1990s.orders["leg"]) == {"strategy", "benchmark"}
+    assert "Sharpe" in run_1990s._repr_html_() and "first10" in run_1990s._repr_html_()
+
+
+def test_to_vectorbt_is_the_same_portfolio(run_1990s):
+    """vectorbt's own value() of the Portfolio equals the equity curve the run reports."""
+    portfolio = run_1990s.to_vectorbt()
+    np.testing.assert_allclose(portfolio.value().to_numpy(), run_1990s.equity["strategy"].to_numpy(), rtol=1e-12)
+
+
+def test_figure_and_report(run_1990s, tmp_path):
+    figure = run_1990s.figure()
+    assert [trace.name for trace in figure.data] == ["benchmark", "strategy"]  # the strategy drawn last, on top
+    np.testing.assert_allclose(np.asarray(figure.data[1].y, dtype=float), run_1990s.equity["strategy"] / 100_000, rtol=1e-6)
+    with pytest.raises(ConfigError, match="give a path"):
+        run_1990s.report()
+    report = run_1990s.report(tmp_path / "r.html")
+    assert report.html.stat().st_size > 100_000 and "first10" in report.html.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # the run directory it read was temporary
+
+
+def test_out_writes_and_records_like_the_cli(shared_data, tmp_path):
+    result = backtest.run(CONFIG, out=tmp_path, **PERIOD)
+    assert result.directory.parent == tmp_path and (result.directory / "stats.json").is_file()
+    stored = json.loads((result.directory / "stats.json").read_text())
+    assert stored["run_id"] == result.run_id and stored["strategy"]["sharpe"] == result.stats["sharpe"]
+    listed = CliRunner().invoke(main, ["runs", "list", "--out", str(tmp_path), "--json"])
+    assert [r["id"] for r in json.loads(listed.stdout)] == [result.run_id]
+
+
+def test_a_dict_config_and_a_strategy_object(shared_data):
+    """A rule written in a notebook: any object with PARAMS and target_weights, no strategy file."""
+    from backtest import Param
+
+    def target_weights(returns, params):
+        return pd.DataFrame({params.asset: [1.0]}, index=returns.index[:1])
+
+    rule = types.SimpleNamespace(__doc__="Buy the asset and hold it.", __name__="all_in",
+                                 PARAMS=(Param("asset", "series", "ff_size:Hi 30"),), target_weights=target_weights)
+    config = {"benchmark": None, "portfolio": {"fees": 0.0}}
+    result = backtest.run(config, strategy=rule, **PERIOD)
+    assert result.strategy.leg.strategy.name == "all_in"
+    returns = backtest.load(["ff_size:Hi 30"], **PERIOD)["ff_size:Hi 30"]
+    # bought at the first close (no fees): the value grows with every later return
+    assert result.equity["strategy"].iloc[-1] == pytest.approx(100_000 * np.prod(1 + returns.to_numpy()[1:]), rel=1e-12)
+    with pytest.raises(StrategyError, match="unknown parameter of strategy 'all_in'"):
+        backtest.run(config, strategy=rule, set={"strategy.params.assett": "ff_size:Lo 30"})
+
+
+def test_load_is_what_a_run_reads(shared_data):
+    frame = backtest.load(["ff_size:Lo 30", "etf_tr:SPY"], start="2001-01-01", end="2001-12-31")
+    assert list(frame.columns) == ["ff_size:Lo 30", "etf_tr:SPY"] and frame.notna().all().all()
+    assert frame.index[0] == pd.Timestamp("2001-01-02") and frame.index[-1] == pd.Timestamp("2001-12-31")
+    spy = pd.read_csv(shared_data / "etfs_total_return" / "SPY.csv", index_col="date", parse_dates=True)["close"]
+    np.testing.assert_allclose(frame["etf_tr:SPY"], (spy / spy.shift(1) - 1).reindex(frame.index), rtol=1e-12)
+
+
+def test_sweep_in_memory(shared_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = backtest.sweep(CONFIG, {"strategy.params.lookback": "5:7", "strategy.params.tilt": [0.6, 0.9]}, **PERIOD)
+    assert result.directory is None and not any(tmp_path.iterdir())
+    table = result.table
+    assert len(table) == 6 and list(table.columns[:2]) == ["strategy.params.lookback", "strategy.params.tilt"]
+    best = result.best(2)
+    assert list(best.index) == list(table.sort_values("sharpe", ascending=False, kind="stable").index[:2])
+    grid = result.heatmap("lookback", "tilt")
+    assert grid.loc[0.9, 6] == table.query("`strategy.params.lookback` == 6 and `strategy.params.tilt` == 0.9")["sharpe"].item()
+    one = backtest.run(CONFIG, set={"strategy.params.lookback": 6, "strategy.params.tilt": 0.9}, **PERIOD)
+    assert table.loc[best.index[0], "sharpe"] == pytest.approx(max(table["sharpe"]))
+    assert grid.loc[0.9, 6] == pytest.approx(one.stats["sharpe"], rel=1e-9)
+    assert 0 <= result.deflated_sharpe["dsr"] <= 1 and result.deflated_sharpe["trials"] == 6
+
+
+def test_compare_and_check_take_results_and_configs(run_1990s, shared_data):
+    other = backtest.run(CONFIG, **PERIOD)
+    comparison = backtest.compare(run_1990s, other, CONFIG + " --start 1990-01-01 --end 1999-12-31")
+    assert [e.stats["sharpe"] for e in comparison.entries] == [run_1990s.stats["sharpe"], other.stats["sharpe"], other.stats["sharpe"]]
+    assert comparison.directory is None
+    (strategy, benchmark) = backtest.check(CONFIG, start="1980-01-01", cuts=4)
+    assert strategy.clean and benchmark.clean and len(strategy.cuts) == 4
+
+
+def test_study_objects(shared_data):
+    result = backtest.study.first10(start="1990-01-01", end="1999-12-31", resamples=200)
+    assert list(result.rows["year"]) == list(range(1990, 2000)) and result.directory is None
