@@ -11,8 +11,6 @@ import pandas as pd
 from backtest.strategy import Param
 from backtest.strategy.lib import distinct_values, period_starts
 
-GPU = True  # its series (at most 15) plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("weights", "weights", {"ff_size:Lo 30": 0.5, "ff_size:Hi 30": 0.5}, help="series id -> weight (sum <= 1)"),
     Param("rebalance", "choice", "never", choices=("never", "monthly", "quarterly", "annual"), help="how often to trade back to the weights"),
@@ -34,11 +32,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame([row] * len(starts), index=starts)
 
 
-# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
-# backtest/strategy.py): the table is the calendar's rebalance rows of each schedule in the grid.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the table is the calendar's
+# rebalance rows of each schedule in the grid.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each rebalance schedule of the grid (table row j) and each row t: 1 where t rebalances,
     else 0 (1 byte a row per schedule); no float table (a placeholder); per parameter set (j, then
     its weights in the order of the traded series)."""
@@ -50,7 +50,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return rebalances, np.zeros((1, 1)), rule_params
 
 
-def gpu_weights(t, rebalances, unused, rule_params, target):
+def kernel_weights(t, rebalances, unused, rule_params, target):
     """Row t's target weights into `target`; False where row t does not rebalance."""
     if rebalances[int(rule_params[0]), t] == 0:
         return False

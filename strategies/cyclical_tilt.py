@@ -17,8 +17,6 @@ import pandas as pd
 from backtest.strategy import Param
 from backtest.strategy.lib import StrategyError, distinct_values, month_starts, price_levels, trailing_returns
 
-GPU = True  # at most 15 series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("cyclicals", "series_list", ("ff_industry10:Manuf", "ff_industry10:Enrgy", "ff_industry10:Durbl"), help="the cyclical group"),
     Param("defensives", "series_list", ("ff_industry10:NoDur", "ff_industry10:Hlth", "ff_industry10:Utils"), help="the defensive group"),
@@ -57,11 +55,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame(weights, index=returns.index[rows], columns=cyclicals + defensives)
 
 
-# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
-# backtest/strategy.py): the table says which group led at each month's first session.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the table says which group
+# led at each month's first session.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each (lookback L, number of cyclicals) of the grid (table row j) and each row t: at a
     month's first session t >= L 1 if the cyclicals led, 0 if not; 2 at first sessions before L
     (0.5 each group); -1 on other rows (no rebalance). 1 byte a row per lookback; no float table
@@ -85,7 +85,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return led, np.zeros((1, 1)), rule_params.astype(np.float64)
 
 
-def gpu_weights(t, led, unused, rule_params, target):
+def kernel_weights(t, led, unused, rule_params, target):
     """Row t's target weights (cyclicals, then defensives) into `target`; False where row t does
     not rebalance."""
     code = led[int(rule_params[0]), t]

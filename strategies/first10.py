@@ -16,8 +16,6 @@ import pandas as pd
 from backtest.strategy import Param
 from backtest.strategy.lib import growth, price_levels
 
-GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
@@ -52,11 +50,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame(np.column_stack([small, 1.0 - small]), index=returns.index[rows], columns=[params.small, params.large])
 
 
-# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the tables
-# depend on the data and the grid's lookbacks only; `gpu_weights` decides row by row from them.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the tables depend on the
+# data and the grid's lookbacks only; `kernel_weights` decides row by row from them.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each lookback of the grid (table row j) and each row t: the last signal row <= t (-1:
     none yet) and 1.0 if small led at that signal; and per parameter set (lookback j, tilt, hold)."""
     small, large = sets.small[0], sets.large[0]  # one data context: the same series
@@ -73,7 +73,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return last_signal, small_led, rule_params
 
 
-def gpu_weights(t, last_signal, small_led, rule_params, target):
+def kernel_weights(t, last_signal, small_led, rule_params, target):
     """Row t's target weights (small, large) into `target`; False where row t does not rebalance."""
     j = int(rule_params[0])
     tilt = rule_params[1]

@@ -17,7 +17,6 @@ import pandas as pd
 
 from backtest.strategy import Param
 
-GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
@@ -44,11 +43,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame({params.small: weights, params.large: 1.0 - weights}, index=returns.index[rows])
 
 
-# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the table is
-# the trading calendar only; `gpu_weights` decides row by row from it and the thread's window and tilt.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the table is the trading
+# calendar only; `kernel_weights` decides row by row from it and the thread's window and tilt.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One table row: for each row t the month (1..12) of session t+1, 0 at the last row (its next
     session is unknown); no float table (a placeholder); per parameter set (start, end, tilt)."""
     next_month = np.zeros((1, len(returns)), dtype=np.int8)
@@ -57,7 +58,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return next_month, np.zeros((1, 1)), rule_params
 
 
-def gpu_weights(t, next_month, unused, rule_params, target):
+def kernel_weights(t, next_month, unused, rule_params, target):
     """Row t's target weights (small, large) into `target`; False where row t does not rebalance:
     where the small-cap weight is row t-1's again, and at the last row (no known next session)."""
     start = int(rule_params[0])

@@ -18,8 +18,6 @@ from backtest.strategy.lib import StrategyError, distinct_values, month_starts
 
 NOISE_BP = 1e-9  # differences below this are rounding, not a change of rate
 
-GPU = True  # two series plus cash (the rate is read, not traded): `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
@@ -64,11 +62,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame({params.small: small, params.large: 1.0 - small}, index=returns.index[rows])
 
 
-# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
-# backtest/strategy.py): the tables are the months' first sessions and the smoothed rate at each.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the tables are the months'
+# first sessions and the smoothed rate at each.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """An integer table of two rows (int32, 8 bytes a row): for each row t, the ordinal i of its
     month among the data's months where t is that month's first session, else -1; and at column i
     month i's number (year * 12 + month). A float table: for each window n of the grid (row j),
@@ -86,7 +86,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return calendar, levels, rule_params
 
 
-def gpu_weights(t, calendar, levels, rule_params, target):
+def kernel_weights(t, calendar, levels, rule_params, target):
     """Row t's target weights (small, large) into `target`; False where row t does not rebalance."""
     i = calendar[0, t]
     if i < 0:

@@ -20,8 +20,6 @@ INDUSTRIES = tuple(
     for name in ("NoDur", "Durbl", "Manuf", "Enrgy", "HiTec", "Telcm", "Shops", "Hlth", "Utils", "Other")
 )
 
-GPU = True  # a universe of at most 15 series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("universe", "series_list", INDUSTRIES, help="the series ranked (e.g. the 10 ff_industry10 industries or sector:XL* ETFs)"),
     Param("lookback", "int", 126, min=1, max=756, history="sessions", help="L: sessions of trailing return used to rank"),
@@ -49,11 +47,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame(weights, index=returns.index[rows], columns=universe)
 
 
-# The kernel form of the rule (one thread per parameter set: `gpu_tables`, `gpu_weights`; see
-# backtest/strategy.py): the table holds the ranking at each month's first session, per lookback.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the table holds the ranking
+# at each month's first session, per lookback.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each lookback L of the grid (table rows j*K .. j*K+K-1, K the largest k of the grid)
     and each row t: at a month's first session t >= L the column numbers of the K best-ranked
     series, best first; -2 at first sessions before L (equal weight); -1 on other rows (no
@@ -74,7 +74,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return leaders, np.zeros((1, 1)), rule_params
 
 
-def gpu_weights(t, leaders, unused, rule_params, target):
+def kernel_weights(t, leaders, unused, rule_params, target):
     """Row t's target weights (the universe's) into `target`; False where row t does not rebalance."""
     first = int(rule_params[0])
     top = int(rule_params[1])

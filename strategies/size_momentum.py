@@ -16,8 +16,6 @@ import pandas as pd
 from backtest.strategy import Param
 from backtest.strategy.lib import growth, month_starts, price_levels
 
-GPU = True  # two series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("small", "series", "ff_size:Lo 30", help="the small-cap series"),
     Param("large", "series", "ff_size:Hi 30", help="the large-cap series"),
@@ -42,11 +40,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame({params.small: small, params.large: 1.0 - small}, index=returns.index[rows])
 
 
-# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the table
-# depends on the data and the grid's `months` values only; `gpu_weights` reads it row by row.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the table depends on the
+# data and the grid's `months` values only; `kernel_weights` reads it row by row.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each `months` value k of the grid (table row j) and each row t: at a month's first
     session 1 if small's trailing k-month return was strictly higher, 0 if not, 2 while the month
     k months earlier is not in the data (50/50); -1 on other rows (no rebalance). No float table
@@ -69,7 +69,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return led, np.zeros((1, 1)), rule_params
 
 
-def gpu_weights(t, led, unused, rule_params, target):
+def kernel_weights(t, led, unused, rule_params, target):
     """Row t's target weights (small, large) into `target`; False where row t does not rebalance."""
     code = led[int(rule_params[0]), t]
     tilt = rule_params[1]

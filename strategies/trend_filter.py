@@ -14,8 +14,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from backtest.strategy import Param
 from backtest.strategy.lib import price_levels
 
-GPU = True  # one series plus cash: `backtest sweep --backend cuda` can run it (per thread: gpu_tables, gpu_weights)
-
 PARAMS = (
     Param("asset", "series", "ff_factors:Mkt", help="the series held while above its moving average"),
     Param("window", "int", 200, min=2, max=756, history="sessions", help="n: sessions in the moving average"),
@@ -33,11 +31,13 @@ def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     return pd.DataFrame({params.asset: state[changes]}, index=returns.index[changes + n - 1])
 
 
-# The same rule, one GPU thread per parameter set (`backtest sweep --backend cuda`): the table
-# depends on the data and the grid's windows only; `gpu_weights` reads it row by row.
+# -- The kernel form of the rule ----------------------------------------------------------------
+# The same rule as `target_weights`, run by the sweep kernel itself, one thread per parameter set,
+# on the CPU and on a GPU (the contract: backtest/strategy/loader.py): the table depends on the
+# data and the grid's windows only; `kernel_weights` reads it row by row.
 
 
-def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each window n of the grid (table row j) and each row t: the state, 1 if P_t > MA_t
     strictly, else 0, and -1 before row n-1 (no average yet: no position); no float table (a
     placeholder); per parameter set (j,)."""
@@ -52,7 +52,7 @@ def gpu_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, np.
     return state, np.zeros((1, 1)), rule_params
 
 
-def gpu_weights(t, state, unused, rule_params, target):
+def kernel_weights(t, state, unused, rule_params, target):
     """Row t's target weight of the asset into `target`; False where row t does not rebalance:
     before row n-1, and where the state is row t-1's."""
     j = int(rule_params[0])

@@ -2,10 +2,11 @@
 
 `sweep_cuda` takes the inputs of `backtest.engine.nb.sweep_nb` (per-combination fees,
 slippage, initial cash and benchmark curve) and fills the same statistics. Each combination's
-target weights come either from host weight sets (`sweep_nb`'s CSR form) or, for a strategy that
-gives its rule per thread (`gpu_tables`, `gpu_weights`: see `backtest.strategy`), from its own
-thread, which evaluates the strategy's `gpu_weights` row by row on tables made once from the
-data. The kernel is written once; `_kernel` compiles it with either source of targets.
+target weights come either from host weight sets (`sweep_nb`'s CSR form) or, for a strategy with
+a kernel form (`kernel_tables`, `kernel_weights`: see `backtest.strategy.loader`), from its own
+thread, which evaluates the strategy's `kernel_weights` row by row on tables made once from the
+data, as the CPU kernel does. The kernel is written once; `_kernel` compiles it with either
+source of targets.
 Each thread simulates its combination row by row and accumulates every statistic in that
 single pass, so no equity curve is stored. The order semantics and the statistic formulas are not
 rewritten here: the scalar functions of `rebalance` (`_rebalance_row` and what it calls) and of
@@ -20,7 +21,6 @@ tests). Importing it costs about a second: only `backtest sweep --backend cuda|a
 from __future__ import annotations
 
 import math
-import types
 
 import numpy as np
 
@@ -39,14 +39,12 @@ THREADS_PER_BLOCK = 128
 
 def _device_functions(*functions, env: dict | None = None) -> dict:
     """CUDA device versions of Python functions or `@njit` ones, callees before callers: each
-    Python function is rebuilt with its module's globals, in which `env` and the names of the
-    functions already converted refer to their device versions (so `_execute_order` calls the
-    device `_is_close`)."""
+    is rebuilt with its module's globals, in which `env` and the names of the functions already
+    converted refer to their device versions (so `_execute_order` calls the device `_is_close`)."""
     compiled: dict = dict(env or {})
     for function in functions:
-        fn = getattr(function, "py_func", function)
-        rebuilt = types.FunctionType(fn.__code__, {**fn.__globals__, **compiled}, fn.__name__, fn.__defaults__, fn.__closure__)
-        compiled[fn.__name__] = cuda.jit(device=True)(rebuilt)
+        rebuilt = nb.with_globals(function, compiled)
+        compiled[rebuilt.__name__] = cuda.jit(device=True)(rebuilt)
     return compiled
 
 
@@ -60,6 +58,7 @@ _DEVICE = _device_functions(
     nb._mark,
     nb._execute_order,
     nb._rebalance_row,
+    nb._cash_takes_the_rest,
     stats_nb.cagr_nb,
     stats_nb.return_step_nb,
     stats_nb.drawdown_start_nb,
@@ -100,15 +99,11 @@ def _csr_weights(t, rows, weights, rule_params, cursor, ncols, fee_free, target)
 
 
 def _strategy_weights(t, ints, floats, rule_params, cursor, ncols, fee_free, target):
-    """Row t's targets from the strategy's own `gpu_weights`, and the cash asset (the last
-    column, where the set has one) taking what they leave, as `backtest.sweep.weight_set` does."""
-    if not _gpu_weights(t, ints, floats, rule_params, target):
+    """Row t's targets from the strategy's own `kernel_weights`, and the cash asset taking what
+    they leave, as in the CPU kernel (`backtest.engine.nb._kernel_targets`)."""
+    if not _kernel_weights(t, ints, floats, rule_params, target):
         return False
-    if fee_free[ncols - 1]:
-        invested = 0.0
-        for k in range(ncols - 1):
-            invested += target[k]
-        target[ncols - 1] = max(1.0 - invested, 0.0)
+    _cash_takes_the_rest(target, ncols, fee_free)
     return True
 
 
@@ -215,20 +210,19 @@ def _sweep_kernel(
 _DEVICE.update(_device_functions(_csr_weights))
 
 
-def _kernel(gpu_weights=None):
+def _kernel(kernel_weights=None):
     """The sweep kernel with its targets from weight sets (None) or from a strategy's
-    `gpu_weights`, compiled once per process for each. The strategy's variant is not cached
+    `kernel_weights`, compiled once per process for each. The strategy's variant is not cached
     on disk: numba's cache key would not see a change in the strategy's file."""
-    if gpu_weights not in _KERNELS:
-        if gpu_weights is None:
+    if kernel_weights not in _KERNELS:
+        if kernel_weights is None:
             weights_at = _DEVICE["_csr_weights"]
         else:
-            strategy = _device_functions(gpu_weights)[gpu_weights.__name__]
-            weights_at = _device_functions(_strategy_weights, env={"_gpu_weights": strategy})["_strategy_weights"]
-        fn = _sweep_kernel
-        kernel = types.FunctionType(fn.__code__, {**fn.__globals__, "_weights_at": weights_at}, fn.__name__)
-        _KERNELS[gpu_weights] = cuda.jit(cache=gpu_weights is None)(kernel)
-    return _KERNELS[gpu_weights]
+            strategy = _device_functions(kernel_weights)[kernel_weights.__name__]
+            weights_at = _device_functions(_strategy_weights, env={**_DEVICE, "_kernel_weights": strategy})["_strategy_weights"]
+        kernel = nb.with_globals(_sweep_kernel, {"_weights_at": weights_at})
+        _KERNELS[kernel_weights] = cuda.jit(cache=kernel_weights is None)(kernel)
+    return _KERNELS[kernel_weights]
 
 
 _KERNELS: dict = {}
@@ -242,15 +236,15 @@ def csr_rule(set_ptr, rows, weights, combo_set):
 
 
 def sweep_cuda(
-    prices_t, set_cols, set_ncols, set_fee_free, combo_set, gpu_weights, rule_ints, rule_floats, combo_rule,
+    prices_t, set_cols, set_ncols, set_fee_free, combo_set, kernel_weights, rule_ints, rule_floats, combo_rule,
     combo_fees, combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
     year, out,
 ) -> None:
     """Fill `out` as `sweep_nb` does, on the current CUDA device (no equity curves).
 
     `prices_t` is the prices transposed (columns, rows). Combination c trades set combo_set[c]
-    (columns as in `sweep_nb`); its targets come from `gpu_weights` (a strategy's, with its
-    tables `rule_ints`, `rule_floats` and its parameters `combo_rule[c]`), or with `gpu_weights`
+    (columns as in `sweep_nb`); its targets come from `kernel_weights` (a strategy's, with its
+    tables `rule_ints`, `rule_floats` and its parameters `combo_rule[c]`), or with `kernel_weights`
     None from host weight sets (the three from `csr_rule`). Arrays that stay the same from batch
     to batch (prices, tables, calendar) are copied to the device once."""
     if set_cols.shape[1] > MAX_COLS:
@@ -263,7 +257,7 @@ def sweep_cuda(
         bench_equity, bench_init_cash = np.ones((1, n)), np.ones(1)
     prices_d, day_number_d, year_d = (_resident(a) for a in (prices_t, day_number, year))
     # a strategy's tables serve every batch; host weight sets change from batch to batch
-    ints_d, floats_d = (_resident(a) if gpu_weights is not None else cuda.to_device(a) for a in (rule_ints, rule_floats))
+    ints_d, floats_d = (_resident(a) if kernel_weights is not None else cuda.to_device(a) for a in (rule_ints, rule_floats))
     per_batch = [cuda.to_device(np.ascontiguousarray(a)) for a in (set_cols, set_ncols, set_fee_free, combo_set)]
     per_combo = [
         cuda.to_device(np.ascontiguousarray(a))
@@ -271,7 +265,7 @@ def sweep_cuda(
     ]
     out_d = cuda.device_array(out.shape, dtype=np.float64)
     blocks = (n_combos + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
-    _kernel(gpu_weights)[blocks, THREADS_PER_BLOCK](
+    _kernel(kernel_weights)[blocks, THREADS_PER_BLOCK](
         prices_d, *per_batch, ints_d, floats_d, *per_combo, float(ppy), day_number_d, year_d, out_d
     )
     out[...] = out_d.copy_to_host()

@@ -19,12 +19,18 @@ fee-free columns, `rows` are the rebalance row indices (ascending) and `weights`
 (NaN: no order for that column). `simulate_nb` runs one set and returns curves; `sweep_nb` runs
 many (set, fees, slippage, initial cash) combinations in parallel and keeps only statistics.
 
+A strategy's kernel form (`kernel_tables`, `kernel_weights`: see `backtest.strategy.loader`)
+runs inside the sweep kernel instead of host weight sets: `kernel_form_sweep(kernel_weights)` is
+`sweep_nb` compiled with each combination's rebalance rows and targets computed by its own
+thread, row by row, from the strategy's tables and the combination's rule parameters.
+
 No vectorbt import here: the kernels stay cheap to load for the sweep command.
 """
 
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
@@ -291,6 +297,49 @@ def simulate_nb(prices, cols, fee_free, rows, weights, fees, slippage, init_cash
     return equity, traded, fees_out
 
 
+@njit(cache=True)
+def _cash_takes_the_rest(target, ncols, fee_free):
+    """The cash asset (the last column, where the set has one) takes what the strategy's
+    weights leave, max(1 - sum, 0), as the host's weight sets give it."""
+    if fee_free[ncols - 1]:
+        invested = 0.0
+        for k in range(ncols - 1):
+            invested += target[k]
+        target[ncols - 1] = max(1.0 - invested, 0.0)
+
+
+def _kernel_targets(c, s, set_ptr, rows, weights, ncols, fee_free, rule_ints, rule_floats, combo_rule, rule_rows, rule_weights, target):
+    """Combination c's rebalance rows and targets by the strategy's kernel form
+    (`_kernel_weights`, bound by `kernel_form_sweep`), row by row: views of the thread's scratch
+    `rule_rows` (n,) and `rule_weights` (n, k) holding the rows that rebalance.
+
+    The rule is called here directly, with arrays this function was given: numba then inlines
+    it with no reference counting per row (through a helper, or on a view made per row, each
+    call costs two atomic counts: ~10 ns a row instead of ~1)."""
+    rule_params = combo_rule[c]
+    m = 0
+    for t in range(rule_rows.shape[0]):
+        if _kernel_weights(t, rule_ints, rule_floats, rule_params, target):  # noqa: F821
+            _cash_takes_the_rest(target, ncols, fee_free)
+            rule_rows[m] = t
+            for k in range(ncols):
+                rule_weights[m, k] = target[k]
+            m += 1
+    return rule_rows[:m], rule_weights[:m]
+
+
+@njit(cache=True)
+def _set_targets(c, s, set_ptr, rows, weights, ncols, fee_free, rule_ints, rule_floats, combo_rule, rule_rows, rule_weights, target):
+    """Weight set s's rebalance rows and targets (the CSR inputs of `sweep_nb`)."""
+    return rows[set_ptr[s] : set_ptr[s + 1]], weights[set_ptr[s] : set_ptr[s + 1]]
+
+
+# where `sweep_nb` takes each combination's targets from: host weight sets; `kernel_form_sweep`
+# compiles it with `_kernel_targets` instead
+_combination_targets = _set_targets
+_KERNEL_FORM = False
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def sweep_nb(
     prices,
@@ -313,6 +362,9 @@ def sweep_nb(
     chunk,
     out,
     equity_out,
+    rule_ints=None,
+    rule_floats=None,
+    combo_rule=None,
 ):
     """Simulate C combinations and write their statistics to `out` (C, n_stats [+ n_relative]).
 
@@ -325,6 +377,9 @@ def sweep_nb(
     in the next columns (NaN otherwise). With `equity_out` of shape (C, rows) the equity
     curves are copied there too (pass shape (0, rows) to keep none). Combinations run in chunks of `chunk` over threads;
     each chunk reuses one set of scratch curves, so memory stays O(threads * rows).
+    Compiled by `kernel_form_sweep`, combination c's targets come instead from the strategy's
+    kernel form on the tables `rule_ints`, `rule_floats` with its rule parameters `combo_rule[c]`
+    (set_ptr, rows and weights unused).
     """
     n = prices.shape[0]
     n_combos = combo_set.shape[0]
@@ -333,21 +388,26 @@ def sweep_nb(
     n_chunks = (n_combos + chunk - 1) // chunk
     finite = np.isfinite(prices).all()
     prices_t = np.ascontiguousarray(prices.T)
+    scratch = n if _KERNEL_FORM else 0  # the kernel form's rows and targets of a combination
     for j in prange(n_chunks):
         equity = np.empty(n)
         traded = np.zeros(n)
         fees_out = np.zeros(n)
+        rule_rows = np.empty(scratch, dtype=np.int64)
+        rule_weights = np.empty((scratch, set_cols.shape[1]))
+        target = np.empty(set_cols.shape[1])
         for c in range(j * chunk, min(n_combos, (j + 1) * chunk)):
             s = combo_set[c]
-            lo = set_ptr[s]
-            hi = set_ptr[s + 1]
+            set_rows, set_weights = _combination_targets(
+                c, s, set_ptr, rows, weights, set_ncols[s], set_fee_free[s], rule_ints, rule_floats, combo_rule, rule_rows, rule_weights, target
+            )
             _run(
                 prices_t,
                 set_cols[s],
                 set_ncols[s],
                 set_fee_free[s],
-                rows[lo:hi],
-                weights[lo:hi],
+                set_rows,
+                set_weights,
                 combo_fees[c],
                 combo_slippage[c],
                 combo_init_cash[c],
@@ -367,7 +427,61 @@ def sweep_nb(
                 else:
                     for k in range(n_stats, width):
                         row[k] = np.nan
-            for r in range(lo, hi):  # back to zero for the next combination
-                if 0 <= rows[r] < n:
-                    traded[rows[r]] = 0.0
-                    fees_out[rows[r]] = 0.0
+            for i in set_rows:  # back to zero for the next combination
+                if 0 <= i < n:
+                    traded[i] = 0.0
+                    fees_out[i] = 0.0
+
+
+def with_globals(fn, env: dict, name: str | None = None):
+    """Python function `fn` (or an `@njit` one's) rebuilt with `env` over its module's globals,
+    so that a kernel calls the functions `env` binds (numba reads globals when it compiles)."""
+    fn = getattr(fn, "py_func", fn)
+    rebuilt = types.FunctionType(fn.__code__, {**fn.__globals__, **env}, fn.__name__, fn.__defaults__, fn.__closure__)
+    rebuilt.__qualname__ = name or fn.__qualname__
+    return rebuilt
+
+
+def kernel_form_sweep(kernel_weights):
+    """`sweep_nb` with each combination's targets from a strategy's `kernel_weights` (its
+    rebalance rows and weights computed by the combination's own thread, row by row), compiled
+    once per strategy and process.
+
+    Cached on disk like every kernel here, under a name holding a hash of the file that defines
+    `kernel_weights` (numba's cache watches only this file): an edited strategy compiles anew
+    (about 10 s on 2 cores; loading a cached one takes 0.5 s); a rule without a file (written in
+    a notebook) compiles in every process. Each function compiled here has a name of its own:
+    numba tells compiled functions apart by name and a counter that restarts in every process,
+    so two kernels cached by different processes would otherwise share a callee's symbol when
+    loaded into one."""
+    if kernel_weights not in _KERNEL_FORM_SWEEPS:
+        source = _source_hash(kernel_weights)
+        tag = f"{kernel_weights.__module__}_{kernel_weights.__name__}_{source or 'unsaved'}".replace(".", "_")
+        rule = njit(with_globals(kernel_weights, {}, f"{kernel_weights.__name__}_{tag}"))
+        targets = njit(with_globals(_kernel_targets, {"_kernel_weights": rule}, f"_kernel_targets_{tag}"))
+        kernel = with_globals(sweep_nb, {"_combination_targets": targets, "_KERNEL_FORM": True}, f"sweep_nb_{tag}")
+        _KERNEL_FORM_SWEEPS[kernel_weights] = njit(parallel=True, cache=source is not None, nogil=True)(kernel)
+    return _KERNEL_FORM_SWEEPS[kernel_weights]
+
+
+def compiled_rule(kernel_weights):
+    """A strategy's `kernel_weights` compiled for the CPU (once per process)."""
+    if kernel_weights not in _COMPILED_RULES:
+        _COMPILED_RULES[kernel_weights] = njit(kernel_weights)
+    return _COMPILED_RULES[kernel_weights]
+
+
+_KERNEL_FORM_SWEEPS: dict = {}
+_COMPILED_RULES: dict = {}
+
+
+def _source_hash(fn) -> str | None:
+    """A short hash of the file that defines `fn`, or None where it has none."""
+    import hashlib
+    import inspect
+    from pathlib import Path
+
+    try:
+        return hashlib.sha256(Path(inspect.getfile(fn)).read_bytes()).hexdigest()[:16]
+    except (OSError, TypeError):
+        return None

@@ -14,19 +14,18 @@ has one row per rebalance date (a subset of `returns.index`) and one column per 
 a NaN row means "no change". This module checks the declarations, coerces user values to the
 declared types, and checks what the strategy returns (no leverage, no unknown dates).
 
-A fourth line is optional: `GPU = True` declares that the strategy trades a fixed few series
-(at most 15, plus the cash asset), so `backtest sweep --backend cuda` may simulate its
-combinations on the GPU kernel (`backtest.engine.cuda`); without it sweeps run on the CPU.
-Such a strategy may also give its rule in a form each GPU thread evaluates itself, so the
-strategy is not called on the host once per parameter set:
+A rule may also come in a second form, its kernel form, which the sweep kernel runs itself, one
+thread per combination, on the CPU (`backtest.engine.nb`) and on a GPU (`backtest.engine.cuda`),
+so a grid over the rule's parameters makes no Python call per parameter set (without it, a sweep
+calls `target_weights` on the host once per distinct parameter set):
 
-    def gpu_tables(returns, sets) -> (integer table, float64 table, rule_params):
+    def kernel_tables(returns, sets) -> (integer table, float64 table, rule_params):
         tables (2-D) from the data and the grid only, and one float64 row per parameter set;
         `sets` has one attribute per declared parameter, an array with one value per set
         (`parameter_columns`: numpy arrays, so a grid of 10^7 sets is vectorised)
-    def gpu_weights(t, int_table, float_table, rule_params, target) -> bool:
-        plain math, compiled for the GPU (and for the CPU by `rule_weights`): writes row t's
-        weights of the traded series into target[0..] and says whether row t rebalances
+    def kernel_weights(t, int_table, float_table, rule_params, target) -> bool:
+        plain scalar math that numba compiles for the CPU and the GPU: writes row t's weights
+        of the traded series into target[0..] (one slot each) and says whether row t rebalances
 """
 
 from __future__ import annotations
@@ -59,8 +58,7 @@ class Strategy:
     params: tuple[Param, ...]
     target_weights_fn: Callable[[pd.DataFrame, SimpleNamespace], pd.DataFrame] = field(repr=False)
     source: str = ""
-    gpu: bool = False  # the module's GPU flag: its sweeps may run on the CUDA kernel
-    gpu_rule: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (gpu_tables, gpu_weights)
+    kernel_form: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (kernel_tables, kernel_weights)
 
     def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params",
                        catalogs: Sequence = ()) -> SimpleNamespace:
@@ -120,14 +118,14 @@ class Strategy:
                                 f"{type(exc).__name__}: {exc}") from exc
         return check_weights(weights, returns.index, assets, self.name, self.source)
 
-    def rule_tables(self, returns: pd.DataFrame, sets: SimpleNamespace, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The strategy's `gpu_tables` for `count` parameter sets (`parameter_columns`; one data
+    def kernel_tables(self, returns: pd.DataFrame, sets: SimpleNamespace, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The strategy's `kernel_tables` for `count` parameter sets (`parameter_columns`; one data
         context: the same series), checked: an integer and a float64 table (2-D) and one row per set."""
-        who = f"strategy {self.name!r} ({self.source}): gpu_tables"
+        who = f"strategy {self.name!r} ({self.source}): kernel_tables"
         first = SimpleNamespace(**{name: column[0] for name, column in vars(sets).items()})
         try:
-            ints, floats, rule_params = self.gpu_rule[0](returns[self.reads(first)], sets)
-            ints = np.asarray(ints)  # any signed integer type (int8 tables are 8x smaller on the GPU), else int64
+            ints, floats, rule_params = self.kernel_form[0](returns[self.reads(first)], sets)
+            ints = np.asarray(ints)  # any signed integer type (int8 tables are 8x smaller), else int64
             ints = np.ascontiguousarray(ints, dtype=ints.dtype if np.issubdtype(ints.dtype, np.signedinteger) else np.int64)
             floats, rule_params = (np.ascontiguousarray(a, dtype=np.float64) for a in (floats, rule_params))
         except Exception as exc:  # the rule's own code: one line naming it
@@ -137,15 +135,13 @@ class Strategy:
                                 f"(got shapes {ints.shape}, {floats.shape}, {rule_params.shape} for {count} sets)")
         return ints, floats, rule_params
 
-    def rule_weights(self, returns: pd.DataFrame, params_list: list[SimpleNamespace]) -> list[pd.DataFrame]:
-        """`target_weights` of each parameter set computed the GPU threads' way: `gpu_weights`
-        (compiled for the CPU) row by row on one set of `gpu_tables` made for the whole list."""
-        from numba import njit
+    def kernel_target_weights(self, returns: pd.DataFrame, params_list: list[SimpleNamespace]) -> list[pd.DataFrame]:
+        """`target_weights` of each parameter set computed by the kernel form: `kernel_weights`
+        (compiled for the CPU) row by row on one set of `kernel_tables` made for the whole list."""
+        from backtest.engine.nb import compiled_rule
 
-        ints, floats, rule_params = self.rule_tables(returns, parameter_columns(params_list), len(params_list))
-        if self.gpu_rule[1] not in _CPU_RULES:
-            _CPU_RULES[self.gpu_rule[1]] = njit(self.gpu_rule[1])
-        weights_at = _CPU_RULES[self.gpu_rule[1]]
+        ints, floats, rule_params = self.kernel_tables(returns, parameter_columns(params_list), len(params_list))
+        weights_at = compiled_rule(self.kernel_form[1])
         frames = []
         for params, row in zip(params_list, rule_params):
             assets = self.series(params)
@@ -187,22 +183,19 @@ def _from_module(module: Any, name: str, source: str) -> Strategy:
     if hasattr(module, "LOOKBACK"):
         raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK is no longer read: declare the history on the "
                             "parameter itself, e.g. Param('lookback', 'int', 10, history='sessions')")
-    gpu = getattr(module, "GPU", False)
-    if not isinstance(gpu, bool):
-        raise StrategyError(f"strategy {name!r} ({source}): GPU must be True or False")
-    rule = (getattr(module, "gpu_tables", None), getattr(module, "gpu_weights", None))
-    if rule != (None, None) and not (gpu and all(map(callable, rule))):
-        raise StrategyError(f"strategy {name!r} ({source}): gpu_tables and gpu_weights go together, with GPU = True")
-    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source, gpu=gpu,
-                    gpu_rule=rule if gpu and rule[0] is not None else None)
-
-
-_CPU_RULES: dict[Callable, Callable] = {}  # gpu_weights -> its CPU compilation (rule_weights)
+    if any(hasattr(module, old) for old in ("GPU", "gpu_tables", "gpu_weights")):
+        raise StrategyError(f"strategy {name!r} ({source}): GPU, gpu_tables and gpu_weights are no longer read: the rule's "
+                            "kernel form is kernel_tables and kernel_weights (no flag), and runs on the CPU and the GPU")
+    form = (getattr(module, "kernel_tables", None), getattr(module, "kernel_weights", None))
+    if form != (None, None) and not all(map(callable, form)):
+        raise StrategyError(f"strategy {name!r} ({source}): kernel_tables and kernel_weights go together")
+    return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source,
+                    kernel_form=form if form[0] is not None else None)
 
 
 def strategy_from(obj: Any, name: str | None = None, where: str = "strategy") -> Strategy:
     """A strategy from an object that has a strategy module's attributes (`PARAMS`,
-    `target_weights`, a docstring, optionally `KERNEL`...): a module imported or built in a
+    `target_weights`, a docstring, optionally `kernel_tables` and `kernel_weights`): a module imported or built in a
     notebook, a class, a SimpleNamespace. Its name: `name`, else the object's own."""
     if isinstance(obj, Strategy):
         return obj

@@ -139,13 +139,13 @@ def parameter_column(values: list) -> np.ndarray:
 
 
 def parameter_columns(params_list: list[SimpleNamespace]) -> SimpleNamespace:
-    """Parameter sets as columns: one array per parameter, one value per set (`gpu_tables`)."""
+    """Parameter sets as columns: one array per parameter, one value per set (`kernel_tables`)."""
     return SimpleNamespace(**{name: parameter_column([getattr(p, name) for p in params_list]) for name in vars(params_list[0])})
 
 
 def distinct_values(column: np.ndarray) -> tuple[list, np.ndarray]:
     """The distinct values of one parameter column and each set's index among them (for
-    `gpu_tables`: one table per distinct lookback, say). Numbers come sorted; other values (lists,
+    `kernel_tables`: one table per distinct lookback, say). Numbers come sorted; other values (lists,
     mappings, choices) in order of first appearance, compared once per distinct object."""
     if column.dtype != object:
         values, index = np.unique(column, return_inverse=True)

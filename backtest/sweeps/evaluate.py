@@ -1,13 +1,18 @@
-"""Evaluating a plan's combinations: data contexts, weight sets, benchmark curves and the
-compiled batch (the numba kernel locally, the CUDA kernel on a GPU).
+"""Evaluating a plan's combinations: data contexts, the strategy's targets, benchmark curves and
+the compiled batch (the numba kernel locally, the CUDA kernel on a GPU).
 
 Work is shared across combinations:
 - keys read by the simulation only (`portfolio.fees`, `portfolio.slippage`,
   `portfolio.initial_cash`) are per-combination scalars of the compiled kernel;
 - every other key defines a "point"; points that need the same data (same config apart from
   the strategy parameters and those scalars, same series) share one loaded data set (a
-  "context"), and the strategy is called once per distinct strategy parameter set;
-- the benchmark is computed once per context and distinct (fees, slippage, initial cash).
+  "context");
+- a strategy with a kernel form (`kernel_tables`, `kernel_weights`) makes its tables once per
+  context, from the data and every point's parameters, and the kernel computes each
+  combination's targets itself (`KernelRule`); any other strategy is called on the host once
+  per distinct parameter set (`WeightSet`), in a pool of processes;
+- the benchmark is computed once per context, and its curve once per distinct (fees, slippage,
+  initial cash), at most BENCH_CURVES_BYTES of curves held at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +33,7 @@ from backtest.sweeps.plan import KERNEL_KEYS, Axis, Plan, stat_names
 from backtest.sweeps.points import ParameterLegs, PointLegs, codes, points_of
 
 RF_SERIES = "ff_factors:RF"
+BENCH_CURVES_BYTES = 64 << 20  # benchmark curves held at once: a grid of many costs needs many
 
 
 @dataclass
@@ -35,6 +42,20 @@ class WeightSet:
     fee_free: np.ndarray  # (k,) bool
     rows: np.ndarray  # (m,) int64 rebalance rows
     weights: np.ndarray  # (m, k) float64
+
+
+@dataclass
+class KernelRule:
+    """A context's strategy in its kernel form: the tables made once for every point of the
+    context, and each point's rule parameters."""
+
+    kernel_weights: Any  # the strategy's function
+    ints: np.ndarray  # (rows of the table, n) integer table
+    floats: np.ndarray  # (rows of the table, m) float64 table
+    points: np.ndarray  # the context's points, ascending
+    params: np.ndarray  # (len(points), p) their rule parameters
+    cols: np.ndarray  # (k,) int64 price columns traded (the cash asset last, where there is one)
+    fee_free: np.ndarray  # (k,) bool
 
 
 @dataclass
@@ -51,7 +72,7 @@ class Context:
     cash_asset: str | None
     benchmark: Any = None  # Leg or None
     bench_set: WeightSet | None = None
-    bench_curves: dict = field(default_factory=dict)  # (fees, slippage, init) -> equity
+    bench_curves: OrderedDict = field(default_factory=OrderedDict)  # (fees, slippage, init) -> equity, least recent first
 
 
 def weight_set(context: Context, target_weights) -> WeightSet:
@@ -137,7 +158,7 @@ class Evaluator:
         self.with_relative = any(c.benchmark is not None for c in self.contexts)
         self.names = stat_names(self.with_relative)
         self.sets: dict[int, WeightSet] = {}
-        self.gpu_rules: dict = {}  # context id -> its per-thread rule on the GPU, or None (_gpu_rule)
+        self.kernel_rules: dict = {}  # context id -> its KernelRule, or None (`_kernel_rule`)
         self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
         self._pool = None
 
@@ -318,10 +339,18 @@ class Evaluator:
         """Why the combinations cannot run on the GPU (None: they can)."""
         if self.keep_equity:
             return "--keep-equity saves curves, which the GPU kernel does not keep"
-        _, first_points = np.unique(self.point_context, return_index=True)  # a context's points share their strategy
-        names = sorted({leg.strategy.name for leg in map(self.point_leg.__getitem__, first_points) if not leg.strategy.gpu})
-        if names:
-            return f"strategy {', '.join(names)} does not declare GPU = True"
+        return self.too_wide_for_gpu()
+
+    def too_wide_for_gpu(self) -> str | None:
+        """Why a context's strategy trades more columns than the GPU kernel holds (None: none does)."""
+        from backtest.engine.cuda import MAX_COLS
+
+        _, first_points = np.unique(self.point_context, return_index=True)  # a context's points trade the same series
+        for ctx, p in enumerate(first_points.tolist()):
+            leg = self.point_leg[p]
+            width = len(leg.series) + (self.contexts[ctx].cash_asset is not None)
+            if width > MAX_COLS:
+                return f"strategy {leg.strategy.name} trades {width} columns with the cash asset; the GPU kernel takes at most {MAX_COLS}"
         return None
 
     def use_gpu(self, device: int) -> None:
@@ -341,40 +370,65 @@ class Evaluator:
             self._pool = None
             _POOL_STATE.clear()
 
-    def _bench_curve(self, context: Context, fees: float, slippage: float, init: float) -> np.ndarray:
-        key = (fees, slippage, init)
-        if key not in context.bench_curves:
-            if context.bench_set is None:
-                leg = context.benchmark
-                context.bench_set = weight_set(context, leg.strategy.target_weights(context.prepared.returns, leg.params))
-            context.bench_curves[key] = _simulate(context, context.bench_set, fees, slippage, init)
-        return context.bench_curves[key]
+    def _bench_curves(self, context: Context, triples: np.ndarray) -> np.ndarray:
+        """The benchmark's equity curves (len(triples), rows) at each (fees, slippage, initial
+        cash) of `triples`: those computed lately reused, the others simulated together; at most
+        BENCH_CURVES_BYTES of them kept for later batches."""
+        if context.bench_set is None:
+            leg = context.benchmark
+            context.bench_set = weight_set(context, leg.strategy.target_weights(context.prepared.returns, leg.params))
+        keys = [tuple(triple) for triple in triples.tolist()]
+        missing = [key for key in dict.fromkeys(keys) if key not in context.bench_curves]
+        if missing:
+            fees, slippage, init = (np.array(column) for column in zip(*missing))
+            for key, curve in zip(missing, _simulate(context, context.bench_set, fees, slippage, init)):
+                context.bench_curves[key] = curve
+        curves = np.stack([context.bench_curves[key] for key in keys])
+        for key in keys:
+            context.bench_curves.move_to_end(key)
+        while len(context.bench_curves) * 8 * len(context.day_number) > BENCH_CURVES_BYTES and len(context.bench_curves) > 1:
+            context.bench_curves.popitem(last=False)
+        return curves
+
+    def _benchmark_groups(self, context: Context, fees: np.ndarray, slippage: np.ndarray, init: np.ndarray):
+        """The combinations (of one context) in groups, with the benchmark curves each needs:
+        (their indices, each one's curve in the group's, the curves, their initial cash). A group
+        holds at most BENCH_CURVES_BYTES of curves, whatever the number of distinct costs."""
+        n = len(context.day_number)
+        if context.benchmark is None:
+            yield np.arange(len(fees)), np.full(len(fees), -1, dtype=np.int64), np.empty((0, n)), np.empty(0)
+            return
+        triples, combo_bench = np.unique(np.column_stack([fees, slippage, init]), axis=0, return_inverse=True)
+        combo_bench = combo_bench.astype(np.int64).ravel()
+        per_group = max(1, BENCH_CURVES_BYTES // (8 * n))
+        for start in range(0, len(triples), per_group):
+            group = triples[start : start + per_group]
+            members = np.flatnonzero((combo_bench >= start) & (combo_bench < start + len(group)))
+            yield members, combo_bench[members] - start, self._bench_curves(context, group), np.ascontiguousarray(group[:, 2])
 
     # -- running
 
-    def _gpu_rule(self, ctx_id: int):
-        """On the GPU, where the context's strategy gives its rule per thread (`gpu_tables`,
-        `gpu_weights`): (gpu_weights, int table, float table, the context's points in order,
-        their rule parameters), made once from the data and every point of the grid; else None."""
-        if not self.on_gpu:
-            return None
-        if ctx_id not in self.gpu_rules:
+    def _kernel_rule(self, ctx_id: int) -> KernelRule | None:
+        """The context's strategy in its kernel form, made once from the data and every point of
+        the context; None where the strategy has no kernel form."""
+        if ctx_id not in self.kernel_rules:
             points = np.flatnonzero(self.point_context == ctx_id)
             leg = self.point_leg[points[0]]
             rule = None
-            if leg.strategy.gpu_rule is not None:
-                returns = self.contexts[ctx_id].prepared.returns
-                tables = leg.strategy.rule_tables(returns, self.point_leg.columns(points), len(points))
-                rule = (leg.strategy.gpu_rule[1], *tables[:2], points, tables[2])
-            self.gpu_rules[ctx_id] = rule
-        return self.gpu_rules[ctx_id]
+            if leg.strategy.kernel_form is not None:
+                context = self.contexts[ctx_id]
+                ints, floats, params = leg.strategy.kernel_tables(context.prepared.returns, self.point_leg.columns(points), len(points))
+                cols, fee_free = set_columns(context, leg.series)
+                rule = KernelRule(leg.strategy.kernel_form[1], ints, floats, points, params, cols, fee_free)
+            self.kernel_rules[ctx_id] = rule
+        return self.kernel_rules[ctx_id]
 
     def host_sets(self, combo_ids: np.ndarray) -> np.ndarray:
-        """The weight sets the combinations need from the host: all but those whose weights the
-        GPU threads compute (`_gpu_rule`)."""
+        """The weight sets the combinations need from the host: those of strategies without a
+        kernel form (`_kernel_rule`)."""
         points = self.point_of_combo[combo_ids]
         contexts = self.point_context[points]
-        on_host = np.isin(contexts, [c for c in np.unique(contexts) if self._gpu_rule(int(c)) is None])
+        on_host = np.isin(contexts, [c for c in np.unique(contexts) if self._kernel_rule(int(c)) is None])
         return np.unique(self.point_set[points[on_host]])
 
     def _weight_set_inputs(self, set_ids: np.ndarray):
@@ -401,7 +455,7 @@ class Evaluator:
     def run_batch(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Statistics (len(combo_ids), len(self.names)) and, with keep_equity, equity curves
         (len(combo_ids), rows) of the given combinations."""
-        from backtest.engine.nb import sweep_nb
+        from backtest.engine.nb import kernel_form_sweep, sweep_nb
 
         combo_ids = np.asarray(combo_ids, dtype=np.int64)
         points = self.point_of_combo[combo_ids]
@@ -409,65 +463,47 @@ class Evaluator:
         contexts = self.point_context[points]
         self._ensure_sets(self.host_sets(combo_ids))
         out = np.full((len(combo_ids), len(self.names)), np.nan)
-        equity_out = None
+        equity_out = np.full((len(combo_ids), max(len(c.day_number) for c in self.contexts)), np.nan) if self.keep_equity else None
         for ctx_id in np.unique(contexts):
             context = self.contexts[ctx_id]
             members = np.flatnonzero(contexts == ctx_id)
-            rule = self._gpu_rule(int(ctx_id))
-            if rule is None:
+            n = context.prices.shape[0]
+            rule = self._kernel_rule(int(ctx_id))
+            if rule is None:  # host weight sets, in sweep_nb's CSR form
                 local_sets, combo_set = np.unique(sets[members], return_inverse=True)
                 combo_set = combo_set.astype(np.int64).ravel()
                 set_cols, set_ncols, set_fee_free, ptr, rows, weights = self._weight_set_inputs(local_sets)
-                names = [self.point_leg[self.set_points[int(s)]].strategy.name for s in local_sets]
-            else:
-                cols, fee_free = set_columns(context, self.point_leg[rule[3][0]].series)
-                set_cols, set_fee_free, set_ncols = cols[None, :], fee_free[None, :], np.array([cols.shape[0]])
+            else:  # the kernel form: one set of columns; each combination's own rule parameters
+                set_cols, set_ncols, set_fee_free = rule.cols[None, :], np.array([len(rule.cols)]), rule.fee_free[None, :]
                 combo_set = np.zeros(len(members), dtype=np.int64)
-                names = [self.point_leg[rule[3][0]].strategy.name]
-            ids = combo_ids[members]
-            fees, slippage, init = self.kernel_scalars(ids)
-            n = context.prices.shape[0]
-            if context.benchmark is not None:
-                # one benchmark curve per distinct (fees, slippage, initial cash) of the batch
-                triples, combo_bench = np.unique(np.column_stack([fees, slippage, init]), axis=0, return_inverse=True)
-                combo_bench = combo_bench.astype(np.int64).ravel()
-                bench_equity = np.empty((len(triples), n))
-                for b, key in enumerate(triples.tolist()):
-                    bench_equity[b] = self._bench_curve(context, *key)
-                bench_init = np.ascontiguousarray(triples[:, 2])
-            else:
-                combo_bench = np.full(len(ids), -1, dtype=np.int64)
-                bench_equity = np.empty((0, n))
-                bench_init = np.empty(0)
-            local_out = np.empty((len(ids), len(self.names)))
-            if self.keep_equity:
-                local_equity = np.empty((len(ids), n))
-            else:
-                local_equity = np.empty((0, n))
-            per_combo = (fees, slippage, init, combo_bench, bench_equity, bench_init, context.ppy, context.day_number, context.year)
-            if self.on_gpu:
-                from backtest.engine.cuda import MAX_COLS, csr_rule, sweep_cuda
+                ptr, rows, weights = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, len(rule.cols)))
+                combo_rule = rule.params[np.searchsorted(rule.points, points[members])]
+            fees, slippage, init = self.kernel_scalars(combo_ids[members])
+            for part, combo_bench, bench_equity, bench_init in self._benchmark_groups(context, fees, slippage, init):
+                local_out = np.empty((len(part), len(self.names)))
+                local_equity = np.empty((len(part) if self.keep_equity else 0, n))
+                per_combo = (fees[part], slippage[part], init[part], combo_bench, bench_equity, bench_init, context.ppy,
+                             context.day_number, context.year)
+                if self.on_gpu:
+                    from backtest.engine.cuda import csr_rule, sweep_cuda
 
-                kmax = set_cols.shape[1]
-                if kmax > MAX_COLS:
-                    name = names[int(np.argmax(set_ncols))]
-                    raise ConfigError(f"--backend cuda: strategy {name} trades {kmax} columns with the cash asset; the GPU kernel takes at most {MAX_COLS} (run it with --backend local)")
-                if rule is None:
-                    gpu_weights, targets = None, csr_rule(ptr, rows, weights, combo_set)
+                    if rule is None:
+                        kernel_weights, targets = None, csr_rule(ptr, rows, weights, combo_set[part])
+                    else:
+                        kernel_weights, targets = rule.kernel_weights, (rule.ints, rule.floats, combo_rule[part])
+                    prices_t = self.prices_t.setdefault(int(ctx_id), np.ascontiguousarray(context.prices.T))
+                    sweep_cuda(prices_t, set_cols, set_ncols, set_fee_free, combo_set[part], kernel_weights, *targets, *per_combo, local_out)
                 else:
-                    gpu_weights, ints, floats, rule_points, params = rule
-                    targets = (ints, floats, params[np.searchsorted(rule_points, points[members])])
-                prices_t = self.prices_t.setdefault(int(ctx_id), np.ascontiguousarray(context.prices.T))
-                sweep_cuda(prices_t, set_cols, set_ncols, set_fee_free, combo_set, gpu_weights, *targets, *per_combo, local_out)
-            else:
-                threads = _threads()
-                chunk = max(1, min(64, math.ceil(len(ids) / (threads * 4))))
-                sweep_nb(context.prices, set_cols, set_ncols, set_fee_free, ptr, rows, weights, combo_set, *per_combo, chunk, local_out, local_equity)
-            out[members] = local_out
-            if self.keep_equity:
-                if equity_out is None:
-                    equity_out = np.full((len(combo_ids), n), np.nan)
-                equity_out[members, : local_equity.shape[1]] = local_equity
+                    chunk = max(1, min(64, math.ceil(len(part) / (_threads() * 4))))
+                    inputs = (context.prices, set_cols, set_ncols, set_fee_free, ptr, rows, weights, combo_set[part], *per_combo,
+                              chunk, local_out, local_equity)
+                    if rule is None:
+                        sweep_nb(*inputs)
+                    else:
+                        kernel_form_sweep(rule.kernel_weights)(*inputs, rule.ints, rule.floats, combo_rule[part])
+                out[members[part]] = local_out
+                if self.keep_equity:
+                    equity_out[members[part], :n] = local_equity
         return out, equity_out
 
     def dates(self, combo: int):
@@ -495,25 +531,43 @@ def combination_curves(plan: Plan, params: dict) -> Curves:
     finally:
         evaluator.close()
     context = evaluator.contexts[0]
-    fees, slippage, init = (float(a[0]) for a in evaluator.kernel_scalars(np.zeros(1, dtype=np.int64)))
-    benchmark = evaluator._bench_curve(context, fees, slippage, init) if context.benchmark is not None else None
-    return Curves(context.prepared.returns.index, equity[0], benchmark, init, context.ppy)
+    fees, slippage, init = evaluator.kernel_scalars(np.zeros(1, dtype=np.int64))
+    benchmark = evaluator._bench_curves(context, np.column_stack([fees, slippage, init]))[0] if context.benchmark is not None else None
+    return Curves(context.prepared.returns.index, equity[0], benchmark, float(init[0]), context.ppy)
 
 
-def _simulate(context: Context, ws: WeightSet, fees: float, slippage: float, init: float) -> np.ndarray:
-    """One weight set's equity curve, through the batch kernel (one compiled function to load)."""
+def host_rule_notice(plan: Plan) -> str | None:
+    """One line where the grid varies the rule of a strategy without a kernel form: the sweep
+    calls its `target_weights` on the host, once per parameter set, and says why that is slower."""
+    from backtest.pipeline import resolve_leg
+
+    if not any(axis.key.startswith("strategy.") for axis in plan.axes):
+        return None
+    config = plan.config()
+    strategy = resolve_leg(config.strategy, "strategy", config).strategy
+    if strategy.kernel_form is not None:
+        return None
+    return (f"strategy {strategy.name} has no kernel form (kernel_tables, kernel_weights), so its rule runs on the host: "
+            "a Python call per parameter set, slower than the rule inside the kernel")
+
+
+def _simulate(context: Context, ws: WeightSet, fees: np.ndarray, slippage: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """One weight set's equity curves (len(fees), rows) at each (fees, slippage, initial cash),
+    in parallel, through the batch kernel (one compiled function to load)."""
     from backtest.engine.nb import sweep_nb
 
     n = context.prices.shape[0]
     k = ws.cols.shape[0]
-    equity = np.empty((1, n))
+    count = len(fees)
+    equity = np.empty((count, n))
     sweep_nb(
         context.prices, ws.cols[None, :], np.array([k]), ws.fee_free[None, :], np.array([0, ws.rows.shape[0]]),
-        ws.rows, ws.weights, np.zeros(1, dtype=np.int64), np.array([float(fees)]), np.array([float(slippage)]),
-        np.array([float(init)]), np.full(1, -1, dtype=np.int64), np.empty((0, n)), np.empty(0), context.ppy,
-        context.day_number, context.year, 1, np.empty((1, len(stat_names(False)))), equity,
+        ws.rows, ws.weights, np.zeros(count, dtype=np.int64), np.asarray(fees, dtype=np.float64),
+        np.asarray(slippage, dtype=np.float64), np.asarray(init, dtype=np.float64), np.full(count, -1, dtype=np.int64),
+        np.empty((0, n)), np.empty(0), context.ppy, context.day_number, context.year,
+        max(1, min(64, math.ceil(count / (_threads() * 4)))), np.empty((count, len(stat_names(False)))), equity,
     )
-    return equity[0]
+    return equity
 
 
 def _threads() -> int:

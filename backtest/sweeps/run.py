@@ -21,7 +21,7 @@ import numpy as np
 
 from backtest.errors import ConfigError, UserError
 from backtest.sweeps import backends
-from backtest.sweeps.evaluate import Evaluator
+from backtest.sweeps.evaluate import Evaluator, host_rule_notice
 from backtest.sweeps.plan import Plan, base_config, check_metric
 from backtest.sweeps.ranking import Ranking
 from backtest.sweeps.result import SweepResult, ranked
@@ -52,9 +52,11 @@ def run_sweep(
     jobs: worker count (numba threads and strategy processes locally, Ray tasks in flight);
     0 means every CPU. `on_batch(done, total)` is called after each finished batch (it may raise
     to stop the sweep; finished batches stay saved).
-    backend "cuda" runs the kernel on CUDA GPU `device` (no GPU: ConfigError); "auto" does where
-    a GPU is present and the local backend otherwise. Where the strategy cannot run on the GPU,
-    both run locally and say why through `notify(line)`.
+    backend "cuda" runs the kernel on CUDA GPU `device` (no GPU, or a strategy trading more
+    columns than the GPU kernel holds: ConfigError); "auto" does where a GPU is present and the
+    local backend otherwise. Where the combinations cannot run on the GPU (--keep-equity; too
+    many columns, with "auto"), both run locally and say why through `notify(line)`, as they say
+    where the strategy's rule runs on the host (it has no kernel form).
     With `out` set, the full table goes to OUT/<sweep_id>/results.parquet (and .csv) a piece at a
     time and only the `top` best combinations stay in memory (`SweepResult.ranking`); with `out`
     None, the whole statistics matrix is returned in memory.
@@ -65,6 +67,7 @@ def run_sweep(
     jobs = jobs or os.cpu_count() or 1
     total = len(plan.combos)
     gpu = False
+    requested = backend
     if backend in ("cuda", "auto"):
         problem = backends.gpu_problem(device)
         if problem is not None and backend == "cuda":
@@ -76,11 +79,17 @@ def run_sweep(
     # local: every combination is validated and the data loaded before anything is written
     evaluator = Evaluator(plan, jobs=jobs, keep_equity=keep_equity) if backend == "local" else None
     if gpu:
+        too_wide = evaluator.too_wide_for_gpu()
+        if too_wide is not None and requested == "cuda":
+            raise ConfigError(f"--backend cuda: {too_wide} (run it with --backend local)")
         refusal = evaluator.gpu_refusal()
         if refusal is None:
             evaluator.use_gpu(device)
         elif notify is not None:
             notify(f"GPU not used: {refusal}; running on the CPU")
+    notice = host_rule_notice(plan)
+    if notice is not None and notify is not None:
+        notify(notice)
     if not batch_size:  # small enough for a moving progress bar, large enough to amortise a batch
         if evaluator is not None and evaluator.on_gpu:
             batch_size = GPU_BATCH

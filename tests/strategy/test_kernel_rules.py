@@ -1,6 +1,6 @@
-"""Every strategy's kernel form of its rule (`gpu_tables` + `gpu_weights`, compiled for the CPU by
-`Strategy.rule_weights`) gives exactly its `target_weights`: the same rebalance dates, columns
-and weights, bit for bit.
+"""Every strategy's kernel form of its rule (`kernel_tables` + `kernel_weights`, compiled for the
+CPU by `Strategy.kernel_target_weights`) gives exactly its `target_weights`: the same rebalance
+dates, columns and weights, bit for bit.
 
 The strategies are discovered (every module in `strategies/` with a kernel form), and so are
 their data: every shipped config whose strategy or benchmark names one, on the real 1926-2025
@@ -25,7 +25,7 @@ import yaml
 from backtest.strategy import distinct_values, load_strategy, parameter_columns, strategy_names
 from tests.conftest import REPO_ROOT
 
-KERNEL_RULES = [name for name in strategy_names() if load_strategy(name).gpu_rule is not None]
+KERNEL_RULES = [name for name in strategy_names() if load_strategy(name).kernel_form is not None]
 
 
 def _legs_in_configs() -> list[tuple[str, str, str]]:
@@ -96,10 +96,10 @@ def _check(strategy, returns: pd.DataFrame, params_list: list, alone: bool = Tru
     """rule_weights of the whole list (one set of tables) and of each set alone against
     target_weights; the target weights."""
     expected = [strategy.target_weights(returns, params) for params in params_list]
-    for params, got, want in zip(params_list, strategy.rule_weights(returns, params_list), expected):
+    for params, got, want in zip(params_list, strategy.kernel_target_weights(returns, params_list), expected):
         _assert_same_weights(got, want, (vars(params), "grid", len(returns)))
         if alone:
-            _assert_same_weights(strategy.rule_weights(returns, [params])[0], want, (vars(params), "alone", len(returns)))
+            _assert_same_weights(strategy.kernel_target_weights(returns, [params])[0], want, (vars(params), "alone", len(returns)))
     return expected
 
 
@@ -170,7 +170,7 @@ def test_kernel_form_gives_target_weights_on_edge_periods(shared_data, name):
 
 @pytest.mark.parametrize("name", KERNEL_RULES)
 def test_tables_of_a_sweep_grid_equal_those_of_its_parameter_sets(shared_data, name):
-    """A sweep hands `gpu_tables` its unswept parameters as one value broadcast (no memory per
+    """A sweep hands `kernel_tables` its unswept parameters as one value broadcast (no memory per
     set): the tables and rule parameters equal those made from one array value per set."""
     config_name, leg = next((c, leg) for n, c, leg in LEGS if n == name)
     strategy, base, returns = _leg(config_name, leg)
@@ -179,7 +179,7 @@ def test_tables_of_a_sweep_grid_equal_those_of_its_parameter_sets(shared_data, n
     listed = parameter_columns(params_list)
     swept = {name for name, column in vars(listed).items() if len(distinct_values(column)[0]) > 1}
     broadcast = SimpleNamespace(**{name: column if name in swept else np.broadcast_to(column[:1], len(column)) for name, column in vars(listed).items()})
-    for got, expected in zip(strategy.rule_tables(returns, broadcast, len(cases)), strategy.rule_tables(returns, listed, len(cases))):
+    for got, expected in zip(strategy.kernel_tables(returns, broadcast, len(cases)), strategy.kernel_tables(returns, listed, len(cases))):
         assert got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True)
 
 
@@ -221,6 +221,6 @@ def test_kernel_form_refuses_what_target_weights_refuses(shared_data, name, valu
     with pytest.raises(StrategyError) as refused:
         strategy.target_weights(returns, params)
     with pytest.raises(StrategyError) as refused_by_tables:
-        strategy.rule_tables(returns, parameter_columns([params]), 1)
+        strategy.kernel_tables(returns, parameter_columns([params]), 1)
     reason = str(refused.value).split("target_weights raised StrategyError: ")[1]
-    assert str(refused_by_tables.value).endswith(f"gpu_tables raised StrategyError: {reason}")
+    assert str(refused_by_tables.value).endswith(f"kernel_tables raised StrategyError: {reason}")

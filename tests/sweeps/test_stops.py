@@ -1,5 +1,6 @@
 """A sweep that stops: on a user error it leaves nothing under --out; on Ctrl-C it prints one
-line saying what is saved and how to resume (no worker's traceback), and resuming finishes it."""
+line saying what is saved and how to resume (no worker's traceback), and resuming finishes it.
+(The strategies here have no kernel form, so the sweep says first that it runs them on the host.)"""
 
 from __future__ import annotations
 
@@ -57,7 +58,9 @@ def test_a_user_error_mid_sweep_leaves_nothing_under_out(fake_data, tmp_path, mo
     result = _cli("sweep", str(config), *grid, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"error: strategy 'refusing' ({tmp_path / 'refusing.py'}): target_weights raised ValueError: lookback 30 is refused"
+        "strategy refusing has no kernel form (kernel_tables, kernel_weights), so its rule runs on the host: "
+        "a Python call per parameter set, slower than the rule inside the kernel",
+        f"error: strategy 'refusing' ({tmp_path / 'refusing.py'}): target_weights raised ValueError: lookback 30 is refused",
     ]
     assert max(parts_seen) >= 20  # the error came after batches were saved
     assert not (tmp_path / "out").exists()
@@ -94,9 +97,9 @@ def test_ctrl_c_says_how_to_resume_without_worker_tracebacks(tmp_path):
     _, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
     lines = err.decode().strip().splitlines()
-    assert len(lines) == 1, err.decode()
-    match = re.fullmatch(r"interrupted: ([\d,]+) of 6,060 combinations are saved in (\S+); run the same command again to resume", lines[0])
-    assert match, lines[0]
+    assert len(lines) == 2 and lines[0].startswith("strategy host has no kernel form"), err.decode()
+    match = re.fullmatch(r"interrupted: ([\d,]+) of 6,060 combinations are saved in (\S+); run the same command again to resume", lines[1])
+    assert match, lines[1]
     parts = list(tmp_path.glob("a/*/parts/part-*.parquet"))
     assert match[2] == str(parts[0].parents[1])
     saved = sum(len(pd.read_parquet(p, columns=["combo"])) for p in parts)

@@ -242,13 +242,23 @@ def test_swapping_series_ids_loads_their_data(fake_data, config_file):
         assert result.stats[c, result.names.index("beta")] == pytest.approx(expected["beta"], rel=1e-9)
 
 
+def _on_the_host(config_file):
+    """The config with first10 as a file without its kernel form: the sweep calls its
+    target_weights on the host, once per distinct parameter set (imported from `strategies.first10`
+    when the sweep loads the file: a test's replacement of it counts the calls)."""
+    host = config_file.parent / "first10_host.py"
+    host.write_text('"""first10 without its kernel form."""\nfrom strategies.first10 import PARAMS, target_weights\n')
+    config_file.write_text(config_file.read_text().replace("name: first10", f"file: {host}"))
+    return config_file
+
+
 def test_strategy_called_once_per_distinct_parameter_set(fake_data, config_file, monkeypatch):
     import strategies.first10 as first10
 
     calls = []
     original = first10.target_weights
     monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(1) or original(r, p))
-    plan = sweeps.make_plan(config_file, ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001,0.002", "portfolio.slippage=0,0.001"])
+    plan = sweeps.make_plan(_on_the_host(config_file), ["strategy.params.lookback=5:8", "portfolio.fees=0,0.001,0.002", "portfolio.slippage=0,0.001"])
     result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert result.combinations == 24
     assert len(calls) == 4
@@ -261,7 +271,7 @@ def test_values_equal_once_coerced_share_one_strategy_call(fake_data, config_fil
     calls = []
     original = first10.target_weights
     monkeypatch.setattr(first10, "target_weights", lambda r, p: calls.append(p.tilt) or original(r, p))
-    plan = sweeps.make_plan(config_file, ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
+    plan = sweeps.make_plan(_on_the_host(config_file), ["strategy.params.tilt=1,1.0,0.5", "strategy.params.lookback=5:6"])
     assert [type(v) for v in plan.axes[0].values] == [int, float, float]
     result = sweeps.run_sweep(plan, out=None, jobs=1)
     assert sorted(calls) == [0.5, 0.5, 1.0, 1.0]

@@ -46,7 +46,7 @@ if "TEST_NO_HOST_RULE" in os.environ:  # the sweep's GPU threads compute this st
     def outside_sweep(returns, params):  # (the guard rails re-run the winner: combination_curves; the benchmark leg is the host's)
         stack = traceback.extract_stack()
         in_sweep = any(os.path.join("backtest", "sweeps", "") in frame.filename for frame in stack)
-        if in_sweep and not any(frame.name in ("combination_curves", "_bench_curve") for frame in stack):
+        if in_sweep and not any(frame.name in ("combination_curves", "_bench_curves") for frame in stack):
             raise AssertionError(f"the sweep called {name}.target_weights on the host")
         return host_rule(returns, params)
     module.target_weights = outside_sweep
@@ -54,7 +54,7 @@ from backtest.cli import main
 main(sys.argv[2:])
 """
 
-# each GPU-capable strategy on the synthetic series, with a grid that changes its rebalances
+# each strategy on the synthetic series, with a grid that changes its rebalances
 STRATEGIES = {
     "first10": (
         {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", "lookback": 10, "tilt": 0.7},
@@ -105,10 +105,10 @@ def _config(tmp_path, strategy, params):
     return path
 
 
-def _simulated_sweep(data, config, overrides, grid, out, *extra, env=None):
+def _simulated_sweep(data, config, overrides, grid, out, *extra, env=None, backend="cuda"):
     """`backtest sweep --backend cuda --json` in the CUDA simulator -> (exit code, JSON or None, stderr)."""
     args = [str(config), *(f"--set={o}" for o in overrides), *(f"--grid={g}" for g in grid)]
-    args += ["--backend", "cuda", "--json", "--out", str(out), "--jobs", "1", *extra]
+    args += ["--backend", backend, "--json", "--out", str(out), "--jobs", "1", *extra]
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", **(env or {})}
     done = subprocess.run([sys.executable, "-c", DRIVER, data, "sweep", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     return done.returncode, json.loads(done.stdout) if done.returncode == 0 else None, done.stderr
@@ -136,7 +136,7 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     params, grid = STRATEGIES[strategy]
     config = _config(tmp_path, strategy, params)
     grid = [*grid, "portfolio.fees=0,0.002", "portfolio.cash=none,rf"]
-    # each gives its rule per thread (gpu_weights): the host must not compute its weights
+    # each has a kernel form (kernel_weights): the host must not compute its weights
     code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env={"TEST_NO_HOST_RULE": strategy})
     assert code == 0, stderr
     assert "GPU not used" not in stderr
@@ -196,20 +196,24 @@ def test_simulated_gpu_on_real_data(shared_data, tmp_path, strategy):
     _assert_equal_stats(gpu["results"], cpu, config, overrides, check_runs=2)
 
 
-def test_strategy_without_gpu_flag_falls_back_with_a_notice(fake_data, tmp_path):  # noqa: F811
-    (tmp_path / "hold.py").write_text('"""buy_and_hold without GPU = True."""\nfrom strategies.buy_and_hold import PARAMS, target_weights\n')
+def test_strategy_without_a_kernel_form_runs_on_the_gpu_from_host_weight_sets(fake_data, tmp_path):  # noqa: F811
+    """A strategy file with `target_weights` only: the host computes its weight sets, once per
+    parameter set, and says so in one line; the GPU simulates them, equal to the CPU."""
+    (tmp_path / "hold.py").write_text('"""buy_and_hold without its kernel form."""\nfrom strategies.buy_and_hold import PARAMS, target_weights\n')
     config = _config(tmp_path, "buy_and_hold", {"weights": {"ff_size:Lo 30": 0.6, "ff_size:Hi 30": 0.4}, "rebalance": "monthly"})
     config.write_text(config.read_text().replace('"name": "buy_and_hold"', f'"file": "{tmp_path / "hold.py"}"', 1))
-    grid = ["portfolio.fees=0,0.001"]
+    grid = ["portfolio.fees=0,0.001", "strategy.params.rebalance=monthly,quarterly"]
     code, gpu, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu")
     assert code == 0, stderr
-    assert stderr.strip() == "GPU not used: strategy hold does not declare GPU = True; running on the CPU"
+    assert stderr.strip() == ("strategy hold has no kernel form (kernel_tables, kernel_weights), so its rule runs on the host: "
+                              "a Python call per parameter set, slower than the rule inside the kernel")
     cpu = sweeps.run_sweep(sweeps.make_plan(config, grid, set=SLICE), out=None, jobs=1)
     _assert_equal_stats(gpu["results"], cpu)
 
 
 def test_too_many_columns_for_the_gpu_is_a_user_error(fake_data, tmp_path):  # noqa: F811
-    """A strategy declaring GPU = True whose weight sets exceed the kernel's columns: exit 2."""
+    """A strategy whose weight sets exceed the GPU kernel's columns: with --backend cuda, exit 2
+    before anything is written; with --backend auto, the CPU runs it, with a one-line notice."""
     config = _config(tmp_path, "first10", STRATEGIES["first10"][0])
     grid = ["strategy.params.tilt=0.6,0.7", "portfolio.cash=rf"]  # two series plus cash: 3 columns
     code, _, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "gpu", env={"TEST_MAX_COLS": "2"})
@@ -217,6 +221,13 @@ def test_too_many_columns_for_the_gpu_is_a_user_error(fake_data, tmp_path):  # n
     assert stderr.strip().splitlines() == [
         "error: --backend cuda: strategy first10 trades 3 columns with the cash asset; the GPU kernel takes at most 2 (run it with --backend local)"
     ]
+    assert not (tmp_path / "gpu").exists()
+    code, auto, stderr = _simulated_sweep("fake", config, SLICE, grid, tmp_path / "auto", env={"TEST_MAX_COLS": "2"}, backend="auto")
+    assert code == 0, stderr
+    assert stderr.strip().splitlines() == [
+        "GPU not used: strategy first10 trades 3 columns with the cash asset; the GPU kernel takes at most 2; running on the CPU"
+    ]
+    _assert_equal_stats(auto["results"], sweeps.run_sweep(sweeps.make_plan(config, grid, set=SLICE), out=None, jobs=1))
 
 
 def test_device_out_of_range_is_a_user_error(fake_data, tmp_path):  # noqa: F811
@@ -263,7 +274,7 @@ def test_real_gpu_equals_cpu(fake_data, tmp_path):  # noqa: F811
     _assert_equal_stats(gpu.records(), cpu)
 
 
-# parameter sets of each strategy with a per-thread rule, edge values included
+# parameter sets of each strategy's kernel form, edge values included
 RULE_CASES = {
     "first10": [dict(lookback=1, tilt=0.7, hold=0), dict(lookback=10, tilt=0.7, hold=0), dict(lookback=10, tilt=0.3, hold=5),
                 dict(lookback=23, tilt=0.85, hold=1), dict(lookback=60, tilt=0.6, hold=260), dict(lookback=5, tilt=0.0, hold=30)],
@@ -287,7 +298,7 @@ def _assert_same_weights(got, expected):
 @pytest.mark.parametrize("strategy,values", [(name, v) for name, cases in RULE_CASES.items() for v in cases],
                          ids=lambda x: x if isinstance(x, str) else "-".join(map(str, x.values())))
 def test_device_rule_gives_target_weights_on_real_data(shared_data, strategy, values):
-    """The per-thread rule (gpu_tables + gpu_weights, compiled for the CPU) gives exactly the
+    """The kernel form (kernel_tables + kernel_weights, compiled for the CPU) gives exactly the
     dates and weights of the strategy's target_weights over 1926-2025."""
     from backtest.config import validate
     from backtest.pipeline import prepare
@@ -299,7 +310,7 @@ def test_device_rule_gives_target_weights_on_real_data(shared_data, strategy, va
     assert prepared.returns.index[0].year <= 1926 and prepared.returns.index[-1].year >= 2025
     expected = rule.target_weights(prepared.returns, params)
     assert len(expected) >= 1
-    _assert_same_weights(rule.rule_weights(prepared.returns, [params])[0], expected)
+    _assert_same_weights(rule.kernel_target_weights(prepared.returns, [params])[0], expected)
 
 
 def test_device_rule_of_a_whole_grid_on_real_data(shared_data):
@@ -313,7 +324,7 @@ def test_device_rule_of_a_whole_grid_on_real_data(shared_data):
         prepared = prepare(config)
         rule = prepared.legs[0].strategy
         params_list = [rule.resolve_params({**config.strategy.params, **values}) for values in cases]
-        for params, got in zip(params_list, rule.rule_weights(prepared.returns, params_list)):
+        for params, got in zip(params_list, rule.kernel_target_weights(prepared.returns, params_list)):
             _assert_same_weights(got, rule.target_weights(prepared.returns, params))
 
 
@@ -336,10 +347,10 @@ def test_device_rule_gives_target_weights_on_synthetic_data(fake_data, strategy)
     returns = fake_data[rule.series(params_list[0])]
     no_march = returns[returns.index.to_period("M") != pd.Period("1992-03")]
     for data in (returns, returns.iloc[:1], returns.iloc[:2], returns.iloc[:400], returns.loc[:"1991-12-31"], no_march):
-        grid = rule.rule_weights(data, params_list)
+        grid = rule.kernel_target_weights(data, params_list)
         for params, from_grid in zip(params_list, grid):
             expected = rule.target_weights(data, params)
-            _assert_same_weights(rule.rule_weights(data, [params])[0], expected)
+            _assert_same_weights(rule.kernel_target_weights(data, [params])[0], expected)
             _assert_same_weights(from_grid, expected)
 
 
@@ -348,49 +359,63 @@ import numpy as np
 import pandas as pd
 from backtest.strategy import Param
 PARAMS = (Param("asset", "series", "ff_size:Lo 30"),)
-GPU = {gpu}
 def target_weights(returns, params):
-    return pd.DataFrame({{params.asset: [1.0]}}, index=returns.index[:1])
-def gpu_tables(returns, sets):
-    return np.zeros((1, len(returns)), np.int64), np.zeros({floats_shape}), np.zeros((len(sets.asset), 1))
-{weights}
+    return pd.DataFrame({params.asset: [1.0]}, index=returns.index[:1])
+'''
+TABLES = '''
+def kernel_tables(returns, sets):
+    return np.zeros((1, len(returns)), np.int64), np.zeros(FLOATS_SHAPE), np.zeros((len(sets.asset), 1))
+'''
+WEIGHTS = '''
+def kernel_weights(t, ints, floats, p, target):
+    return False
 '''
 
 
-def _rule_strategy(tmp_path, gpu="True", floats_shape="(1, 3)", weights="def gpu_weights(t, ints, floats, p, target):\n    return False"):
+def _rule_strategy(tmp_path, tables=True, weights=True, floats_shape="(1, 3)", extra=""):
     from backtest.strategy import load_strategy
 
     path = tmp_path / "rule.py"
-    path.write_text(RULE_FILE.format(gpu=gpu, floats_shape=floats_shape, weights=weights))
+    path.write_text(RULE_FILE + extra + (TABLES.replace("FLOATS_SHAPE", floats_shape) if tables else "") + (WEIGHTS if weights else ""))
     return load_strategy(file=path), path
 
 
-@pytest.mark.parametrize("gpu,weights", [("True", ""), ("False", "def gpu_weights(t, ints, floats, p, target):\n    return False")])
-def test_per_thread_rule_needs_both_functions_and_the_gpu_flag(tmp_path, gpu, weights):
+@pytest.mark.parametrize("tables,weights", [(True, False), (False, True)])
+def test_a_kernel_form_needs_both_functions(tmp_path, tables, weights):
     from backtest.errors import StrategyError
 
     with pytest.raises(StrategyError) as caught:
-        _rule_strategy(tmp_path, gpu=gpu, weights=weights)
-    assert str(caught.value) == f"strategy 'rule' ({tmp_path / 'rule.py'}): gpu_tables and gpu_weights go together, with GPU = True"
+        _rule_strategy(tmp_path, tables=tables, weights=weights)
+    assert str(caught.value) == f"strategy 'rule' ({tmp_path / 'rule.py'}): kernel_tables and kernel_weights go together"
 
 
-def test_per_thread_rule_tables_of_the_wrong_shape_are_a_strategy_error(tmp_path):
+@pytest.mark.parametrize("old", ["GPU = True\n", "def gpu_tables(returns, sets):\n    pass\n"])
+def test_the_old_names_of_the_kernel_form_are_refused_with_the_new_ones(tmp_path, old):
+    from backtest.errors import StrategyError
+
+    with pytest.raises(StrategyError) as caught:
+        _rule_strategy(tmp_path, extra=old)
+    assert str(caught.value) == (f"strategy 'rule' ({tmp_path / 'rule.py'}): GPU, gpu_tables and gpu_weights are no longer read: "
+                                 "the rule's kernel form is kernel_tables and kernel_weights (no flag), and runs on the CPU and the GPU")
+
+
+def test_kernel_tables_of_the_wrong_shape_are_a_strategy_error(tmp_path):
     from backtest.errors import StrategyError
 
     strategy, path = _rule_strategy(tmp_path, floats_shape="3")
     returns = pd.DataFrame({"ff_size:Lo 30": [0.01, 0.0, -0.01]}, index=pd.date_range("2020-01-01", periods=3))
     params = strategy.resolve_params({})
     with pytest.raises(StrategyError) as caught:
-        strategy.rule_tables(returns, parameter_columns([params, params]), 2)
-    assert str(caught.value) == (f"strategy 'rule' ({path}): gpu_tables must return two 2-D tables and one row of rule "
+        strategy.kernel_tables(returns, parameter_columns([params, params]), 2)
+    assert str(caught.value) == (f"strategy 'rule' ({path}): kernel_tables must return two 2-D tables and one row of rule "
                                  "parameters per parameter set (got shapes (1, 3), (3,), (2, 1) for 2 sets)")
     good, _ = _rule_strategy(tmp_path)
-    ints, floats, rule_params = good.rule_tables(returns, parameter_columns([params, params]), 2)
+    ints, floats, rule_params = good.kernel_tables(returns, parameter_columns([params, params]), 2)
     assert (ints.shape, floats.shape, rule_params.shape) == ((1, 3), (1, 3), (2, 1))
 
 
 def test_grid_parameter_columns_equal_those_of_each_point(fake_data, config_file):  # noqa: F811
-    """A grid's parameter columns for `gpu_tables`, built per axis, equal the columns of each
+    """A grid's parameter columns for `kernel_tables`, built per axis, equal the columns of each
     point's own resolved parameters (values coerced: lookback 3.0 is the int 3)."""
     plan = sweeps.make_plan(config_file, ["strategy.params.lookback=3.0,9,4", "strategy.params.tilt=0.6,1", "strategy.params.hold=0:3"])
     evaluator = Evaluator(plan)
@@ -411,6 +436,6 @@ def test_small_integer_tables_stay_small(fake_data):  # noqa: F811
     rule = load_strategy("trend_filter")
     params_list = [rule.resolve_params({"asset": "ff_size:Lo 30", "window": w}) for w in (2, 50, 50, 200)]
     returns = fake_data[["ff_size:Lo 30"]]
-    ints, _, rule_params = rule.rule_tables(returns, parameter_columns(params_list), 4)
+    ints, _, rule_params = rule.kernel_tables(returns, parameter_columns(params_list), 4)
     assert ints.dtype == np.int8 and ints.shape == (3, len(returns))  # one row per distinct window
     assert rule_params[:, 0].tolist() == [0, 1, 1, 2]
