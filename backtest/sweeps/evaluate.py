@@ -82,7 +82,11 @@ def weight_set(context: Context, target_weights) -> WeightSet:
     cols, fee_free = set_columns(context, list(target_weights.columns))
     if context.cash_asset is not None:
         missing = np.isnan(values)
-        invested = np.where(missing, 0.0, values).sum(axis=1)  # pandas' sum(axis=1, min_count=1)
+        # pandas' sum(axis=1, min_count=1), as `backtest run` and the kernel form add: column by
+        # column (numpy's row sum adds 8 columns or more pairwise, another last bit)
+        invested = np.zeros(len(values))
+        for column in np.where(missing, 0.0, values).T:
+            invested += column
         invested[missing.all(axis=1)] = np.nan
         values = np.column_stack([values, np.maximum(1.0 - invested, 0.0)])
     keep = ~np.isnan(values).all(axis=1)

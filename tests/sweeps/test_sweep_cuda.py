@@ -38,18 +38,11 @@ if sys.argv[1] == "fake":
 if "TEST_MAX_COLS" in os.environ:  # a lower column limit, to reach the guard with few series
     import backtest.engine.cuda
     backtest.engine.cuda.MAX_COLS = int(os.environ["TEST_MAX_COLS"])
-if "TEST_NO_HOST_RULE" in os.environ:  # the sweep's GPU threads compute this strategy's weights, not the host
-    import importlib, traceback
-    name = os.environ["TEST_NO_HOST_RULE"]
-    module = importlib.import_module("strategies." + name)
-    host_rule = module.target_weights
-    def outside_sweep(returns, params):  # (the guard rails re-run the winner: combination_curves; the benchmark leg is the host's)
-        stack = traceback.extract_stack()
-        in_sweep = any(os.path.join("backtest", "sweeps", "") in frame.filename for frame in stack)
-        if in_sweep and not any(frame.name in ("combination_curves", "_bench_curves") for frame in stack):
-            raise AssertionError(f"the sweep called {name}.target_weights on the host")
-        return host_rule(returns, params)
-    module.target_weights = outside_sweep
+if "TEST_NO_HOST_RULE" in os.environ:  # the kernel computes this strategy's weights, not the host
+    import importlib
+    from tests.sweeps.host_rule import guarded
+    module = importlib.import_module("strategies." + os.environ["TEST_NO_HOST_RULE"])
+    module.target_weights = guarded(module)
 from backtest.cli import main
 main(sys.argv[2:])
 """
