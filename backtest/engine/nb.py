@@ -16,8 +16,9 @@ this kernel follows vectorbt's own `simulate_from_orders_nb` / `execute_order_nb
 
 Inputs of one weight set ("set"): `cols` maps its columns to price columns, `fee_free` marks the
 fee-free columns, `rows` are the rebalance row indices (ascending) and `weights` their targets
-(NaN: no order for that column). `simulate_nb` runs one set and returns curves; `sweep_nb` runs
-many (set, fees, slippage, initial cash) combinations in parallel and keeps only statistics.
+(NaN: no order for that column). `simulate_nb` runs one set and returns curves;
+`simulate_costs_nb` one set at many costs, curves only; `sweep_nb` runs many (set, fees,
+slippage, initial cash) combinations in parallel and keeps only statistics.
 
 A strategy's kernel form (`kernel_tables`, `kernel_weights`: see `backtest.strategy.loader`)
 runs inside the sweep kernel instead of host weight sets: `kernel_form_sweep(kernel_weights)` is
@@ -295,6 +296,22 @@ def simulate_nb(prices, cols, fee_free, rows, weights, fees, slippage, init_cash
     finite = np.isfinite(prices).all()
     _run(np.ascontiguousarray(prices.T), cols, cols.shape[0], fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded, fees_out)
     return equity, traded, fees_out
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def simulate_costs_nb(prices, cols, fee_free, rows, weights, fees, slippage, init_cash, equity):
+    """One weight set's equity curves at C costs: equity[c] (C, n) at fees[c], slippage[c] and
+    initial cash init_cash[c], in parallel, with no statistics (a sweep's benchmark curves)."""
+    n = prices.shape[0]
+    finite = np.isfinite(prices).all()
+    prices_t = np.ascontiguousarray(prices.T)
+    n_costs = fees.shape[0]
+    chunk = 16
+    for j in prange((n_costs + chunk - 1) // chunk):
+        traded = np.empty(n)  # written on rebalance rows, never read here
+        fees_out = np.empty(n)
+        for c in range(j * chunk, min(n_costs, (j + 1) * chunk)):
+            _run(prices_t, cols, cols.shape[0], fee_free, rows, weights, fees[c], slippage[c], init_cash[c], finite, equity[c], traded, fees_out)
 
 
 @njit(cache=True)

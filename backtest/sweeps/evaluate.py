@@ -11,8 +11,8 @@ Work is shared across combinations:
   context, from the data and every point's parameters, and the kernel computes each
   combination's targets itself (`KernelRule`); any other strategy is called on the host once
   per distinct parameter set (`WeightSet`), in a pool of processes;
-- the benchmark is computed once per context, and its curve once per distinct (fees, slippage,
-  initial cash), at most BENCH_CURVES_BYTES of curves held at a time.
+- the benchmark's weights are computed once per context, and its curves once per batch and
+  distinct (fees, slippage, initial cash), at most BENCH_CURVES_BYTES of them at a time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,7 @@ from backtest.sweeps.plan import KERNEL_KEYS, Axis, Plan, stat_names
 from backtest.sweeps.points import ParameterLegs, PointLegs, codes, points_of
 
 RF_SERIES = "ff_factors:RF"
-BENCH_CURVES_BYTES = 64 << 20  # benchmark curves held at once: a grid of many costs needs many
+BENCH_CURVES_BYTES = 64 << 20  # benchmark curves held at once (a grid of many costs needs many)
 
 
 @dataclass
@@ -72,7 +71,6 @@ class Context:
     cash_asset: str | None
     benchmark: Any = None  # Leg or None
     bench_set: WeightSet | None = None
-    bench_curves: OrderedDict = field(default_factory=OrderedDict)  # (fees, slippage, init) -> equity, least recent first
 
 
 def weight_set(context: Context, target_weights) -> WeightSet:
@@ -164,6 +162,7 @@ class Evaluator:
         self.sets: dict[int, WeightSet] = {}
         self.kernel_rules: dict = {}  # context id -> its KernelRule, or None (`_kernel_rule`)
         self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
+        self._bench_buffer: np.ndarray | None = None  # benchmark curves of a batch's group (`_benchmark_groups`)
         self._pool = None
 
     def kernel_scalars(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -374,25 +373,22 @@ class Evaluator:
             self._pool = None
             _POOL_STATE.clear()
 
-    def _bench_curves(self, context: Context, triples: np.ndarray) -> np.ndarray:
-        """The benchmark's equity curves (len(triples), rows) at each (fees, slippage, initial
-        cash) of `triples`: those computed lately reused, the others simulated together; at most
-        BENCH_CURVES_BYTES of them kept for later batches."""
+    def _bench_curves(self, context: Context, triples: np.ndarray, equity: np.ndarray | None = None) -> np.ndarray:
+        """The benchmark's equity curves (len(triples), rows), one per (fees, slippage, initial
+        cash) of `triples`, simulated together (into `equity` where given). Not kept: a grid of
+        many costs would need a curve per cost (26,000 rows: 0.2 MB each), and simulating one
+        (~15 us) costs far less than a combination's statistics."""
+        from backtest.engine.nb import simulate_costs_nb
+
         if context.bench_set is None:
             leg = context.benchmark
             context.bench_set = weight_set(context, leg.strategy.target_weights(context.prepared.returns, leg.params))
-        keys = [tuple(triple) for triple in triples.tolist()]
-        missing = [key for key in dict.fromkeys(keys) if key not in context.bench_curves]
-        if missing:
-            fees, slippage, init = (np.array(column) for column in zip(*missing))
-            for key, curve in zip(missing, _simulate(context, context.bench_set, fees, slippage, init)):
-                context.bench_curves[key] = curve
-        curves = np.stack([context.bench_curves[key] for key in keys])
-        for key in keys:
-            context.bench_curves.move_to_end(key)
-        while len(context.bench_curves) * 8 * len(context.day_number) > BENCH_CURVES_BYTES and len(context.bench_curves) > 1:
-            context.bench_curves.popitem(last=False)
-        return curves
+        ws = context.bench_set
+        if equity is None:
+            equity = np.empty((len(triples), context.prices.shape[0]))
+        fees, slippage, init = (np.ascontiguousarray(triples[:, j], dtype=np.float64) for j in range(3))
+        simulate_costs_nb(context.prices, ws.cols, ws.fee_free, ws.rows, ws.weights, fees, slippage, init, equity)
+        return equity
 
     def _benchmark_groups(self, context: Context, fees: np.ndarray, slippage: np.ndarray, init: np.ndarray):
         """The combinations (of one context) in groups, with the benchmark curves each needs:
@@ -405,10 +401,16 @@ class Evaluator:
         triples, combo_bench = np.unique(np.column_stack([fees, slippage, init]), axis=0, return_inverse=True)
         combo_bench = combo_bench.astype(np.int64).ravel()
         per_group = max(1, BENCH_CURVES_BYTES // (8 * n))
+        # one buffer for every group of every batch: a fresh array this large costs more in page
+        # faults (~0.3 ms a curve) than simulating the curves written into it (~15 us)
+        rows_needed = min(per_group, len(triples))
+        if self._bench_buffer is None or self._bench_buffer.shape[1] != n or len(self._bench_buffer) < rows_needed:
+            self._bench_buffer = np.empty((rows_needed, n))
         for start in range(0, len(triples), per_group):
             group = triples[start : start + per_group]
             members = np.flatnonzero((combo_bench >= start) & (combo_bench < start + len(group)))
-            yield members, combo_bench[members] - start, self._bench_curves(context, group), np.ascontiguousarray(group[:, 2])
+            curves = self._bench_curves(context, group, self._bench_buffer[: len(group)])
+            yield members, combo_bench[members] - start, curves, np.ascontiguousarray(group[:, 2])
 
     # -- running
 
@@ -553,25 +555,6 @@ def host_rule_notice(plan: Plan) -> str | None:
         return None
     return (f"strategy {strategy.name} has no kernel form (kernel_tables, kernel_weights), so its rule runs on the host: "
             "a Python call per parameter set, slower than the rule inside the kernel")
-
-
-def _simulate(context: Context, ws: WeightSet, fees: np.ndarray, slippage: np.ndarray, init: np.ndarray) -> np.ndarray:
-    """One weight set's equity curves (len(fees), rows) at each (fees, slippage, initial cash),
-    in parallel, through the batch kernel (one compiled function to load)."""
-    from backtest.engine.nb import sweep_nb
-
-    n = context.prices.shape[0]
-    k = ws.cols.shape[0]
-    count = len(fees)
-    equity = np.empty((count, n))
-    sweep_nb(
-        context.prices, ws.cols[None, :], np.array([k]), ws.fee_free[None, :], np.array([0, ws.rows.shape[0]]),
-        ws.rows, ws.weights, np.zeros(count, dtype=np.int64), np.asarray(fees, dtype=np.float64),
-        np.asarray(slippage, dtype=np.float64), np.asarray(init, dtype=np.float64), np.full(count, -1, dtype=np.int64),
-        np.empty((0, n)), np.empty(0), context.ppy, context.day_number, context.year,
-        max(1, min(64, math.ceil(count / (_threads() * 4)))), np.empty((count, len(stat_names(False)))), equity,
-    )
-    return equity
 
 
 def _threads() -> int:

@@ -42,20 +42,23 @@ def deflated_sharpe(returns: np.ndarray, trials: int, trial_variance: float) -> 
     maximum Sharpe ratio of N trials with no skill; then
     DSR = Φ((SR - SR0) sqrt(T - 1) / sqrt(1 - γ3 SR + (γ4 - 1)/4 SR²)).
     """
-    from scipy.stats import kurtosis, norm, skew
+    from statistics import NormalDist  # (scipy.stats takes 0.8 s to import: a sweep need not wait)
 
+    norm = NormalDist()
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
     n, t = int(trials), len(r)
     sr = r.mean() / r.std(ddof=1)
     if n > 1:
-        expected_max = (1 - EULER_GAMMA) * norm.ppf(1 - 1 / n) + EULER_GAMMA * norm.ppf(1 - 1 / (n * math.e))
+        expected_max = (1 - EULER_GAMMA) * norm.inv_cdf(1 - 1 / n) + EULER_GAMMA * norm.inv_cdf(1 - 1 / (n * math.e))
         sr0 = math.sqrt(trial_variance) * expected_max
     else:
         sr0 = 0.0
-    skewness, kurt = skew(r), kurtosis(r, fisher=False)
+    deviations = r - r.mean()
+    m2 = np.mean(deviations**2)
+    skewness, kurt = np.mean(deviations**3) / m2**1.5, np.mean(deviations**4) / m2**2  # the moments' ratios (population)
     z = (sr - sr0) * math.sqrt(t - 1) / math.sqrt(1 - skewness * sr + (kurt - 1) / 4 * sr**2)
-    dsr = float(norm.cdf(z))
+    dsr = norm.cdf(z)
     if dsr >= CONFIDENCE:
         verdict = f"the best result beats what luck gives the best of {n:,} trials (deflated Sharpe {dsr:.3f} >= {CONFIDENCE})"
     else:

@@ -158,13 +158,12 @@ def test_benchmark_curves_for_many_costs_are_held_a_group_at_a_time(fake_data, c
     grid = ["strategy.params.lookback=3,9", "portfolio.fees=0:0.004:0.001", "portfolio.slippage=0,0.0005,0.001,0.002"]
     plan = sweeps.make_plan(config_file, grid)
     roomy = sweeps.run_sweep(plan, out=None, jobs=1, batch_size=16)
-    rows = len(fake_data)
-    monkeypatch.setattr(evaluate, "BENCH_CURVES_BYTES", 3 * 8 * rows)
+    monkeypatch.setattr(evaluate, "BENCH_CURVES_BYTES", 3 * 8 * len(fake_data))
     held = []
-    simulate = evaluate._simulate
-    monkeypatch.setattr(evaluate, "_simulate", lambda context, ws, fees, *rest: held.append(len(fees)) or simulate(context, ws, fees, *rest))
+    bench_curves = evaluate.Evaluator._bench_curves
+    monkeypatch.setattr(evaluate.Evaluator, "_bench_curves", lambda self, context, triples: held.append(len(triples)) or bench_curves(self, context, triples))
     tight = sweeps.run_sweep(plan, out=None, jobs=1, batch_size=16)
-    assert max(held) <= 3 and sum(held) > 20  # groups of three; curves dropped and simulated again
+    assert max(held) == 3 and sum(held) > 20  # groups of three, in each batch of 16
     np.testing.assert_array_equal(tight.stats, roomy.stats)
     for c in (0, 17, 39):
         expected = _run_stats(config_file, plan.params(c))
