@@ -161,7 +161,7 @@ def test_benchmark_curves_for_many_costs_are_held_a_group_at_a_time(fake_data, c
     monkeypatch.setattr(evaluate, "BENCH_CURVES_BYTES", 3 * 8 * len(fake_data))
     held = []
     bench_curves = evaluate.Evaluator._bench_curves
-    monkeypatch.setattr(evaluate.Evaluator, "_bench_curves", lambda self, context, triples: held.append(len(triples)) or bench_curves(self, context, triples))
+    monkeypatch.setattr(evaluate.Evaluator, "_bench_curves", lambda self, context, triples, *out: held.append(len(triples)) or bench_curves(self, context, triples, *out))
     tight = sweeps.run_sweep(plan, out=None, jobs=1, batch_size=16)
     assert max(held) == 3 and sum(held) > 20  # groups of three, in each batch of 16
     np.testing.assert_array_equal(tight.stats, roomy.stats)
