@@ -1,21 +1,27 @@
-"""Sweep throughput on first10 (real data, 1926-2025), next to vectorbt's one-call broadcast.
+"""Sweep speed and memory on the real data (1926-2025), against one `backtest run` and vectorbt.
 
-Measures (medians of --repeat runs, all warm: numba cache and data cache filled beforehand):
+Every figure is a median of --repeat runs, warm (numba and data caches filled by an untimed run
+of each command first), on every CPU (--jobs 0), with the 1-minute load average before each
+run. Sections (all by default; --only picks some):
 
-1. grid: lookback 1:40 x tilt 0.5:1.0:0.01 x fees 5 values = 10,200 combinations
-   - sweep_end_to_end: `backtest.sweep.run_sweep` in this process (plan -> strategy calls ->
-     kernel -> statistics), no files;
-   - kernel: the compiled batch alone (simulation + every statistic), weight sets precomputed;
-2. vectorbt: `vbt.Portfolio.from_orders` on a wide frame holding a 100-combination slice of the
-   same grid (100 column groups, cash sharing, target percent, per-column fees) plus its
-   metrics (total return, annualised return, Sharpe, Sortino, max drawdown), weights precomputed;
-3. 10^5: the `backtest sweep` command in a fresh process on lookback 1:40 x tilt 0.5:1.0:0.02 x
-   fees 10 values x slippage 10 values (104,000 combinations), wall time including start-up
-   and writing the table, and its peak RSS (resource.getrusage of the child).
+- run: the baseline, `backtest run configs/first10.yaml` in a fresh process (wall time);
+- rules: `backtest sweep` of first10 over lookback 1:60 x tilt 0:1:0.01 x hold 0:75:5 (96,960
+  distinct rules), fresh process, wall time and peak RSS, and its ratio to the run;
+- strategies: a grid of about 10^5 combinations over each shipped strategy's rule (costs added
+  where the rule has few values), fresh process: combinations per second and peak RSS;
+- costs: first10 over lookback 1:21 x fees 47 values x slippage 101 values (99,687
+  combinations, 4,747 cost pairs, a benchmark curve each): wall time and peak RSS;
+- million: first10 over lookback 1:60 x tilt 0:1:0.01 x hold 0:164 (999,900 distinct rules);
+- vectorbt: the kernel alone (simulation and every statistic, weights precomputed) on a
+  10,200-combination grid, and `vbt.Portfolio.from_orders` on a 100-combination slice of it
+  (one call, cash sharing, target percent) with its metrics; final values compared;
+- ray: the same first10 grids of 1,010, 10,100 and 96,960 combinations through the local
+  backend and through Ray (a local Ray started by the sweep), fresh processes.
 
-Prints a summary and writes bench/out/bench_sweep.json. The speed targets live here only.
+Peak RSS is the largest process of the sweep (getrusage RUSAGE_CHILDREN of a clean parent; Ray's
+workers are not counted). Prints a summary and writes bench/out/bench_sweep.json.
 
-    python bench/bench_sweep.py [--repeat 3] [--jobs 0] [--skip-100k]
+    python bench/bench_sweep.py [--repeat 3] [--only rules costs ...]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,14 +40,43 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "configs" / "first10.yaml"
-GRID = ["strategy.params.lookback=1:40", "strategy.params.tilt=0.5:1.0:0.01", "portfolio.fees=0,0.0005,0.001,0.0015,0.002"]
-GRID_100K = [
-    "strategy.params.lookback=1:40",
-    "strategy.params.tilt=0.5:1.0:0.02",
-    "portfolio.fees=0:0.0009:0.0001",
-    "portfolio.slippage=0:0.00045:0.00005",
-]
+CONFIGS = ROOT / "configs"
+BACKTEST = [sys.executable, "-m", "backtest.cli"]
+FIRST10 = str(CONFIGS / "first10.yaml")
+RULES = ["strategy.params.lookback=1:60", "strategy.params.tilt=0:1:0.01", "strategy.params.hold=0:75:5"]
+MILLION = ["strategy.params.lookback=1:60", "strategy.params.tilt=0:1:0.01", "strategy.params.hold=0:164"]
+COSTS = ["strategy.params.lookback=1:21", "portfolio.fees=0:0.0046:0.0001", "portfolio.slippage=0:0.001:0.00001"]
+# about 10^5 combinations over each strategy's rule; (config, grid, assets traded)
+STRATEGIES = {
+    "first10": ("first10.yaml", RULES, 2),
+    "january_effect": ("january_effect.yaml", ["strategy.params.start_month=1:12", "strategy.params.end_month=1:12",
+                                               "strategy.params.tilt=0:1:0.01", "portfolio.fees=0:0.0006:0.0001"], 2),
+    "size_momentum": ("size_momentum.yaml", ["strategy.params.months=1:36", "strategy.params.tilt=0:1:0.01",
+                                             "portfolio.fees=0:0.0026:0.0001"], 2),
+    "trend_filter": ("trend_filter.yaml", ["strategy.params.window=2:756", "portfolio.fees=0:0.0009:0.0001",
+                                           "portfolio.slippage=0:0.0012:0.0001"], 1),
+    "rate_regime": ("rate_regime.yaml", ["strategy.params.months=1:36", "strategy.params.window=5:250:5",
+                                         "strategy.params.tilt=0.5:1.0:0.1", "strategy.params.min_change_bp=0,10,25,50,100,200,300,400,500"], 2),
+    "sector_rotation": ("sector_rotation.yaml", ["strategy.params.lookback=1:756", "strategy.params.top=1:10",
+                                                 "portfolio.fees=0:0.0012:0.0001"], 10),
+    "cyclical_tilt": ("cyclical_tilt.yaml", ["strategy.params.lookback=1:500", "strategy.params.tilt=0:1:0.005"], 6),
+}
+RAY_GRIDS = {
+    1010: ["strategy.params.lookback=1:10", "strategy.params.tilt=0:1:0.01"],
+    10100: ["strategy.params.lookback=1:10", "strategy.params.tilt=0:1:0.01", "strategy.params.hold=0:9"],
+    96960: RULES,
+}
+VBT_GRID = ["strategy.params.lookback=1:40", "strategy.params.tilt=0.5:1.0:0.01", "portfolio.fees=0,0.0005,0.001,0.0015,0.002"]
+
+_PROBE = """
+import json, resource, subprocess, sys
+subprocess.run(json.loads(sys.argv[1]), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def timed(fn, repeat):
@@ -52,159 +88,173 @@ def timed(fn, repeat):
     return statistics.median(times), times
 
 
-def bench_sweep(repeat, jobs):
+def command(args: list[str], repeat: int, combinations: int | None = None) -> dict:
+    """`backtest ARGS --out TMP` in a fresh process, once untimed (warm caches), then `repeat`
+    times: median wall time, each run's, the peak RSS and the load before each run."""
+    def once():
+        out = tempfile.mkdtemp(prefix="bench-sweep-")
+        before = load()
+        start = time.perf_counter()
+        probe = subprocess.run([sys.executable, "-c", _PROBE, json.dumps([*BACKTEST, *args, "--out", out])],
+                               cwd=ROOT, check=True, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        shutil.rmtree(out, ignore_errors=True)
+        return wall, int(probe.stdout.split()[-1]) / 1024, before
+
+    once()
+    runs = [once() for _ in range(repeat)]
+    walls = [r[0] for r in runs]
+    figures = {"args": args, "wall_median_s": statistics.median(walls), "walls_s": walls,
+               "peak_rss_mib": max(r[1] for r in runs), "load_1min_before": [r[2] for r in runs]}
+    if combinations:
+        figures["combinations"] = combinations
+        figures["combos_per_s"] = combinations / figures["wall_median_s"]
+    return figures
+
+
+def sweep_args(config: str, grid: list[str], *extra: str) -> list[str]:
+    return ["sweep", config, *(f"--grid={g}" for g in grid), "--jobs", "0", "--top", "3", *extra]
+
+
+def size(config: str, grid: list[str]) -> int:
     from backtest import sweeps
-    from backtest.sweeps.evaluate import Evaluator
 
-    plan = sweeps.make_plan(CONFIG, GRID)
-    combos = len(plan.combos)
-    sweeps.run_sweep(plan, out=None, jobs=jobs)  # warm: compile / load caches
-    end_to_end, e2e_runs = timed(lambda: sweeps.run_sweep(plan, out=None, jobs=jobs), repeat)
+    return len(sweeps.make_plan(config, grid).combos)
 
+
+def bench_vectorbt(repeat: int) -> dict:
+    """The kernel alone on VBT_GRID (weights precomputed), and vectorbt on a 100-combination slice."""
     import numba
-
-    numba.set_num_threads(max(1, min(jobs or os.cpu_count(), numba.config.NUMBA_NUM_THREADS)))
-    evaluator = Evaluator(plan, jobs=1)
-    every = np.arange(combos)
-    start = time.perf_counter()
-    evaluator._ensure_sets(np.unique(evaluator.point_set))
-    weights_s = time.perf_counter() - start
-    evaluator.run_batch(every[:100])
-    kernel, kernel_runs = timed(lambda: evaluator.run_batch(every), repeat)
-    return {
-        "grid": GRID,
-        "combinations": combos,
-        "distinct_strategy_calls": len(evaluator.set_points),
-        "rows": int(evaluator.contexts[0].prices.shape[0]),
-        "threads": numba.get_num_threads(),
-        "end_to_end_median_s": end_to_end,
-        "end_to_end_combos_per_s": combos / end_to_end,
-        "end_to_end_runs_s": e2e_runs,
-        "strategy_calls_s_one_process": weights_s,
-        "kernel_median_s": kernel,
-        "kernel_combos_per_s": combos / kernel,
-        "kernel_runs_s": kernel_runs,
-    }, plan, evaluator
-
-
-def bench_vectorbt(plan, evaluator, repeat, width=100):
     import pandas as pd
     import vectorbt as vbt
 
+    from backtest import sweeps
+    from backtest.sweeps.evaluate import Evaluator
+
+    plan = sweeps.make_plan(FIRST10, VBT_GRID)
+    combos = len(plan.combos)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    evaluator = Evaluator(plan, jobs=1)
+    every = np.arange(combos)
+    evaluator.run_batch(every[:100])
+    loads = [load()]
+    kernel, kernel_runs = timed(lambda: evaluator.run_batch(every), repeat)
+    # vectorbt needs the weights: the strategy's own target_weights, per combination of the slice
     context = evaluator.contexts[0]
     returns = context.prepared.returns
-    ids = np.linspace(0, len(plan.combos) - 1, width).astype(int)  # a spread-out slice
+    ids = np.linspace(0, combos - 1, 100).astype(int)
     closes, sizes, fees, groups = [], [], [], []
+    from backtest.sweeps.evaluate import weight_set
+
     for g, c in enumerate(ids):
-        ws = evaluator.sets[int(evaluator.point_set[evaluator.point_of_combo[c]])]
-        size = np.full((len(returns), len(ws.cols)), np.nan)
-        size[ws.rows] = ws.weights
+        leg = evaluator.point_leg[int(evaluator.point_of_combo[c])]
+        ws = weight_set(context, leg.strategy.target_weights(returns, leg.params))
+        size_ = np.full((len(returns), len(ws.cols)), np.nan)
+        size_[ws.rows] = ws.weights
         closes.append(context.prices[:, ws.cols])
-        sizes.append(size)
+        sizes.append(size_)
         fees.append(np.full(len(ws.cols), evaluator.kernel_scalars(np.array([c]))[0][0]))
         groups += [g] * len(ws.cols)
     close = pd.DataFrame(np.hstack(closes), index=returns.index)
-    size = np.hstack(sizes)
-    fee = np.concatenate(fees)[None, :]
 
     def run():
         pf = vbt.Portfolio.from_orders(
-            close, size=size, size_type="targetpercent", direction="longonly", fees=fee, slippage=0.0,
-            init_cash=100_000.0, cash_sharing=True, group_by=np.array(groups), call_seq="auto", freq="1D",
+            close, size=np.hstack(sizes), size_type="targetpercent", direction="longonly", fees=np.concatenate(fees)[None, :],
+            slippage=0.0, init_cash=100_000.0, cash_sharing=True, group_by=np.array(groups), call_seq="auto", freq="1D",
         )
-        pf.value()
-        pf.total_return()
-        pf.annualized_return()
-        pf.sharpe_ratio()
-        pf.sortino_ratio()
-        pf.max_drawdown()
+        for metric in (pf.value, pf.total_return, pf.annualized_return, pf.sharpe_ratio, pf.sortino_ratio, pf.max_drawdown):
+            metric()
         return pf
 
-    pf = run()  # warm (compiles vectorbt's functions)
-    median, runs = timed(run, repeat)
-    # sanity: vectorbt's final values equal the kernel's on the same combinations
+    pf = run()  # compiles vectorbt's functions
+    loads.append(load())
+    vbt_median, vbt_runs = timed(run, repeat)
     stats, _ = evaluator.run_batch(ids)
     ours = stats[:, evaluator.names.index("final_value")]
-    theirs = pf.value().to_numpy()[-1]
     return {
-        "combinations": width,
-        "median_s": median,
-        "runs_s": runs,
-        "combos_per_s": width / median,
-        "max_rel_diff_final_value_vs_kernel": float(np.max(np.abs(ours / theirs - 1))),
-    }
-
-
-_PROBE = """
-import json, resource, subprocess, sys
-subprocess.run(json.loads(sys.argv[1]), check=True, stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
-def bench_100k(repeat, jobs):
-    cmd = [sys.executable, "-m", "backtest.cli", "sweep", str(CONFIG)]
-    for g in GRID_100K:
-        cmd += ["--grid", g]
-    cmd += ["--jobs", str(jobs), "--top", "5"]
-    warm_out = tempfile.mkdtemp(prefix="bench-sweep-")
-    subprocess.run(cmd[:5] + ["--grid", "strategy.params.lookback=3:4", "--out", warm_out], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    walls, rss = [], []
-    for _ in range(repeat):
-        out = tempfile.mkdtemp(prefix="bench-sweep-")  # fresh: no resume
-        start = time.perf_counter()
-        # a clean parent: its RUSAGE_CHILDREN peak is the sweep's (and its workers') alone
-        probe = subprocess.run(
-            [sys.executable, "-c", _PROBE, json.dumps(cmd + ["--out", out])],
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        )
-        walls.append(time.perf_counter() - start)
-        rss.append(int(probe.stdout.split()[-1]) / 1024)
-    from backtest import sweeps
-
-    combos = len(sweeps.make_plan(CONFIG, GRID_100K).combos)
-    return {
-        "grid": GRID_100K,
-        "combinations": combos,
-        "wall_median_s": statistics.median(walls),
-        "wall_runs_s": walls,
-        "combos_per_s": combos / statistics.median(walls),
-        "peak_rss_mib": max(rss),
-        "note": "peak RSS: the largest process of the sweep (getrusage RUSAGE_CHILDREN ru_maxrss of a clean parent)",
+        "grid": VBT_GRID, "combinations": combos, "threads": numba.get_num_threads(),
+        "kernel_median_s": kernel, "kernel_runs_s": kernel_runs, "kernel_combos_per_s": combos / kernel,
+        "vectorbt_combinations": len(ids), "vectorbt_median_s": vbt_median, "vectorbt_runs_s": vbt_runs,
+        "vectorbt_combos_per_s": len(ids) / vbt_median, "kernel_vs_vectorbt": (combos / kernel) / (len(ids) / vbt_median),
+        "max_rel_diff_final_value": float(np.max(np.abs(ours / pf.value().to_numpy()[-1] - 1))), "load_1min_before": loads,
     }
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=0, help="0: every CPU")
-    parser.add_argument("--skip-100k", action="store_true")
+    sections = ["run", "rules", "strategies", "costs", "million", "vectorbt", "ray"]
+    parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     args = parser.parse_args()
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bench_sweep.json"
+    report = json.loads(path.read_text()) if path.exists() else {}  # sections not rerun keep their last figures
+    report["cpus"] = os.cpu_count()
 
-    report = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()}
-    report["sweep"], plan, evaluator = bench_sweep(args.repeat, args.jobs)
-    report["vectorbt"] = bench_vectorbt(plan, evaluator, args.repeat)
-    report["kernel_vs_vectorbt"] = report["sweep"]["kernel_combos_per_s"] / report["vectorbt"]["combos_per_s"]
-    report["end_to_end_vs_vectorbt"] = report["sweep"]["end_to_end_combos_per_s"] / report["vectorbt"]["combos_per_s"]
-    if not args.skip_100k:
-        report["sweep_100k"] = bench_100k(args.repeat, args.jobs)
-    report["load_average_after"] = os.getloadavg()
+    def save():
+        path.write_text(json.dumps(report, indent=2))
 
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_sweep.json").write_text(json.dumps(report, indent=2))
-    s, v = report["sweep"], report["vectorbt"]
-    print(f"first10, {s['rows']:,} rows, {report['cpus']} CPUs, numba threads {s['threads']} (load {report['load_average_before'][0]:.1f})")
-    print(f"grid {s['combinations']:,} combinations, {s['distinct_strategy_calls']:,} strategy calls")
-    print(f"  kernel (simulation + all statistics): {s['kernel_combos_per_s']:,.0f} combos/s  ({s['kernel_median_s']:.3f} s)")
-    print(f"  sweep end to end, in process:         {s['end_to_end_combos_per_s']:,.0f} combos/s  ({s['end_to_end_median_s']:.3f} s)")
-    print(f"  strategy calls alone, one process:    {s['strategy_calls_s_one_process']:.3f} s")
-    print(f"vectorbt from_orders, 100-combination broadcast + metrics: {v['combos_per_s']:,.1f} combos/s ({v['median_s']:.3f} s; final values vs kernel max rel diff {v['max_rel_diff_final_value_vs_kernel']:.1e})")
-    print(f"  ratio kernel / vectorbt: {report['kernel_vs_vectorbt']:,.0f}x; end to end / vectorbt: {report['end_to_end_vs_vectorbt']:,.0f}x")
-    if "sweep_100k" in report:
-        h = report["sweep_100k"]
-        print(f"backtest sweep, {h['combinations']:,} combinations: {h['wall_median_s']:.2f} s wall incl. start-up ({h['combos_per_s']:,.0f} combos/s), peak RSS {h['peak_rss_mib']:,.0f} MiB")
-    print(f"written: {out / 'bench_sweep.json'}")
+    if "run" in args.only:
+        report["run"] = command(["run", FIRST10], args.repeat)
+        save()
+    if "rules" in args.only:
+        report["rules"] = command(sweep_args(FIRST10, RULES), args.repeat, size(FIRST10, RULES))
+        save()
+    if "strategies" in args.only:
+        report["strategies"] = {}
+        for name, (config, grid, assets) in STRATEGIES.items():
+            config = str(CONFIGS / config)
+            report["strategies"][name] = {**command(sweep_args(config, grid), args.repeat, size(config, grid)), "assets": assets}
+            save()
+    if "costs" in args.only:
+        report["costs"] = command(sweep_args(FIRST10, COSTS), args.repeat, size(FIRST10, COSTS))
+        save()
+    if "million" in args.only:
+        report["million"] = command(sweep_args(FIRST10, MILLION), args.repeat, size(FIRST10, MILLION))
+        save()
+    if "vectorbt" in args.only:
+        report["vectorbt"] = bench_vectorbt(args.repeat)
+        save()
+    if "ray" in args.only:
+        report["ray"] = {}
+        for combinations, grid in RAY_GRIDS.items():
+            report["ray"][str(combinations)] = {
+                "local": command(sweep_args(FIRST10, grid), args.repeat, combinations),
+                "ray": command(sweep_args(FIRST10, grid, "--backend", "ray"), args.repeat, combinations),
+            }
+            save()
+    summary(report)
+    print(f"written: {path}")
+
+
+def summary(report: dict) -> None:
+    def line(label, f):
+        rate = f" {f['combos_per_s']:>9,.0f} combos/s" if "combos_per_s" in f else " " * 19
+        print(f"  {label:<34} {f['wall_median_s']:7.2f} s{rate}  peak RSS {f['peak_rss_mib']:6,.0f} MiB  "
+              f"(load {', '.join(f'{x:.2f}' for x in f['load_1min_before'])})")
+
+    print(f"{report['cpus']} CPUs; medians; wall time of a fresh process")
+    if "run" in report:
+        line("backtest run first10", report["run"])
+    if "rules" in report:
+        line(f"first10 rules ({report['rules']['combinations']:,})", report["rules"])
+        if "run" in report:
+            print(f"  {'':<34} {report['rules']['wall_median_s'] / report['run']['wall_median_s']:.2f}x one run")
+    for name, f in report.get("strategies", {}).items():
+        line(f"{name} ({f['combinations']:,}, {f['assets']} assets)", f)
+    if "costs" in report:
+        line(f"first10 costs ({report['costs']['combinations']:,})", report["costs"])
+    if "million" in report:
+        line(f"first10 rules ({report['million']['combinations']:,})", report["million"])
+    if "vectorbt" in report:
+        v = report["vectorbt"]
+        print(f"  kernel alone, {v['combinations']:,} combinations: {v['kernel_combos_per_s']:,.0f} combos/s; vectorbt from_orders "
+              f"on {v['vectorbt_combinations']}: {v['vectorbt_combos_per_s']:,.1f} combos/s ({v['kernel_vs_vectorbt']:,.0f}x; final "
+              f"values max rel diff {v['max_rel_diff_final_value']:.1e}; load {v['load_1min_before']})")
+    for combinations, pair in report.get("ray", {}).items():
+        line(f"local, {int(combinations):,}", pair["local"])
+        line(f"ray,   {int(combinations):,}", pair["ray"])
 
 
 if __name__ == "__main__":
