@@ -163,6 +163,7 @@ class Evaluator:
         self.kernel_rules: dict = {}  # context id -> its KernelRule, or None (`_kernel_rule`)
         self.prices_t: dict = {}  # context id -> its prices transposed, for the GPU
         self._bench_buffer: np.ndarray | None = None  # benchmark curves of a batch's group (`_benchmark_groups`)
+        self._bench_held = None  # (context, costs) whose curves the buffer holds
         self._pool = None
 
     def kernel_scalars(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -334,8 +335,11 @@ class Evaluator:
         return "fork" in multiprocessing.get_all_start_methods()
 
     def start_pool(self) -> None:
-        """Fork the strategy workers now (before numba starts its threads), if they will be used."""
-        if self.jobs > 1 and len(self.set_points) >= 2 * self.jobs and self._can_fork():
+        """Fork the strategy workers now (before numba starts its threads), if they will be used:
+        where strategies without a kernel form have parameter sets enough to share out."""
+        on_host = [c for c in range(len(self.contexts)) if self._kernel_rule(c) is None]
+        host_sets = np.count_nonzero(np.isin(self.point_context[self.set_points], on_host)) if on_host else 0
+        if self.jobs > 1 and host_sets >= 2 * self.jobs and self._can_fork():
             self._get_pool()
 
     def gpu_refusal(self) -> str | None:
@@ -405,12 +409,16 @@ class Evaluator:
         # faults (~0.3 ms a curve) than simulating the curves written into it (~15 us)
         rows_needed = min(per_group, len(triples))
         if self._bench_buffer is None or self._bench_buffer.shape[1] != n or len(self._bench_buffer) < rows_needed:
-            self._bench_buffer = np.empty((rows_needed, n))
+            self._bench_buffer, self._bench_held = np.empty((rows_needed, n)), None
         for start in range(0, len(triples), per_group):
             group = triples[start : start + per_group]
             members = np.flatnonzero((combo_bench >= start) & (combo_bench < start + len(group)))
-            curves = self._bench_curves(context, group, self._bench_buffer[: len(group)])
-            yield members, combo_bench[members] - start, curves, np.ascontiguousarray(group[:, 2])
+            held = (id(context), group.tobytes())  # the curves in the buffer: a grid of few costs computes them once
+            if self._bench_held != held:
+                self._bench_held = None
+                self._bench_curves(context, group, self._bench_buffer[: len(group)])
+                self._bench_held = held
+            yield members, combo_bench[members] - start, self._bench_buffer[: len(group)], np.ascontiguousarray(group[:, 2])
 
     # -- running
 
