@@ -136,10 +136,10 @@ def rerun(record: RunRecord) -> RerunReport:
     config = validate(dict(record.config), source=f"run {record.id} (config.yaml)",
                       base_dir=manifest.get("config_dir") or ".")
     prepared = prepare(config)
-    current_files = data.source_files(list(prepared.returns.columns), prepared.search_path, prepared.catalogs)
+    current_files = data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs)
     changes = data_changes(manifest.get("data_files") or {}, current_files)
     changes += software_changes(manifest, rundir.environment())
     summary = json.loads(json.dumps(run_prepared(prepared).summary()))
-    compared = {k: stored.get(k) for k in ("start", "end", "strategy", "benchmark")}
+    compared = {k: stored.get(k) for k in ("start", "end", "conventions", "strategy", "benchmark", "significance")}
     fresh = {k: summary.get(k) for k in compared}
     return RerunReport(record.id, _count(compared), changes, differences(compared, fresh))

@@ -84,7 +84,7 @@ def manifest(result) -> dict:
         **environment(),
         # relative strategy files and data paths in config.yaml resolve against it (rerun)
         "config_dir": str(prepared.config.base_dir.resolve()),
-        "data_files": data.source_files(list(prepared.returns.columns), prepared.search_path, prepared.catalogs),
+        "data_files": data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs),
         "return_types": result.return_types,
         "calendar": {
             "rows": len(prepared.returns),
