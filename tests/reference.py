@@ -95,18 +95,23 @@ def read_french_csv(path, columns):
     return dates, np.array(values)
 
 
-def summary_figures(equity, initial_cash, periods_per_year=252):
-    """Headline statistics with plain numpy, from the formulas in the README."""
+def summary_figures(equity, initial_cash, dates, periods_per_year="auto", risk_free=None):
+    """Headline statistics with plain numpy, from the formulas in the README: CAGR over calendar
+    years (days / 365.25), "auto" periods a year = (rows - 1) / calendar years, Sharpe of the
+    excess returns r - risk_free."""
     equity = np.asarray(equity, dtype=float)
+    years = (dates[-1] - dates[0]).days / 365.25
+    ppy = (len(equity) - 1) / years if periods_per_year == "auto" else periods_per_year
     previous = np.r_[initial_cash, equity[:-1]]
     r = equity / previous - 1
+    x = r - (0.0 if risk_free is None else np.asarray(risk_free, dtype=float))
     peak = np.maximum.accumulate(np.r_[initial_cash, equity])[1:]
     return {
         "final_value": equity[-1],
         "total_return": equity[-1] / initial_cash - 1,
-        "cagr": (equity[-1] / initial_cash) ** (periods_per_year / len(equity)) - 1,
-        "volatility": r.std(ddof=1) * np.sqrt(periods_per_year),
-        "sharpe": r.mean() / r.std(ddof=1) * np.sqrt(periods_per_year),
+        "cagr": (equity[-1] / initial_cash) ** (1 / years) - 1,
+        "volatility": r.std(ddof=1) * np.sqrt(ppy),
+        "sharpe": x.mean() / x.std(ddof=1) * np.sqrt(ppy),
         "max_drawdown": (equity / peak - 1).min(),
     }
 

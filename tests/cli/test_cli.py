@@ -35,13 +35,26 @@ def _reference(shared_data, small, large, lookback, tilt, fees, start=None):
     return dates, equity, fees_paid, len(signals)
 
 
+def _t_bills(shared_data, dates):
+    """Ken French's daily RF on `dates` (the size portfolios' calendar is the factors' own)."""
+    rf_dates, rf = read_french_csv(shared_data / "kenfrench" / "F-F_Research_Data_Factors_daily.csv", ["RF"])
+    assert rf_dates == list(dates)
+    return rf[:, 0]
+
+
 @pytest.mark.parametrize("fees", [0.0005, 0.0])
 def test_first10_run_matches_independent_loop(shared_data, tmp_path, fees):
+    import statsmodels.api as sm
+
     out = _run_json(tmp_path, "--set", f"portfolio.fees={fees}")
     dates, equity, fees_paid, signals = _reference(shared_data, "Lo 30", "Hi 30", 10, 0.7, fees)
     assert out["start"] == "1926-07-01" and out["end"] == dates[-1].strftime("%Y-%m-%d")
+    rf = _t_bills(shared_data, dates)
+    years = (dates[-1] - dates[0]).days / 365.25
+    assert out["conventions"]["risk_free"] == "ff_factors:RF"
+    assert out["conventions"]["periods_per_year"] == pytest.approx((len(dates) - 1) / years, rel=1e-12)
     stats = out["strategy"]
-    expected = summary_figures(equity, 100_000)
+    expected = summary_figures(equity, 100_000, dates, risk_free=rf)
     for name, value in expected.items():
         assert stats[name] == pytest.approx(value, rel=1e-9), name
     assert stats["fees_paid"] == pytest.approx(fees_paid, rel=1e-9, abs=1e-9)
@@ -51,9 +64,20 @@ def test_first10_run_matches_independent_loop(shared_data, tmp_path, fees):
     hold = np.full(values.shape, np.nan)
     hold[0] = 0.5
     bench_equity, _ = rebalance_loop(np.cumprod(1 + values, axis=0), hold, 100_000, fees)
-    for name, value in summary_figures(bench_equity, 100_000).items():
+    for name, value in summary_figures(bench_equity, 100_000, dates, risk_free=rf).items():
         assert out["benchmark"][name] == pytest.approx(value, rel=1e-9), name
     assert out["strategy"]["excess_cagr"] == pytest.approx(stats["cagr"] - out["benchmark"]["cagr"], rel=1e-12)
+    # significance: statsmodels' OLS of the active returns on a constant, Newey-West with
+    # floor(4 (n/100)^(2/9)) lags, normal p-values
+    r = equity / np.r_[100_000, equity[:-1]] - 1
+    b = bench_equity / np.r_[100_000, bench_equity[:-1]] - 1
+    lags = int(4 * (len(r) / 100) ** (2 / 9))
+    ols = sm.OLS(r - b, np.ones(len(r))).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False}, use_t=False)
+    significance = out["significance"]
+    assert significance["lags"] == lags == 13
+    assert significance["active_return"] == pytest.approx(ols.params[0] * out["conventions"]["periods_per_year"], rel=1e-9)
+    assert significance["t_stat"] == pytest.approx(ols.tvalues[0], rel=1e-9)
+    assert significance["p_value"] == pytest.approx(ols.pvalues[0], rel=1e-9)
 
 
 def test_set_overrides_and_dates(shared_data, tmp_path):
