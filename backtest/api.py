@@ -131,10 +131,9 @@ def sweep(
         report = guards.walk_forward(plan, *walk, window_sweep)
         equity = report.pop("equity")
         if out is not None:
-            from backtest.io import atomic_file
+            from backtest.sweeps.store import write_walk_forward
 
-            stitched = equity.rename("equity").rename_axis("date").to_frame()
-            atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
+            write_walk_forward(result.directory, report, equity)
         guard_rails["walk_forward"] = report
     if out is not None:
         _record_sweep(registry, out, result)

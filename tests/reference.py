@@ -256,3 +256,21 @@ def trend_filter_signals(dates, asset_returns, window):
             rows.append((dates[t], new))
             state = new
     return rows
+
+
+def deflated_sharpe(excess, trial_ratios, periods_per_year):
+    """Bailey & López de Prado (2014), eqs. for SR0 and DSR, written out independently with scipy:
+    (DSR, SR0 annualised). excess: per-period excess returns; trial_ratios: the trials' annualised
+    Sharpe ratios."""
+    from scipy import stats as sps
+
+    r = np.asarray(excess, dtype=float)
+    sr = np.mean(r) / np.std(r, ddof=1)
+    per_period = np.asarray(trial_ratios, dtype=float) / np.sqrt(periods_per_year)
+    n = len(per_period)
+    gamma = 0.5772156649015329
+    sr0 = np.std(per_period, ddof=1) * ((1 - gamma) * sps.norm.ppf(1 - 1 / n) + gamma * sps.norm.ppf(1 - 1 / (n * np.e)))
+    g3 = sps.skew(r)
+    g4 = sps.kurtosis(r) + 3
+    dsr = sps.norm.cdf((sr - sr0) * np.sqrt(len(r) - 1) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2))
+    return dsr, sr0 * np.sqrt(periods_per_year)

@@ -482,8 +482,7 @@ class Curves:
     strategy: np.ndarray
     benchmark: np.ndarray | None
     initial_cash: float
-    periods_per_year: float
-    risk_free: np.ndarray  # each row's risk-free return
+    conventions: Any  # backtest.stats.conventions.Conventions of the combination's data
 
 
 def combination_curves(plan: Plan, params: dict) -> Curves:
@@ -498,7 +497,7 @@ def combination_curves(plan: Plan, params: dict) -> Curves:
     context = evaluator.contexts[0]
     fees, slippage, init = (float(a[0]) for a in evaluator.kernel_scalars(np.zeros(1, dtype=np.int64)))
     benchmark = evaluator._bench_curve(context, fees, slippage, init) if context.benchmark is not None else None
-    return Curves(context.prepared.returns.index, equity[0], benchmark, init, context.ppy, context.rf)
+    return Curves(context.prepared.returns.index, equity[0], benchmark, init, context.prepared.conventions)
 
 
 def _simulate(context: Context, ws: WeightSet, fees: float, slippage: float, init: float) -> np.ndarray:
