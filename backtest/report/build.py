@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from backtest.display import STAT_FORMATS, drawdown_rows, format_value, stat_rows
+from backtest.display import STAT_FORMATS, conventions_line, drawdown_rows, format_value, significance_lines, stat_rows
 from backtest.io import write_text
 from backtest.report import data
 from backtest.report.data import ReportError
@@ -60,7 +60,9 @@ def _config_rows(run: data.RunData) -> list[list[str]]:
     rows.append(["data coverage", f"{coverage['start']} → {coverage['end']}: {coverage['sessions']:,} sessions, "
                                   f"{coverage['calendar_years']} calendar years"])
     rows.append(["series", ", ".join(coverage["series"]) + (f" ({coverage['dropped_to_align']:,} dates dropped to align calendars)" if coverage["dropped_to_align"] else "")])
-    rows.append(["annualisation", f"{run.periods_per_year} rows a year"])
+    conventions = run.summary.get("conventions")
+    rows.append(["conventions", conventions_line(conventions).removeprefix("Conventions: ") if conventions
+                 else f"{run.periods_per_year:g} periods a year, risk-free 0 (recorded before conventions were stored)"])
     return rows
 
 
@@ -72,6 +74,16 @@ def _manifest_section(manifest: dict) -> str:
     rows += [[f"package {k}", v or "–"] for k, v in (manifest.get("packages") or {}).items()]
     rows += [[f"data {path}", f"sha256 {digest}"] for path, digest in (manifest.get("data_files") or {}).items()]
     return html.section("Manifest", html.table(["", ""], rows, "meta"))
+
+
+def _convention_notes(summary: dict) -> list[str]:
+    """The conventions line and the significance lines under a statistics table."""
+    from backtest.report import html
+
+    lines = [conventions_line(summary["conventions"])] if summary.get("conventions") else []
+    if summary.get("significance"):
+        lines += significance_lines(summary["significance"])
+    return [html.text(line) for line in lines]
 
 
 def run_figures(run: data.RunData) -> dict:
@@ -119,7 +131,7 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
     depth_note = "Shaded in the chart above: peak to recovery (or to the last date if not recovered)."
     body = [
         html.section("Configuration and data", html.table(["", ""], _config_rows(run), "meta")),
-        html.section("Statistics", html.table(["", *columns], stat_rows(columns))),
+        html.section("Statistics", html.table(["", *columns], stat_rows(columns)), *_convention_notes(summary)),
         html.section("Equity", html.plot(html.equity_figure(charts["growth"]), "equity")),
         html.section("Drawdowns", html.plot(html.drawdown_figure(charts["drawdown"], charts["spans"]), "drawdown"),
                      html.table(["#", "Peak", "Trough", "Recovery", "Depth", "Days"],
