@@ -168,7 +168,8 @@ def compare(
     seed: int | None = None,
     out: Path | str | None = None,
 ):
-    """Compare backtests side by side and test each Sharpe ratio against the first's.
+    """Compare backtests on the dates they share (each rebased to 1 there, one set of conventions)
+    and test each against the first (active return, Sharpe ratios and their difference).
 
     Each argument is a `RunResult`, a run id (or unique prefix) in `root`'s registry, a run
     directory, a config file, or "CONFIG --set key=value [--start D] [--end D]" in one string.

@@ -159,10 +159,10 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
 
 
 def compare_pngs(comparison, directory: Path) -> list[Path]:
-    """equity.png, drawdown.png and annual.png of a comparison, every entry overlaid."""
+    """equity.png, drawdown.png and annual.png of a comparison on its common window, every entry overlaid."""
     from backtest.report import png
 
-    curves, drawdowns = data.compare_curves(comparison.entries)
+    curves, drawdowns = data.compare_curves(comparison)
     directory = Path(directory)
     return [png.equity(curves, directory / "equity.png", benchmark=False),
             png.drawdown(drawdowns, directory / "drawdown.png", benchmark=False),
@@ -170,26 +170,30 @@ def compare_pngs(comparison, directory: Path) -> list[Path]:
 
 
 def compare_report(comparison, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """Several runs side by side: statistics, Sharpe tests, overlaid equity and drawdowns,
-    calendar-year returns. Default file: <comparison directory>/report.html (where `compare`
-    already drew the PNGs; png_dir draws them again elsewhere)."""
-    from backtest.comparison import format_cell, formatted_rows
+    """Several runs on their common window: statistics under one set of conventions, the tests
+    against the first run, rebased equity and drawdowns, calendar-year returns (partial years
+    marked); then each run's full-period figures. Default file: <comparison directory>/report.html
+    (where `compare` already drew the PNGs; png_dir draws them again elsewhere)."""
+    from backtest.comparison import FULL_HEADING, common_heading, formatted_rows, yearly_rows
     from backtest.report import html
 
     entries = comparison.entries
-    curves, drawdowns = data.compare_curves(entries)
-    header, rows = formatted_rows(comparison)
-    test_rows = [[t["label"], f"{t['common_dates']:,}", f"{t['start']} → {t['end']}", f"{t['sharpe']:.3f}", f"{t['sharpe_reference']:.3f}",
-                  format_cell(t["jkm_p_value"], "p"), format_cell(t["bootstrap_p_value"], "p")] for t in comparison.tests]
+    curves, drawdowns = data.compare_curves(comparison)
+    header, common, full = formatted_rows(comparison)
     sources = [[e.label, e.kind, e.source, e.strategy, f"{e.start} → {e.end}", f"{len(e.equity):,}"] for e in entries]
+    tests = [html.text(line) for t in comparison.tests for line in significance_lines(t["significance"])]
+    partial = [f"{year}: {first} → {last}" for year, (first, last) in comparison.partial_years.items()]
     body = [
-        html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta")),
-        html.section("Side by side", html.table(header, rows)),
-        html.section(f"Sharpe ratio vs {comparison.reference.label} on common dates",
-                     html.table(["", "common dates", "period", "Sharpe", "Sharpe (first)", "p (JKM)", "p (bootstrap)"], test_rows)),
-        html.section("Equity", html.plot(html.equity_figure(curves, benchmark=False), "equity")),
-        html.section("Drawdowns", html.plot(html.drawdown_figure(drawdowns, benchmark=False), "drawdown")),
-        html.section("Calendar-year returns", html.plot(html.annual_figure(comparison.yearly, benchmark=False), "annual")),
+        html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta"),
+                     *(html.text(n) for n in comparison.notes)),
+        html.section(common_heading(comparison), html.table(header, common),
+                     html.text(conventions_line(comparison.conventions.to_json())), *tests),
+        html.section("Equity (rebased to 1 at the common start)", html.plot(html.equity_figure(curves, benchmark=False), "equity")),
+        html.section("Drawdowns on the common window", html.plot(html.drawdown_figure(drawdowns, benchmark=False), "drawdown")),
+        html.section("Calendar-year returns on the common window", html.plot(html.annual_figure(comparison.yearly, benchmark=False), "annual"),
+                     html.table(*yearly_rows(comparison)),
+                     html.text("Partial years (marked *): " + "; ".join(partial) if partial else "Every year is complete.")),
+        html.section(FULL_HEADING, html.table(header, full)),
     ]
     document = html.page(f"Comparison {comparison.compare_id}", ", ".join(e.label for e in entries), body)
     report = Report(_write_html(document, Path(out) if out else comparison.directory / "report.html"))

@@ -166,12 +166,12 @@ def activity(run: RunData) -> pd.DataFrame:
     return frame.rename_axis("year")
 
 
-def compare_curves(entries) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(growth of 1, drawdown) of compared entries (`backtest.compare.Entry`), one column each,
-    on the union of their dates."""
-    growth_of_1 = pd.concat([(e.equity / e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
-    drawdown = pd.concat([stats.drawdown_series(e.equity, e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
-    return growth_of_1, drawdown
+def compare_curves(comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(growth of 1, drawdown) of a comparison (`backtest.comparison.Comparison`) on its common
+    window: each run rebased to 1 at the window's first date, one column each."""
+    curves = comparison.curves
+    drawdown = pd.DataFrame({label: stats.drawdown_series(curves[label], 1.0) for label in curves.columns})
+    return curves, drawdown
 
 
 def coverage(run: RunData) -> dict:

@@ -25,16 +25,23 @@ import pandas as pd
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "YEAR_END_DAY",
+    "YEAR_START_DAY",
     "Conventions",
     "accrued_risk_free",
     "annual_to_daily",
     "cagr_calendar",
     "calendar_years",
+    "partial_years",
     "risk_free_coverage",
     "sessions_per_year",
 ]
 
 DAYS_PER_YEAR = 365.25  # the Julian year: leap years included on average
+# a period starting after Jan 7 misses its first year's first sessions, and one ending before
+# Dec 20 its last year's last sessions: those years are partial
+YEAR_START_DAY = (1, 7)
+YEAR_END_DAY = (12, 20)
 
 
 def _checked_dates(index: pd.Index, what: str) -> pd.DatetimeIndex:
@@ -76,6 +83,17 @@ def cagr_calendar(final_value: float, initial: float, index: pd.DatetimeIndex) -
     if growth <= 0:
         return -1.0
     return float(growth ** (1.0 / calendar_years(index)) - 1.0)
+
+
+def partial_years(index: pd.DatetimeIndex) -> dict[int, tuple[str, str]]:
+    """The calendar years a period covers only in part, {year: (its first date, its last date)
+    in the period}: the first year when the period starts after Jan 7, the last when it ends
+    before Dec 20."""
+    index = _checked_dates(index, "partial_years")
+    first, last = index[0], index[-1]
+    years = [year for year, cut_short in ((first.year, (first.month, first.day) > YEAR_START_DAY),
+                                          (last.year, (last.month, last.day) < YEAR_END_DAY)) if cut_short]
+    return {year: (_day(index[index.year == year][0]), _day(index[index.year == year][-1])) for year in years}
 
 
 def annual_to_daily(rate: float, periods_per_year: float) -> float:

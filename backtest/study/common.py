@@ -18,8 +18,8 @@ import pandas as pd
 
 from backtest.errors import UserError
 from backtest.io import json_safe, write_json
+from backtest.stats.conventions import YEAR_END_DAY
 
-PARTIAL_YEAR_DAY = (12, 20)  # the data's last year is partial if it ends before Dec 20
 
 
 class StudyError(UserError):
@@ -76,7 +76,7 @@ def cut(frame: pd.DataFrame, start, end, *, keep_previous: bool = True, what: st
 
 def is_partial_year(year: int, last_date: pd.Timestamp, data_last: pd.Timestamp) -> bool:
     """The data's last year counts as partial when its last date is before Dec 20."""
-    return year == data_last.year and (last_date.month, last_date.day) < PARTIAL_YEAR_DAY
+    return year == data_last.year and (last_date.month, last_date.day) < YEAR_END_DAY
 
 
 def monthly_returns(frame: pd.DataFrame) -> pd.DataFrame:
