@@ -110,6 +110,7 @@ class Entry:
     run_id: str | None = None
     overrides: list[str] = field(default_factory=list)
     return_types: dict = field(default_factory=dict)  # series id -> "total" | "price" (backtest.data)
+    notes: list[str] = field(default_factory=list)  # its run's one-line notes (a run now: a zero risk-free rate, ...)
 
     @property
     def start(self) -> str:
@@ -179,6 +180,7 @@ def from_result(result, source: str = "") -> Entry:
         catalogs=prepared.catalogs,
         run_id=result.run_id,
         return_types=result.return_types,
+        notes=[note for note in result.notes if "mixes total returns" not in note],  # the mix is judged across entries
     )
 
 
@@ -360,7 +362,7 @@ def compare(
         raise CompareError(f"--block: must be at least 1, got {block}")
     entries = [resolve(item, root) if isinstance(item, (str, Path)) else from_result(item) for item in arguments]
     _unique_labels(entries, list(labels))
-    notes: list[str] = []
+    notes = [note.replace("note: ", f"note: {e.label} (full period): ", 1) for e in entries for note in e.notes]
     common = _common_dates(entries)
     conventions = _window_conventions(entries, common, notes)
     curves = pd.DataFrame({e.label: e.equity.loc[common] / e.equity.loc[common[0]] for e in entries}).rename_axis("date")
