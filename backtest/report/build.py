@@ -255,9 +255,36 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
             report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
     body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows)))
+    if (sweep_dir / "walk_forward.json").is_file():
+        body.append(_walk_forward_section(sweep_dir))
     sweep_id = record.id if record else sweep_dir.name
     _write_html(html.page(f"Sweep {sweep_id}", f"{combinations:,} combinations ranked by {metric}", body), report.html)
     return report
+
+
+def _walk_forward_section(sweep_dir: Path) -> str:
+    """The walk-forward saved in a sweep directory: the windows (tuned, untuned, benchmark), the
+    stitched curves and their figures, and the significance of the tuned curve's edge."""
+    import pandas as pd
+
+    from backtest.report import html
+    from backtest.sweeps.store import walk_forward_rows
+
+    try:
+        report = json.loads((sweep_dir / "walk_forward.json").read_text())
+        curves = pd.read_csv(sweep_dir / "walk_forward_equity.csv", index_col="date", parse_dates=True)
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{sweep_dir / 'walk_forward.json'}: cannot read it ({exc})") from None
+    rows = walk_forward_rows(report)
+    header = list(rows[0]) if rows else []
+    windows = html.table(header, [[_cell(row[k]) for k in header] for row in rows])
+    legs = {"walk-forward (tuned)": report["stitched"], "untuned": report["untuned"], **({"benchmark": report["benchmark"]} if "benchmark" in report else {})}
+    stitched = html.table(["", *legs], stat_rows(legs))
+    lines = [line for block in report["significance"].values() for line in significance_lines(block)]
+    growth = curves / curves.iloc[0]  # rebased to 1 at the first test date
+    return html.section("Walk-forward (out of sample)", html.plot(html.equity_figure(growth, benchmark=False), "walk_forward"),
+                        html.text(f"Untuned: {json.dumps(report['untuned_params'])}"), stitched, *(html.text(line) for line in lines),
+                        windows, html.text(report["note"]))
 
 
 def study_report(study_dir: Path, out: Path | str | None = None) -> Report:

@@ -125,7 +125,13 @@ def test_compare_report(reported):
     assert out.exit_code == 0, out.output
     directory = Path(json.loads(out.stdout)["directory"])
     document = (directory / "report.html").read_text()
-    assert document.count("Plotly.newPlot") == 3 and "Side by side" in document
+    assert document.count("Plotly.newPlot") == 3
+    result = json.loads(out.stdout)
+    common = result["common"]
+    assert f"Common window {common['start']} → {common['end']}" in document and "Full period (each run" in document
+    assert "Conventions: 262.9 sessions a year" in document  # one set, on the common window
+    assert "matched" in result["sharpe_tests"][0]["significance"]["verdict"]  # a run against itself
+    assert result["sharpe_tests"][0]["significance"]["verdict"].replace("'", "&#x27;") in document
     assert sorted(p.name for p in directory.glob("*.png")) == ["annual.png", "drawdown.png", "equity.png"]
 
 

@@ -214,6 +214,16 @@ def test_walk_forward_on_real_data(shared_data, tmp_path):
     assert rows["benchmark_total_return"].tolist() == pytest.approx([w["benchmark_stats"]["total_return"] for w in windows], rel=1e-12)
     assert rows["lookback"].tolist() == [w["params"]["strategy.params.lookback"] for w in windows]
     assert "starting from the previous one's end value" in report["note"]
+    # and shown in the sweep's report
+    from html import escape
+
+    shown = CliRunner().invoke(main, ["report", str(sweep_dir)])
+    assert shown.exit_code == 0, shown.output
+    document = (sweep_dir / "report.html").read_text()
+    assert "<h2>Walk-forward (out of sample)</h2>" in document
+    for block in report["significance"].values():
+        assert escape(block["verdict"]) in document
+    assert f"{report['stitched']['sharpe']:.3f}" in document and escape(windows[-1]["test"][1]) in document
 
 
 def test_split_and_walk_forward_together_is_an_error(shared_data, tmp_path):
