@@ -303,7 +303,10 @@ def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
         fields = list(dict.fromkeys(f for g in groups.values() for f in g))
         body.append(html.section("Summary", html.table(["group", *fields], [[g, *(_cell(v.get(f)) for f in fields)] for g, v in groups.items()])))
     scalars = [[k, _cell(v)] for k, v in summary.items() if not isinstance(v, (dict, list))]
-    body.append(html.section("Test", html.table(["", ""], scalars, "meta")))
+    tests = [[c["claim"], _cell(c["difference"]), _cell(c["p_value"]), _cell(c.get("p_value_holm")), _cell(c.get("p_value_bh")), c["verdict"]]
+             for c in summary.get("comparisons", [])]
+    body.append(html.section("Tests", html.table(["claim", "difference", "p", "p (Holm)", "p (Benjamini-Hochberg)", "verdict"], tests),
+                             html.table(["", ""], scalars, "meta")))
     for picture in sorted(study_dir.glob("*.png")):
         encoded = base64.b64encode(picture.read_bytes()).decode()
         body.append(html.section(picture.stem, f'<img alt="{picture.stem}" style="max-width:100%" src="data:image/png;base64,{encoded}">'))
