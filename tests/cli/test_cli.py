@@ -113,11 +113,43 @@ def test_run_directory_contents(shared_data, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_table_output(shared_data, tmp_path):
+def test_table_output(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # one line each, as on a wide terminal
     result = CliRunner().invoke(main, ["run", str(CONFIG), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for label in ("CAGR", "Sharpe", "Max drawdown", "Information ratio", "Results:"):
         assert label in result.output
+    stats = json.loads((next(p for p in tmp_path.iterdir() if p.is_dir()) / "stats.json").read_text())
+    lines = result.output.splitlines()
+    # the conventions line and the significance line under the table, from the run's figures
+    (conventions,) = [line for line in lines if line.startswith("Conventions: ")]
+    ppy = stats["conventions"]["periods_per_year"]
+    assert f"{ppy:.1f} sessions a year (26,003 over 98.91 calendar years)" in conventions
+    assert "CAGR over calendar years" in conventions and "risk-free ff_factors:RF" in conventions
+    (verdict,) = [line for line in lines if line.startswith("Significance: ")]
+    significance = stats["significance"]
+    assert verdict == (f"Significance: first10 beat its benchmark by {significance['active_return'] * 100:.2f} pp a year; "
+                       f"t = {significance['t_stat']:.2f}, p = {significance['p_value']:.2f}: not distinguishable from luck at 5 %")
+
+
+def test_auto_risk_free_falls_back_to_zero_with_one_line(shared_data, tmp_path):
+    """An ETF run past the T-bill series' last date (2025-05-30): a zero rate, and one line saying why."""
+    etf = REPO_ROOT / "configs" / "first10_etf.yaml"
+    result = CliRunner().invoke(main, ["run", str(etf), "--out", str(tmp_path), "--json", "--start", "2020-01-01"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["end"] > "2025-05-30" and out["conventions"]["risk_free"] == 0
+    (note,) = result.stderr.splitlines()
+    assert note == ("note: risk-free rate 0 (Sharpe, Sortino and alpha over zero): ff_factors:RF ends on 2025-05-30, "
+                    f"before the run's last date {out['end']}")
+    assert out["conventions"]["risk_free_note"] == note
+    # ended with the series, the same run is over T-bills; a fixed rate and 252 periods are taken as given
+    covered = CliRunner().invoke(main, ["run", str(etf), "--out", str(tmp_path), "--json", "--start", "2020-01-01", "--end", "2025-05-30"])
+    assert covered.stderr == "" and json.loads(covered.stdout)["conventions"]["risk_free"] == "ff_factors:RF"
+    fixed = CliRunner().invoke(main, ["run", str(etf), "--out", str(tmp_path), "--json", "--start", "2020-01-01",
+                                      "--set", "stats.risk_free=0.02", "--set", "stats.periods_per_year=252"])
+    conventions = json.loads(fixed.stdout)["conventions"]
+    assert fixed.stderr == "" and conventions["risk_free"] == 0.02 and conventions["periods_per_year"] == 252
 
 
 @pytest.mark.parametrize("args,message", [
