@@ -274,3 +274,12 @@ def deflated_sharpe(excess, trial_ratios, periods_per_year):
     g4 = sps.kurtosis(r) + 3
     dsr = sps.norm.cdf((sr - sr0) * np.sqrt(len(r) - 1) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2))
     return dsr, sr0 * np.sqrt(periods_per_year)
+
+
+def correlated_pair(seed, n, mean_a, mean_b, corr=0.5, vol=0.01):
+    """Two series of n normal returns with means mean_a, mean_b, volatility vol and correlation corr."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0, vol, n)
+    a = mean_a + np.sqrt(corr) * common + np.sqrt(1 - corr) * rng.normal(0, vol, n)
+    b = mean_b + np.sqrt(corr) * common + np.sqrt(1 - corr) * rng.normal(0, vol, n)
+    return a, b

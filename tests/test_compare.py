@@ -17,6 +17,7 @@ from backtest.store import registry
 from backtest.cli import main
 from backtest.comparison import CompareError, jobson_korkie_memmel, parse_argument
 from tests.conftest import REPO_ROOT
+from tests.reference import correlated_pair
 
 # --- the tests of a Sharpe difference -------------------------------------------------------------
 
@@ -34,17 +35,9 @@ def memmel_reference(a, b):
     return z, 2 * norm.sf(abs(z))
 
 
-def _pair(seed, T, mean_a, mean_b, corr=0.5, vol=0.01):
-    rng = np.random.default_rng(seed)
-    common = rng.normal(0, vol, T)
-    a = mean_a + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, T)
-    b = mean_b + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, T)
-    return a, b
-
-
 @pytest.mark.parametrize("seed,T,mean_a,mean_b,corr", [(1, 500, 0.0006, 0.0002, 0.3), (2, 2000, 0.0, 0.0004, 0.8), (3, 60, 0.002, -0.001, 0.0)])
 def test_jkm_matches_the_memmel_formula(seed, T, mean_a, mean_b, corr):
-    a, b = _pair(seed, T, mean_a, mean_b, corr)
+    a, b = correlated_pair(seed, T, mean_a, mean_b, corr)
     z, p = memmel_reference(list(a), list(b))
     out = jobson_korkie_memmel(a, b)
     assert out["z"] == pytest.approx(z, rel=1e-10)
@@ -53,12 +46,12 @@ def test_jkm_matches_the_memmel_formula(seed, T, mean_a, mean_b, corr):
 
 
 def test_identical_strategies_give_p_one():
-    a, _ = _pair(4, 1500, 0.0004, 0.0, 0.5)
+    a, _ = correlated_pair(4, 1500, 0.0004, 0.0, 0.5)
     assert jobson_korkie_memmel(a, a.copy())["p_value"] == 1.0
 
 
 def test_clearly_better_strategy_is_significant():
-    a, b = _pair(6, 2520, 0.0012, 0.0, 0.5)  # annual Sharpe ~1.9 vs 0, ten years
+    a, b = correlated_pair(6, 2520, 0.0012, 0.0, 0.5)  # annual Sharpe ~1.9 vs 0, ten years
     jkm = jobson_korkie_memmel(a, b)
     assert jkm["z"] > 0 and jkm["p_value"] < 0.01
     assert jobson_korkie_memmel(b, a)["p_value"] == pytest.approx(jkm["p_value"])  # swapped: same p

@@ -191,7 +191,7 @@ class Conventions:
 
     @classmethod
     def resolve(cls, index: pd.DatetimeIndex, periods_per_year: str | float = AUTO, risk_free: str | float = AUTO,
-                rf_series: pd.Series | None = None, rf_name: str | None = None, note: str | None = None) -> "Conventions":
+                rf_series: pd.Series | None = None, rf_name: str | None = None, note: str | None = None) -> Conventions:
         """The conventions of a period `index` from its settings.
 
         periods_per_year: "auto" or a number. risk_free: the setting ("auto", a series id or an
@@ -208,7 +208,7 @@ class Conventions:
             rates = pd.Series(annual_to_daily(rate, ppy) if rate else 0.0, index=index, name="risk_free")
         return cls(periods_per_year, ppy, rates.astype(np.float64), source, risk_free, note)
 
-    def on(self, index: pd.DatetimeIndex, base_row: bool = False) -> "Conventions":
+    def on(self, index: pd.DatetimeIndex, base_row: bool = False) -> Conventions:
         """The same settings on `index`, dates of this period (a window, or the dates several runs
         share): "auto" sessions per year are those of `index`, and each row's risk-free return
         compounds this period's over the rows since the previous date of `index`. With

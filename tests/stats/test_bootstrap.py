@@ -20,6 +20,7 @@ from backtest.stats.bootstrap import (
 from backtest.stats.conventions import sessions_per_year
 from backtest.stats.significance import sharpe_ratio
 from tests.real_data import load
+from tests.reference import correlated_pair
 
 
 @pytest.fixture(scope="module")
@@ -177,18 +178,10 @@ def test_chunks_join_up(monkeypatch):
     assert (got.low, got.high) == pytest.approx(percentile_interval(sharpe_ratio(x[idx], 252), 0.8), rel=1e-9)
 
 
-def _pair(seed, n, mean_a, mean_b, corr=0.5, vol=0.01):
-    rng = np.random.default_rng(seed)
-    common = rng.normal(0, vol, n)
-    a = mean_a + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, n)
-    b = mean_b + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, n)
-    return a, b
-
-
 def test_p_value_is_that_of_the_centred_resamples():
     """p = (1 + #{|d* - d| >= |d|}) / (R + 1), d* each resample's difference computed directly on
     its rows (Ledoit & Wolf's centred statistic), from the same seeded stream."""
-    a, b = _pair(7, 800, 0.0006, 0.0)
+    a, b = correlated_pair(7, 800, 0.0006, 0.0)
     got = sharpe_difference_interval(a, b, 252, n_resamples=300, mean_block=10, seed=3)
     idx = stationary_bootstrap_blocks(800, 300, 10, np.random.default_rng(3)).indices()
     drawn = sharpe_ratio(a[idx], 252) - sharpe_ratio(b[idx], 252)
@@ -197,7 +190,7 @@ def test_p_value_is_that_of_the_centred_resamples():
 
 
 def test_paired_intervals_equal_the_single_ones():
-    a, b = _pair(8, 1500, 0.0005, 0.0002)
+    a, b = correlated_pair(8, 1500, 0.0005, 0.0002)
     both = paired_sharpe_intervals(a, b, 252, n_resamples=400, seed=5)
     assert both[0] == sharpe_interval(a, 252, n_resamples=400, seed=5)
     assert both[1] == sharpe_interval(b, 252, n_resamples=400, seed=5)
@@ -205,10 +198,10 @@ def test_paired_intervals_equal_the_single_ones():
 
 
 def test_identical_series_give_p_one_and_a_clear_edge_a_small_p():
-    a, _ = _pair(4, 1500, 0.0004, 0.0)
+    a, _ = correlated_pair(4, 1500, 0.0004, 0.0)
     same = sharpe_difference_interval(a, a.copy(), 252, n_resamples=300)
     assert same.p_value == 1.0 and same.estimate == 0.0
-    a, b = _pair(6, 2520, 0.0012, 0.0)  # annual Sharpe ~1.9 vs 0, ten years
+    a, b = correlated_pair(6, 2520, 0.0012, 0.0)  # annual Sharpe ~1.9 vs 0, ten years
     better = sharpe_difference_interval(a, b, 252, n_resamples=2000, mean_block=21, seed=0)
     assert better.p_value < 0.01 and better.estimate > 0 and better.low > 0
     assert sharpe_difference_interval(b, a, 252, n_resamples=2000, mean_block=21, seed=0).p_value == pytest.approx(better.p_value)
