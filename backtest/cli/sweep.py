@@ -135,7 +135,8 @@ def _print_guard_rails(out_console, plan, guard_rails) -> None:
     if guard_rails.get("significance") is not None:
         block = guard_rails["significance"]
         lines = significance_lines(block)
-        lines[0] += f" [winner by {plan.metric}: {format_params(block['params'])}, whole period]"
+        lines[0] += (f" [winner by {plan.metric} ({format_params(block['params'])}) of {len(plan.combos):,} combinations, "
+                     f"in-sample: the choice is not allowed for here, the deflated ratios above do that]")
         for line in lines:
             out_console.print(line, markup=False)
     names = list(dict.fromkeys([plan.metric, "cagr", "sharpe", "max_drawdown"]))
