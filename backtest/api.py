@@ -136,6 +136,10 @@ def sweep(
             write_walk_forward(result.directory, report, equity)
         guard_rails["walk_forward"] = report
     if out is not None:
+        from backtest.io import write_json
+
+        # what the sweep's report shows beside its table (the walk-forward has files of its own)
+        write_json(result.directory / "guard_rails.json", {k: v for k, v in guard_rails.items() if k != "walk_forward"})
         _record_sweep(registry, out, result)
     return result
 

@@ -118,7 +118,7 @@ def _echo_json(result) -> None:
 def _print_guard_rails(out_console, plan, guard_rails) -> None:
     """Deflated Sharpe verdicts, the winner's significance, and the split / walk-forward tables
     when asked for."""
-    from backtest.display import STAT_FORMATS, format_params, format_value, significance_lines
+    from backtest.display import STAT_FORMATS, conventions_line, format_params, format_value, significance_lines
 
     def cells(figures, names):
         return [format_value(figures.get(n), STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in names]
@@ -126,6 +126,8 @@ def _print_guard_rails(out_console, plan, guard_rails) -> None:
     def p_cell(block):
         return "–" if block is None else f"{block['p_value']:.3f}"
 
+    if guard_rails.get("conventions"):
+        out_console.print(conventions_line(guard_rails["conventions"]) + " [the winner's]", markup=False)
     for key, what in (("deflated_sharpe", "Sharpe ratio"), ("deflated_sharpe_vs_benchmark", "information ratio vs the benchmark")):
         dsr = guard_rails.get(key)
         if dsr is not None:

@@ -254,12 +254,34 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
         if png_dir is not None:
             report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
-    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows)))
+    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows), *_guard_rail_notes(sweep_dir)))
     if (sweep_dir / "walk_forward.json").is_file():
         body.append(_walk_forward_section(sweep_dir))
     sweep_id = record.id if record else sweep_dir.name
     _write_html(html.page(f"Sweep {sweep_id}", f"{combinations:,} combinations ranked by {metric}", body), report.html)
     return report
+
+
+def _guard_rail_notes(sweep_dir: Path) -> list[str]:
+    """The conventions, deflated Sharpe verdicts and the winner's significance a sweep saved."""
+    from backtest.report import html
+
+    path = sweep_dir / "guard_rails.json"
+    if not path.is_file():
+        return []
+    try:
+        guard_rails = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot read it ({exc})") from None
+    lines = [conventions_line(guard_rails["conventions"]) + " [the winner's]"] if guard_rails.get("conventions") else []
+    for key in ("deflated_sharpe", "deflated_sharpe_vs_benchmark"):
+        dsr = guard_rails.get(key)
+        if dsr:
+            lines.append(f"{key.replace('_', ' ').capitalize()}: {dsr['dsr']:.3f} over {dsr['trials']:,} trials "
+                         f"({dsr['units']}; {dsr['cost_variants']:,} cost variants): {dsr['verdict']}")
+    if guard_rails.get("significance"):
+        lines += significance_lines(guard_rails["significance"])
+    return [html.text(line) for line in lines]
 
 
 def _walk_forward_section(sweep_dir: Path) -> str:

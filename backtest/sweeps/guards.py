@@ -140,7 +140,7 @@ def sweep_deflated_sharpes(result) -> dict:
     anything over its benchmark?). The trials are the combinations at the winner's cost variant
     (its fees, slippage and initial cash): the strategy settings tried, not each cost they were
     tried at ("cost_variants" counts those). "significance": the winner by the sweep's metric
-    against its benchmark (`backtest.stats.edge`). Each distinct winner's curves are computed once
+    against its benchmark (`backtest.stats.edge`); "conventions": the winner's conventions. Each distinct winner's curves are computed once
     more, by the sweep's kernel (no vectorbt: the sweep command does not pay its import).
     """
     from backtest.pipeline import edge_significance
@@ -176,6 +176,7 @@ def sweep_deflated_sharpes(result) -> dict:
     order = result.order()
     if len(order):
         winner = curves_of(int(order[0]))
+        out["conventions"] = winner.conventions.to_json()  # the winner's (a grid of series may hold several calendars)
         if winner.benchmark is not None:
             out["significance"] = {"params": plan.params(int(order[0])), **edge_significance(
                 pd.Series(winner.strategy, index=winner.dates), pd.Series(winner.benchmark, index=winner.dates),

@@ -146,6 +146,15 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
     document = (tmp_path / sweep_id / "report.html").read_text()
     assert "Top 8 by sharpe" in document and (tmp_path / "png" / "heatmap_sharpe.png").stat().st_size > 1000
     assert re.search(r"<tr><td>1</td><td>(5|10)</td><td>0\.[68]</td>", document)  # integer parameters stay integers
+    # the guard rails the sweep printed, saved beside its table and shown under it
+    from html import escape
+
+    printed = json.loads(swept.stdout)
+    saved = json.loads((tmp_path / sweep_id / "guard_rails.json").read_text())
+    assert saved == {k: printed[k] for k in ("deflated_sharpe", "deflated_sharpe_vs_benchmark", "significance", "conventions")}
+    assert saved["deflated_sharpe"]["trials"] == 4 and saved["deflated_sharpe"]["cost_variants"] == 2
+    assert escape(saved["deflated_sharpe"]["verdict"]) in document and escape(saved["significance"]["verdict"]) in document
+    assert "Conventions: " in document
     from backtest.sweeps import metric_grid
 
     table = pd.read_parquet(tmp_path / sweep_id / "results.parquet")

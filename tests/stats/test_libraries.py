@@ -110,3 +110,15 @@ def test_a_fixed_annual_rate_as_quantstats_spreads_it(first10, shared_data):
         warnings.simplefilter("ignore")
         assert fixed.stats["sharpe"] == pytest.approx(qs.stats.sharpe(r, rf=0.02, periods=252), rel=REL)
         assert fixed.stats["sortino"] == pytest.approx(qs.stats.sortino(r, rf=0.02, periods=252), rel=REL)
+
+
+def test_the_python_api_carries_the_conventions_and_significance(first10):
+    """RunResult.conventions / .significance are the objects `--json` prints, and the notebook view
+    shows the conventions line and the verdict under its table."""
+    from html import escape
+
+    summary = first10.summary()
+    assert summary["conventions"] == first10.conventions and summary["significance"] == first10.significance
+    assert first10.significance["lags"] == 13 and first10.significance["n"] == 26003
+    view = first10._repr_html_()
+    assert escape(first10.significance["verdict"]) in view and "Conventions: 262.9 sessions a year" in view

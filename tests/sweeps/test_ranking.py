@@ -106,7 +106,8 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
 
     # deflated Sharpe ratios: the streamed moments against the trials at the winner's costs
     got = guards.sweep_deflated_sharpes(streamed)
-    assert set(got) == {"deflated_sharpe", "deflated_sharpe_vs_benchmark", "significance"}
+    assert set(got) == {"deflated_sharpe", "deflated_sharpe_vs_benchmark", "significance", "conventions"}
+    assert got["conventions"]["risk_free"] == "ff_factors:RF"
     fees = np.array([plan.params(c)["portfolio.fees"] for c in range(total)])
     for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
         ratio = in_memory.stats[:, names.index(ratio_name)]
