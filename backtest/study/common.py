@@ -304,7 +304,8 @@ def report(result: StudyResult, columns, outcomes, max_rows: int | None = None):
     for group, entry in result.figures.items():
         if not isinstance(entry, dict):
             continue
-        for outcome in outcomes:
+        own = [key.removesuffix("_mean") for key in entry if key.endswith("_mean")]  # e.g. the January effect's spread
+        for outcome in dict.fromkeys([*outcomes, *own]):
             if f"{outcome}_mean" not in entry:
                 continue
             lo, hi = entry[f"{outcome}_mean_ci"]

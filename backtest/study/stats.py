@@ -144,6 +144,11 @@ class Claim:
     text: str  # the claim in plain words
 
 
+def _p(p: float) -> str:
+    """A p-value with the digits that matter: 0.754, 0.0022, 0.0001 (10,000 permutations' floor)."""
+    return f"{p:.3f}" if p >= 0.01 else f"{p:.2g}"
+
+
 def verdict(claim: Claim, mean_high: float, mean_low: float, p_value: float, p_holm: float, p_bh: float,
             family: int, alpha: float = ALPHA) -> str:
     """Plain words: is the claim supported at `alpha` after Holm's adjustment across the `family`
@@ -157,7 +162,7 @@ def verdict(claim: Claim, mean_high: float, mean_low: float, p_value: float, p_h
     else:
         figures = (f"mean {claim.outcome} {mean_high * 100:+.2f} % ({claim.high}) vs {mean_low * 100:+.2f} % "
                    f"({claim.low}), difference {diff * 100:+.2f} pp")
-    figures += f", p = {p_value:.3f} (Holm {p_holm:.3f}, Benjamini-Hochberg {p_bh:.3f}, over {family} comparisons)"
+    figures += f", p = {_p(p_value)} (Holm {_p(p_holm)}, Benjamini-Hochberg {_p(p_bh)}, over {family} comparisons)"
     if p_holm < alpha and diff > 0:
         return f"supported at {pct}: {claim.text}; {figures}"
     if p_holm < alpha:

@@ -330,6 +330,17 @@ def test_cli_json_shape(fake_data, tmp_path, name, key):
         assert len(led["market_rest_mean_ci"]) == 2 and set(summary) >= {"led", "not_led"}
 
 
+def test_cli_table_shows_the_january_effect_and_adjusted_p_values(fake_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    result = _cli("study", "january", "--out", str(tmp_path), "--resamples", "200")
+    assert result.exit_code == 0, result.output
+    out = json.loads(_cli("study", "january", "--json", "--out", str(tmp_path), "--resamples", "200").output)
+    effect = out["summary"]["january_effect"]
+    (row,) = [line for line in result.output.splitlines() if "january_effect" in line and "spread" in line]
+    assert f"{effect['count']}" in row and f"{effect['spread_mean'] * 100:.2f} %" in row
+    assert "(the January effect):" in result.output and "Holm" in result.output and "over 4 comparisons" in result.output
+
+
 def test_cli_table_and_nan_as_null(fake_data, tmp_path):
     result = _cli("study", "rates", "--out", str(tmp_path), "--resamples", "200")
     assert result.exit_code == 0, result.output
