@@ -336,7 +336,7 @@ def test_cli_table_shows_the_january_effect_and_adjusted_p_values(fake_data, tmp
     assert result.exit_code == 0, result.output
     out = json.loads(_cli("study", "january", "--json", "--out", str(tmp_path), "--resamples", "200").output)
     effect = out["summary"]["january_effect"]
-    (row,) = [line for line in result.output.splitlines() if "january_effect" in line and "spread" in line]
+    (row,) = [line for line in result.output.splitlines() if line.startswith("│ january_effect")]
     assert f"{effect['count']}" in row and f"{effect['spread_mean'] * 100:.2f} %" in row
     assert "(the January effect):" in result.output and "Holm" in result.output and "over 4 comparisons" in result.output
 
