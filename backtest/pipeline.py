@@ -129,7 +129,7 @@ def resolve_conventions(settings: StatsSection, index: pd.DatetimeIndex, path=No
     try:
         if setting != AUTO:
             data.check_series_id(series_id, user_catalogs)
-        rf = data.load_returns([series_id], path, (None, index[-1]), user_catalogs)[series_id]
+        rf = data.load_returns([series_id], path, None, user_catalogs)[series_id]  # missing values: its coverage says
         reason = risk_free_coverage(rf, index, series_id)
     except UserError as exc:
         if setting != AUTO:
