@@ -15,7 +15,8 @@ from scipy.stats import norm
 
 from backtest.store import registry
 from backtest.cli import main
-from backtest.comparison import CompareError, jobson_korkie_memmel, parse_argument
+from backtest.comparison import jobson_korkie_memmel
+from backtest.comparison_entries import CompareError, parse_argument
 from tests.conftest import REPO_ROOT
 from tests.reference import correlated_pair
 
