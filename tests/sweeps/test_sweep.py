@@ -44,7 +44,7 @@ def _check_series_id(series_id, catalogs=()):
 
 FAKE_DATA = {
     "check_series_id": _check_series_id,
-    "load_returns": lambda ids, path=None, period=(None, None), catalogs=(): SYNTHETIC[list(ids)].loc[slice(*period)],
+    "load_returns": lambda ids, path=None, period=None, catalogs=(): SYNTHETIC[list(ids)].loc[slice(*(period or (None, None)))],
     "align_calendars": lambda frame: (frame.dropna(), 0),
     "default_search_path": lambda: [],
     "source_files": lambda ids, path=None, catalogs=(): {},
