@@ -48,6 +48,7 @@ class Context:
     year: np.ndarray
     index_ns: np.ndarray  # the calendar as int64 nanoseconds (rebalance dates -> rows)
     ppy: float
+    rf: np.ndarray  # each row's risk-free return (the statistics' conventions, prepared.conventions)
     cash_asset: str | None
     benchmark: Any = None  # Leg or None
     bench_set: WeightSet | None = None
@@ -269,7 +270,8 @@ class Evaluator:
             day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
             year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),
             index_ns=returns.index.to_numpy(dtype="datetime64[ns]").view(np.int64),
-            ppy=float(config.stats.periods_per_year),
+            ppy=prepared.conventions.periods_per_year,
+            rf=np.ascontiguousarray(prepared.conventions.risk_free.to_numpy(dtype=np.float64)),
             cash_asset=RF_SERIES if config.portfolio.cash == "rf" else None,
             benchmark=prepared.legs[1] if len(prepared.legs) > 1 else None,
         )
@@ -442,7 +444,7 @@ class Evaluator:
                 local_equity = np.empty((len(ids), n))
             else:
                 local_equity = np.empty((0, n))
-            per_combo = (fees, slippage, init, combo_bench, bench_equity, bench_init, context.ppy, context.day_number, context.year)
+            per_combo = (fees, slippage, init, combo_bench, bench_equity, bench_init, context.ppy, context.rf, context.day_number, context.year)
             if self.on_gpu:
                 from backtest.engine.cuda import MAX_COLS, csr_rule, sweep_cuda
 
@@ -480,7 +482,7 @@ class Curves:
     strategy: np.ndarray
     benchmark: np.ndarray | None
     initial_cash: float
-    periods_per_year: float
+    conventions: Any  # backtest.stats.conventions.Conventions of the combination's data
 
 
 def combination_curves(plan: Plan, params: dict) -> Curves:
@@ -495,7 +497,7 @@ def combination_curves(plan: Plan, params: dict) -> Curves:
     context = evaluator.contexts[0]
     fees, slippage, init = (float(a[0]) for a in evaluator.kernel_scalars(np.zeros(1, dtype=np.int64)))
     benchmark = evaluator._bench_curve(context, fees, slippage, init) if context.benchmark is not None else None
-    return Curves(context.prepared.returns.index, equity[0], benchmark, init, context.ppy)
+    return Curves(context.prepared.returns.index, equity[0], benchmark, init, context.prepared.conventions)
 
 
 def _simulate(context: Context, ws: WeightSet, fees: float, slippage: float, init: float) -> np.ndarray:
@@ -509,7 +511,7 @@ def _simulate(context: Context, ws: WeightSet, fees: float, slippage: float, ini
         context.prices, ws.cols[None, :], np.array([k]), ws.fee_free[None, :], np.array([0, ws.rows.shape[0]]),
         ws.rows, ws.weights, np.zeros(1, dtype=np.int64), np.array([float(fees)]), np.array([float(slippage)]),
         np.array([float(init)]), np.full(1, -1, dtype=np.int64), np.empty((0, n)), np.empty(0), context.ppy,
-        context.day_number, context.year, 1, np.empty((1, len(stat_names(False)))), equity,
+        context.rf, context.day_number, context.year, 1, np.empty((1, len(stat_names(False)))), equity,
     )
     return equity[0]
 

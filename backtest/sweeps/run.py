@@ -20,7 +20,7 @@ import numpy as np
 from backtest.errors import ConfigError
 from backtest.sweeps import backends
 from backtest.sweeps.evaluate import Evaluator
-from backtest.sweeps.plan import Plan, base_config, check_metric
+from backtest.sweeps.plan import Plan, base_config, check_metric, cost_variants
 from backtest.sweeps.ranking import Ranking
 from backtest.sweeps.result import SweepResult, ranked
 from backtest.sweeps.store import Store, write_table
@@ -109,7 +109,7 @@ def run_sweep(
         names, kept = backends.run_ray(plan, todo, batch_size, jobs, address, keep_equity, store, finished, total, on_batch), None
     else:
         names, kept = backends.run_local(evaluator, todo, batch_size, jobs, store, finished, total, on_batch)
-    ranking = Ranking(plan.metric, top)
+    ranking = Ranking(plan.metric, top, variants=lambda combos: cost_variants(plan, combos))
     if store is not None:  # the table from the part files, a window at a time, ranked as it passes
         write_table(plan, names, ranked(store.windows(names, total), names, ranking), store.root)
     else:
