@@ -169,12 +169,15 @@ def sweep(
             report = guards.walk_forward(plan, *walk, window_sweep)
             equity = report.pop("equity")
             if out is not None:
-                from backtest.io import atomic_file
+                from backtest.sweeps.store import write_walk_forward
 
-                stitched = equity.rename("equity").rename_axis("date").to_frame()
-                atomic_file(result.directory / "walk_forward_equity.csv", stitched.to_csv)
+                write_walk_forward(result.directory, report, equity)
             guard_rails["walk_forward"] = report
         if out is not None:
+            from backtest.io import write_json
+
+            # what the sweep's report shows beside its table (the walk-forward has files of its own)
+            write_json(result.directory / "guard_rails.json", {k: v for k, v in guard_rails.items() if k != "walk_forward"})
             _record_sweep(registry, out, result)
     return result
 
@@ -205,7 +208,8 @@ def compare(
     seed: int | None = None,
     out: Path | str | None = None,
 ):
-    """Compare backtests side by side and test each Sharpe ratio against the first's.
+    """Compare backtests on the dates they share (each rebased to 1 there, one set of conventions)
+    and test each against the first (active return, Sharpe ratios and their difference).
 
     Each argument is a `RunResult`, a run id (or unique prefix) in `root`'s registry, a run
     directory, a config file, or "CONFIG --set key=value [--start D] [--end D]" in one string.

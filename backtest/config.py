@@ -7,7 +7,7 @@ The key paths are a contract (`--set`, sweeps and the run registry use them):
     portfolio: {initial_cash: 100000, fees: 0.0005, slippage: 0.0, cash: none}   # cash: none | rf
     period:    {start: null, end: null}
     data:      {path: null, catalog: null}               # data directories; user catalog file(s)
-    stats:     {periods_per_year: 252}
+    stats:     {periods_per_year: auto, risk_free: auto}    # or a number; a series id or an annual rate
 
 Strategy parameters are typed by the strategy's own declarations (see `backtest.strategy`);
 everything else by the models below. Every error is a ConfigError naming the file and key.
@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backtest import io
 from backtest.errors import ConfigError, did_you_mean
@@ -68,7 +69,32 @@ class DataSection(_Section):
 
 
 class StatsSection(_Section):
-    periods_per_year: int = Field(252, gt=0)
+    """The statistics' conventions (`backtest.stats.conventions`): `periods_per_year` "auto" (the
+    period's own sessions per calendar year) or a number; `risk_free` "auto" (ff_factors:RF where
+    it covers the period, else 0), a series id, or an annual rate (0.02)."""
+
+    periods_per_year: int | float | Literal["auto"] = "auto"
+    risk_free: float | str = "auto"
+
+    @field_validator("periods_per_year", mode="before")
+    @classmethod
+    def _auto_or_positive(cls, value):
+        if value != "auto" and not (_is_number(value) and value > 0):
+            raise ValueError("expected auto or a positive number of periods a year, e.g. 252")
+        return value
+
+    @field_validator("risk_free", mode="before")
+    @classmethod
+    def _rate_or_series(cls, value):
+        if isinstance(value, str) and (value == "auto" or ":" in value):
+            return value
+        if not (_is_number(value) and -1 < value < 1):
+            raise ValueError("expected auto, a series id (dataset:column) or an annual rate such as 0.02")
+        return value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class SweepSection(_Section):

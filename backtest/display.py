@@ -69,3 +69,30 @@ def format_params(params: dict | None) -> str:
     if not params:
         return "–"
     return ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in params.items())
+
+
+def conventions_line(conventions: dict) -> str:
+    """The `"conventions"` object (`backtest.stats.conventions.Conventions.to_json`) in one line."""
+    ppy = conventions["periods_per_year"]
+    if conventions["periods_per_year_setting"] == "auto":
+        sessions = f"{ppy:.1f} sessions a year ({conventions['sessions']:,} over {conventions['years']:.2f} calendar years)"
+    else:
+        sessions = f"{ppy:g} periods a year (fixed)"
+    source = conventions["risk_free"]
+    risk_free = f"{source} accrued per row" if isinstance(source, str) else f"{source:g} a year" if source else "0"
+    return (f"Conventions: {sessions}; CAGR over calendar years; risk-free {risk_free} (Sharpe, Sortino, alpha "
+            f"on excess returns); alpha and beta: OLS on excess returns, alpha x {ppy:.1f} a year")
+
+
+def significance_lines(block: dict) -> list[str]:
+    """The `"significance"` object (`backtest.stats.edge.significance`): its verdict, then its figures."""
+    lo, hi = block["sharpe_ci"]
+    dlo, dhi = block["sharpe_difference_ci"]
+    boot = block["bootstrap"]
+    return [
+        f"Significance: {block['verdict']}",
+        f"  Sharpe {block['sharpe']:.3f} (95 % {lo:.3f} … {hi:.3f}) vs {block['benchmark_sharpe']:.3f}; difference "
+        f"{block['sharpe_difference']:+.3f} (95 % {dlo:+.3f} … {dhi:+.3f}); P(true Sharpe > the other's) = "
+        f"{block['probabilistic_sharpe']:.2f}; Newey-West t with {block['lags']} lags; stationary bootstrap "
+        f"{boot['resamples']:,} resamples, mean block {boot['mean_block']:g}, seed {boot['seed']}",
+    ]

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from backtest import data, stats
-from backtest.config import Config, StrategyBlock
-from backtest.errors import ConfigError
+from backtest.config import Config, StatsSection, StrategyBlock
+from backtest.errors import ConfigError, UserError
+from backtest.stats.conventions import AUTO, Conventions, risk_free_coverage
 from backtest.strategy import Strategy, load_strategy, strategy_from
 
 RF_SERIES = "ff_factors:RF"  # the daily T-bill return: the cash asset of `portfolio.cash: rf`
@@ -50,7 +51,14 @@ class Prepared:
     returns: pd.DataFrame  # aligned daily returns of every series the run needs
     dropped_rows: int  # dates dropped to align the series' calendars
     search_path: list[Path]
-    catalogs: tuple[Path, ...] = ()  # the user catalog files of config.data.catalog
+    catalogs: tuple[Path, ...]  # the user catalog files of config.data.catalog
+    conventions: Conventions  # sessions a year and each row's risk-free return (config.stats)
+
+    @property
+    def series_read(self) -> list[str]:
+        """Every series id the run's figures depend on: its returns' columns and the risk-free series."""
+        risk_free = self.conventions.risk_free_source
+        return list(dict.fromkeys([*self.returns.columns, *([risk_free] if isinstance(risk_free, str) else [])]))
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,37 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
         raise ConfigError(f"{config.source}: period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
-    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config))
+    conventions = resolve_conventions(config.stats, returns.index, path, catalogs(config), config.source)
+    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config), conventions)
+
+
+def resolve_conventions(settings: StatsSection, index: pd.DatetimeIndex, path=None, user_catalogs=(),
+                        source: str = "config") -> Conventions:
+    """The conventions of a period (`index`) under a config's `stats` settings.
+
+    `risk_free: auto` accrues `ff_factors:RF` where it covers the whole period and is 0 otherwise,
+    with a note saying why; a series id must cover it (ConfigError naming the key otherwise); a
+    number is an annual rate.
+    """
+    setting = settings.risk_free
+    if not isinstance(setting, str):
+        return Conventions.resolve(index, settings.periods_per_year, setting)
+    series_id = RF_SERIES if setting == AUTO else setting
+    try:
+        if setting != AUTO:
+            data.check_series_id(series_id, user_catalogs)
+        rf = data.load_returns([series_id], path, None, user_catalogs)[series_id]  # missing values: its coverage says
+        reason = risk_free_coverage(rf, index, series_id)
+    except UserError as exc:
+        if setting != AUTO:
+            raise ConfigError(f"{source}: stats.risk_free: {exc}") from None
+        rf, reason = None, f"{series_id} cannot be read ({exc})"
+    if reason is not None:
+        if setting != AUTO:
+            raise ConfigError(f"{source}: stats.risk_free: {reason}; choose another series, a rate (e.g. 0.02) or auto")
+        note = f"note: risk-free rate 0 (Sharpe, Sortino and alpha over zero): {reason}"
+        return Conventions.resolve(index, settings.periods_per_year, setting, note=note)
+    return Conventions.resolve(index, settings.periods_per_year, setting, rf_series=rf, rf_name=series_id)
 
 
 def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
@@ -116,14 +154,16 @@ def run_leg(prepared: Prepared, leg: Leg) -> LegResult:
     from backtest.engine import simulate
 
     portfolio = prepared.config.portfolio
+    conventions = prepared.conventions
     weights = leg.strategy.target_weights(prepared.returns, leg.params)
     simulation = simulate(prepared.returns, weights, **_engine_settings(prepared.config))
     figures = stats.performance(
         simulation.equity,
         portfolio.initial_cash,
-        prepared.config.stats.periods_per_year,
+        conventions.periods_per_year,
         traded=simulation.traded,
         fees=simulation.fees,
+        risk_free=conventions.risk_free,
     )
     return LegResult(leg, weights, simulation, figures)
 
@@ -139,25 +179,37 @@ def run_backtest(config: Config, strategy: Any = None) -> "RunResult":
 
 
 def run_prepared(prepared: Prepared) -> "RunResult":
-    """Every leg of a prepared run, and the strategy's figures relative to the benchmark."""
-    config = prepared.config
+    """Every leg of a prepared run, the strategy's figures relative to the benchmark, and the
+    significance of its edge over it."""
+    initial = prepared.config.portfolio.initial_cash
+    conventions = prepared.conventions
     strategy = run_leg(prepared, prepared.legs[0])
     benchmark = run_leg(prepared, prepared.legs[1]) if len(prepared.legs) > 1 else None
+    significance = None
     if benchmark is not None:
         strategy.stats.update(
-            stats.relative(
-                strategy.simulation.equity,
-                config.portfolio.initial_cash,
-                benchmark.simulation.equity,
-                config.portfolio.initial_cash,
-                config.stats.periods_per_year,
-            )
+            stats.relative(strategy.simulation.equity, initial, benchmark.simulation.equity, initial,
+                           conventions.periods_per_year, risk_free=conventions.risk_free)
         )
-    result = RunResult(prepared, strategy, benchmark)
+        significance = edge_significance(strategy.simulation.equity, benchmark.simulation.equity, initial, initial,
+                                         conventions, name=prepared.legs[0].strategy.name)
+    result = RunResult(prepared, strategy, benchmark, significance=significance)
+    if conventions.note:
+        result.notes.append(conventions.note)
     mixed = data.mixed_returns_message(result.return_types)
     if mixed:
         result.notes.append(f"note: {mixed}")
     return result
+
+
+def edge_significance(equity: pd.Series, benchmark_equity: pd.Series, initial: float, benchmark_initial: float,
+                      conventions: Conventions, name: str, against: str = "its benchmark") -> dict:
+    """`backtest.stats.edge.significance` of two equity curves on the same dates (each measured from its
+    initial value) under the period's conventions."""
+    from backtest.stats.edge import significance
+
+    return significance(stats.daily_returns(equity, initial), stats.daily_returns(benchmark_equity, benchmark_initial),
+                        conventions.risk_free.to_numpy(), conventions.periods_per_year, name=name, against=against)
 
 
 @dataclass(repr=False)
@@ -165,7 +217,9 @@ class RunResult:
     """One backtest's results, in memory (`backtest.run`).
 
     `stats` and `benchmark_stats` hold the figures of `backtest run --json` (see the README's
-    Statistics section for their definitions and conventions); `equity`, `drawdown`,
+    Statistics section for their definitions and conventions); `conventions` how they were
+    computed (sessions a year, risk-free rate); `significance` whether the strategy's edge over
+    its benchmark is more than luck (None without a benchmark); `equity`, `drawdown`,
     `weights` and `orders` the curves and trades behind them. `save(out)` writes the run
     directory and records it; `to_vectorbt()` gives vectorbt's own Portfolio of the strategy leg.
     (`backtest.run` returns `backtest.api.RunResult`, which also draws: `report`, `figure`.)
@@ -174,6 +228,7 @@ class RunResult:
     prepared: Prepared
     strategy: LegResult
     benchmark: LegResult | None
+    significance: dict | None = None  # `backtest.stats.edge.significance` vs the benchmark
     run_id: str | None = None  # set by `save`
     directory: Path | None = None  # the run directory, once saved
     notes: list[str] = field(default_factory=list)  # one-line warnings about the run (mixed return types, ...)
@@ -208,8 +263,9 @@ class RunResult:
 
     @property
     def conventions(self) -> dict:
-        """How the figures are computed (annualisation, risk-free rate)."""
-        return {"periods_per_year": self.prepared.config.stats.periods_per_year, "risk_free": 0}
+        """How the figures are computed: sessions a year, calendar CAGR, the risk-free rate (the
+        `"conventions"` object of --json)."""
+        return self.prepared.conventions.to_json()
 
     @property
     def return_types(self) -> dict[str, str]:
@@ -250,8 +306,10 @@ class RunResult:
             "run_id": self.run_id,
             "start": self.start,
             "end": self.end,
+            "conventions": self.conventions,
             "strategy": self.strategy.stats,
             "benchmark": self.benchmark.stats if self.benchmark else None,
+            "significance": self.significance,
         })
 
     def save(self, out: Path | str = "results") -> Path:
@@ -276,7 +334,7 @@ class RunResult:
     def _repr_html_(self) -> str:
         from html import escape
 
-        from backtest.display import stat_rows
+        from backtest.display import conventions_line, significance_lines, stat_rows
 
         columns = {"Strategy": self.strategy.stats}
         if self.benchmark is not None:
@@ -284,5 +342,7 @@ class RunResult:
         legs = " vs ".join(f"{leg.leg.strategy.name}({', '.join(leg.leg.series)})" for leg in self.legs)
         head = "".join(f"<th>{escape(h)}</th>" for h in ["", *columns])
         body = "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in stat_rows(columns))
+        lines = [conventions_line(self.conventions), *(significance_lines(self.significance) if self.significance else [])]
         return (f"<p><b>{escape(legs)}</b> {self.start} → {self.end}, {len(self.prepared.returns):,} sessions</p>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                + "".join(f"<p>{escape(line)}</p>" for line in lines))

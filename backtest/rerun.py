@@ -124,6 +124,15 @@ def _read_json(path: Path, run_id: str) -> dict:
         raise RegistryError(f"run {run_id}: cannot read {path} ({exc})") from None
 
 
+def _figures(summary: dict) -> dict:
+    """What a rerun must reproduce of stats.json: dates, conventions, statistics, significance (the
+    conventions' note, which may name the data directories searched, is words, not a figure)."""
+    figures = {k: summary.get(k) for k in ("start", "end", "conventions", "strategy", "benchmark", "significance")}
+    if isinstance(figures["conventions"], dict):
+        figures["conventions"] = {k: v for k, v in figures["conventions"].items() if k != "risk_free_note"}
+    return figures
+
+
 def rerun(record: RunRecord) -> RerunReport:
     """Execute a recorded run again and compare its inputs and statistics with the record."""
     if record.kind != "run":
@@ -136,10 +145,9 @@ def rerun(record: RunRecord) -> RerunReport:
     config = validate(dict(record.config), source=f"run {record.id} (config.yaml)",
                       base_dir=manifest.get("config_dir") or ".")
     prepared = prepare(config)
-    current_files = data.source_files(list(prepared.returns.columns), prepared.search_path, prepared.catalogs)
+    current_files = data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs)
     changes = data_changes(manifest.get("data_files") or {}, current_files)
     changes += software_changes(manifest, rundir.environment())
     summary = json.loads(json.dumps(run_prepared(prepared).summary()))
-    compared = {k: stored.get(k) for k in ("start", "end", "strategy", "benchmark")}
-    fresh = {k: summary.get(k) for k in compared}
+    compared, fresh = _figures(stored), _figures(summary)
     return RerunReport(record.id, _count(compared), changes, differences(compared, fresh))

@@ -95,18 +95,23 @@ def read_french_csv(path, columns):
     return dates, np.array(values)
 
 
-def summary_figures(equity, initial_cash, periods_per_year=252):
-    """Headline statistics with plain numpy, from the formulas in the README."""
+def summary_figures(equity, initial_cash, dates, periods_per_year="auto", risk_free=None):
+    """Headline statistics with plain numpy, from the formulas in the README: CAGR over calendar
+    years (days / 365.25), "auto" periods a year = (rows - 1) / calendar years, Sharpe of the
+    excess returns r - risk_free."""
     equity = np.asarray(equity, dtype=float)
+    years = (dates[-1] - dates[0]).days / 365.25
+    ppy = (len(equity) - 1) / years if periods_per_year == "auto" else periods_per_year
     previous = np.r_[initial_cash, equity[:-1]]
     r = equity / previous - 1
+    x = r - (0.0 if risk_free is None else np.asarray(risk_free, dtype=float))
     peak = np.maximum.accumulate(np.r_[initial_cash, equity])[1:]
     return {
         "final_value": equity[-1],
         "total_return": equity[-1] / initial_cash - 1,
-        "cagr": (equity[-1] / initial_cash) ** (periods_per_year / len(equity)) - 1,
-        "volatility": r.std(ddof=1) * np.sqrt(periods_per_year),
-        "sharpe": r.mean() / r.std(ddof=1) * np.sqrt(periods_per_year),
+        "cagr": (equity[-1] / initial_cash) ** (1 / years) - 1,
+        "volatility": r.std(ddof=1) * np.sqrt(ppy),
+        "sharpe": x.mean() / x.std(ddof=1) * np.sqrt(ppy),
         "max_drawdown": (equity / peak - 1).min(),
     }
 
@@ -251,3 +256,30 @@ def trend_filter_signals(dates, asset_returns, window):
             rows.append((dates[t], new))
             state = new
     return rows
+
+
+def deflated_sharpe(excess, trial_ratios, periods_per_year):
+    """Bailey & López de Prado (2014), eqs. for SR0 and DSR, written out independently with scipy:
+    (DSR, SR0 annualised). excess: per-period excess returns; trial_ratios: the trials' annualised
+    Sharpe ratios."""
+    from scipy import stats as sps
+
+    r = np.asarray(excess, dtype=float)
+    sr = np.mean(r) / np.std(r, ddof=1)
+    per_period = np.asarray(trial_ratios, dtype=float) / np.sqrt(periods_per_year)
+    n = len(per_period)
+    gamma = 0.5772156649015329
+    sr0 = np.std(per_period, ddof=1) * ((1 - gamma) * sps.norm.ppf(1 - 1 / n) + gamma * sps.norm.ppf(1 - 1 / (n * np.e)))
+    g3 = sps.skew(r)
+    g4 = sps.kurtosis(r) + 3
+    dsr = sps.norm.cdf((sr - sr0) * np.sqrt(len(r) - 1) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2))
+    return dsr, sr0 * np.sqrt(periods_per_year)
+
+
+def correlated_pair(seed, n, mean_a, mean_b, corr=0.5, vol=0.01):
+    """Two series of n normal returns with means mean_a, mean_b, volatility vol and correlation corr."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0, vol, n)
+    a = mean_a + np.sqrt(corr) * common + np.sqrt(1 - corr) * rng.normal(0, vol, n)
+    b = mean_b + np.sqrt(corr) * common + np.sqrt(1 - corr) * rng.normal(0, vol, n)
+    return a, b

@@ -15,14 +15,10 @@ from scipy.stats import norm
 
 from backtest.store import registry
 from backtest.cli import main
-from backtest.comparison import (
-    CompareError,
-    bootstrap_sharpe_difference,
-    jobson_korkie_memmel,
-    parse_argument,
-    stationary_bootstrap_indices,
-)
+from backtest.comparison import jobson_korkie_memmel
+from backtest.comparison_entries import CompareError, parse_argument
 from tests.conftest import REPO_ROOT
+from tests.reference import correlated_pair
 
 # --- the tests of a Sharpe difference -------------------------------------------------------------
 
@@ -40,17 +36,9 @@ def memmel_reference(a, b):
     return z, 2 * norm.sf(abs(z))
 
 
-def _pair(seed, T, mean_a, mean_b, corr=0.5, vol=0.01):
-    rng = np.random.default_rng(seed)
-    common = rng.normal(0, vol, T)
-    a = mean_a + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, T)
-    b = mean_b + math.sqrt(corr) * common + math.sqrt(1 - corr) * rng.normal(0, vol, T)
-    return a, b
-
-
 @pytest.mark.parametrize("seed,T,mean_a,mean_b,corr", [(1, 500, 0.0006, 0.0002, 0.3), (2, 2000, 0.0, 0.0004, 0.8), (3, 60, 0.002, -0.001, 0.0)])
 def test_jkm_matches_the_memmel_formula(seed, T, mean_a, mean_b, corr):
-    a, b = _pair(seed, T, mean_a, mean_b, corr)
+    a, b = correlated_pair(seed, T, mean_a, mean_b, corr)
     z, p = memmel_reference(list(a), list(b))
     out = jobson_korkie_memmel(a, b)
     assert out["z"] == pytest.approx(z, rel=1e-10)
@@ -59,49 +47,27 @@ def test_jkm_matches_the_memmel_formula(seed, T, mean_a, mean_b, corr):
 
 
 def test_identical_strategies_give_p_one():
-    a, _ = _pair(4, 1500, 0.0004, 0.0, 0.5)
+    a, _ = correlated_pair(4, 1500, 0.0004, 0.0, 0.5)
     assert jobson_korkie_memmel(a, a.copy())["p_value"] == 1.0
-    boot = bootstrap_sharpe_difference(a, a.copy(), resamples=300)
-    assert boot["p_value"] == 1.0 and boot["difference"] == 0.0
 
 
 def test_clearly_better_strategy_is_significant():
-    a, b = _pair(6, 2520, 0.0012, 0.0, 0.5)  # annual Sharpe ~1.9 vs 0, ten years
+    a, b = correlated_pair(6, 2520, 0.0012, 0.0, 0.5)  # annual Sharpe ~1.9 vs 0, ten years
     jkm = jobson_korkie_memmel(a, b)
-    boot = bootstrap_sharpe_difference(a, b, resamples=2000, block=21, seed=0)
     assert jkm["z"] > 0 and jkm["p_value"] < 0.01
-    assert boot["p_value"] < 0.01 and boot["difference"] > 0 and boot["ci_low"] > 0
-    # swapping the two changes the sign, not the p-values
-    assert jobson_korkie_memmel(b, a)["p_value"] == pytest.approx(jkm["p_value"])
-    assert bootstrap_sharpe_difference(b, a, seed=0)["p_value"] == pytest.approx(boot["p_value"])
+    assert jobson_korkie_memmel(b, a)["p_value"] == pytest.approx(jkm["p_value"])  # swapped: same p
 
 
-def test_p_values_are_roughly_uniform_under_the_null():
+def test_jkm_p_values_are_roughly_uniform_under_the_null():
     """Two independent series with the same true Sharpe ratio, 200 seeds: about 5 % rejections."""
-    p_jkm, p_boot = [], []
+    p = []
     for seed in range(200):
         rng = np.random.default_rng(1000 + seed)
-        a = rng.normal(0.0005, 0.01, 500)
-        b = rng.normal(0.0005, 0.01, 500)
-        p_jkm.append(jobson_korkie_memmel(a, b)["p_value"])
-        p_boot.append(bootstrap_sharpe_difference(a, b, resamples=199, block=21, seed=seed)["p_value"])
-    for p in (np.array(p_jkm), np.array(p_boot)):
-        assert 0.01 <= (p < 0.05).mean() <= 0.12
-        assert 0.4 <= p.mean() <= 0.6
-        assert all(20 <= n <= 60 for n in np.histogram(p, bins=5, range=(0, 1))[0])
-
-
-def test_stationary_bootstrap_indices():
-    rng = np.random.default_rng(0)
-    T, block = 5000, 21
-    idx = stationary_bootstrap_indices(rng, 40, T, block)
-    assert idx.shape == (40, T) and idx.min() >= 0 and idx.max() < T
-    breaks = (idx[:, 1:] != (idx[:, :-1] + 1) % T).sum()
-    assert breaks / (40 * (T - 1)) == pytest.approx(1 / block, rel=0.1)  # geometric blocks, mean ~21
-    counts = np.bincount(idx.ravel(), minlength=T)  # every row about equally likely
-    assert counts.min() > 0 and counts.std() / counts.mean() < 0.6
-    one = bootstrap_sharpe_difference(*_pair(7, 800, 0.0005, 0.0), resamples=500, seed=3)
-    assert one == bootstrap_sharpe_difference(*_pair(7, 800, 0.0005, 0.0), resamples=500, seed=3)  # seeded
+        p.append(jobson_korkie_memmel(rng.normal(0.0005, 0.01, 500), rng.normal(0.0005, 0.01, 500))["p_value"])
+    p = np.array(p)
+    assert 0.01 <= (p < 0.05).mean() <= 0.12
+    assert 0.4 <= p.mean() <= 0.6
+    assert all(20 <= n <= 60 for n in np.histogram(p, bins=5, range=(0, 1))[0])
 
 
 # --- arguments ------------------------------------------------------------------------------------
@@ -122,7 +88,8 @@ def test_parse_argument():
 
 
 def _write_run(root, run_id, dates, returns, initial_cash=100_000.0):
-    """A run directory in the layout `backtest run` writes, and its registry row."""
+    """A run directory in the layout `backtest run` writes, and its registry row (252 periods a
+    year and a zero risk-free rate, set in its config)."""
     from backtest import stats
 
     equity = pd.Series(initial_cash * np.cumprod(1 + returns), index=dates, name="strategy")
@@ -134,7 +101,8 @@ def _write_run(root, run_id, dates, returns, initial_cash=100_000.0):
     from backtest.io import json_safe
 
     (run_dir / "stats.json").write_text(json.dumps(json_safe(summary)))
-    config = {"strategy": {"name": "synthetic", "params": {}}, "portfolio": {"initial_cash": initial_cash}, "stats": {"periods_per_year": 252}}
+    config = {"strategy": {"name": "synthetic", "params": {}}, "portfolio": {"initial_cash": initial_cash},
+              "stats": {"periods_per_year": 252, "risk_free": 0}}
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     registry.record_run(root, run_id, config, json_safe(summary), run_dir=run_dir)
     return run_dir, equity
@@ -142,10 +110,10 @@ def _write_run(root, run_id, dates, returns, initial_cash=100_000.0):
 
 @pytest.fixture
 def two_runs(tmp_path):
-    """Two runs on overlapping business-day calendars: 2000-2009 and 2005-2014."""
+    """Two runs on overlapping business-day calendars: 2000-2009 and 2005-03-01 to 2014."""
     rng = np.random.default_rng(11)
     d1 = pd.bdate_range("2000-01-03", "2009-12-31")
-    d2 = pd.bdate_range("2005-01-03", "2014-12-31")
+    d2 = pd.bdate_range("2005-03-01", "2014-12-31")
     _, e1 = _write_run(tmp_path, "alpha-20260101-000000-aaaaaa", d1, rng.normal(0.0004, 0.01, len(d1)))
     _, e2 = _write_run(tmp_path, "beta-20260101-000000-bbbbbb", d2, rng.normal(0.0002, 0.012, len(d2)))
     return tmp_path, e1, e2
@@ -155,33 +123,60 @@ def _invoke(*args):
     return CliRunner().invoke(main, ["compare", *map(str, args)])
 
 
+def _window(equity, common):
+    """A run on the common dates, rebased to 1 at the first; its returns between consecutive
+    common dates (0 on the first, the base)."""
+    curve = equity.loc[common] / equity.loc[common[0]]
+    return curve, curve.pct_change().fillna(0.0).to_numpy()
+
+
 def test_compare_recorded_runs_json(two_runs):
+    import statsmodels.api as sm
+
     root, e1, e2 = two_runs
     out = _invoke("alpha", root / "beta-20260101-000000-bbbbbb", "--out", root, "--format", "json", "--resamples", 300)
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
-    assert [e["label"] for e in result["entries"]] == ["alpha-20260101-000000-aaaaaa", "beta-20260101-000000-bbbbbb"]
-    assert [e["kind"] for e in result["entries"]] == ["run", "run"]
+    alpha, beta = result["entries"]
+    assert [alpha["label"], beta["label"]] == ["alpha-20260101-000000-aaaaaa", "beta-20260101-000000-bbbbbb"]
+    assert [alpha["kind"], beta["kind"]] == ["run", "run"]
+    # full period: each run's own figures, as stored
     stored = json.loads((root / "alpha-20260101-000000-aaaaaa" / "stats.json").read_text())["strategy"]
-    assert result["entries"][0]["stats"]["sharpe"] == pytest.approx(stored["sharpe"], rel=1e-12)
-    assert result["entries"][1]["start"] == "2005-01-03" and result["entries"][1]["end"] == "2014-12-31"
-    (test,) = result["sharpe_tests"]
+    assert alpha["stats"]["sharpe"] == pytest.approx(stored["sharpe"], rel=1e-12)
+    assert beta["start"] == "2005-03-01" and beta["end"] == "2014-12-31"
+    # the common window: the dates both have, one set of conventions (the first run's: 252, 0)
     common = e1.index.intersection(e2.index)
-    assert test["common_dates"] == len(common) and test["returns"] == len(common) - 1
-    # returns between consecutive common dates (alpha has earlier rows, so the first date has none)
-    assert (test["start"], test["end"]) == ("2005-01-04", "2009-12-31")
-    r1 = e1.loc[common].pct_change().iloc[1:].to_numpy()
-    r2 = e2.loc[common].pct_change().iloc[1:].to_numpy()
+    assert result["common"]["start"] == "2005-03-01" and result["common"]["end"] == "2009-12-31"
+    assert result["common"]["dates"] == len(common)
+    assert result["common"]["conventions"]["periods_per_year"] == 252 and result["common"]["conventions"]["risk_free"] == 0
+    years = (common[-1] - common[0]).days / 365.25
+    for entry, equity in ((alpha, e1), (beta, e2)):
+        curve, r = _window(equity, common)
+        figures = entry["common_stats"]
+        assert figures["cagr"] == pytest.approx(curve.iloc[-1] ** (1 / years) - 1, rel=1e-9)
+        assert figures["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252), rel=1e-9)
+        assert figures["total_return"] == pytest.approx(curve.iloc[-1] - 1, rel=1e-12)
+    (test,) = result["sharpe_tests"]
+    _, r1 = _window(e1, common)
+    _, r2 = _window(e2, common)
+    assert test["common_dates"] == len(common) and (test["start"], test["end"]) == ("2005-03-01", "2009-12-31")
     z, p = memmel_reference(list(r2), list(r1))
     assert test["jkm_z"] == pytest.approx(z, rel=1e-9) and test["jkm_p_value"] == pytest.approx(p, rel=1e-8)
-    boot = bootstrap_sharpe_difference(r2, r1, resamples=300, block=21, seed=0)
-    assert test["bootstrap_p_value"] == pytest.approx(boot["p_value"])
-    assert test["resamples"] == 300
-    # yearly returns side by side: 2000-2014, each run's own years, NaN (null) where it has none
-    assert list(result["yearly"]["alpha-20260101-000000-aaaaaa"]) == [str(y) for y in range(2000, 2015)]
-    assert result["yearly"]["alpha-20260101-000000-aaaaaa"]["2012"] is None
-    first = e1[e1.index.year == 2000].iloc[-1] / 100_000.0 - 1
-    assert result["yearly"]["alpha-20260101-000000-aaaaaa"]["2000"] == pytest.approx(first, rel=1e-12)
+    lags = int(4 * (len(r1) / 100) ** (2 / 9))
+    ols = sm.OLS(r2 - r1, np.ones(len(r1))).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False}, use_t=False)
+    assert test["active_return"] == pytest.approx(ols.params[0] * 252, rel=1e-9)
+    assert test["t_stat"] == pytest.approx(ols.tvalues[0], rel=1e-9) and test["p_value"] == pytest.approx(ols.pvalues[0], rel=1e-9)
+    from backtest.stats.bootstrap import sharpe_difference_interval
+
+    assert test["bootstrap_p_value"] == sharpe_difference_interval(r2, r1, 252, n_resamples=300, seed=0).p_value
+    assert test["significance"]["bootstrap"]["resamples"] == 300
+    assert "beta-20260101-000000-bbbbbb" in test["significance"]["verdict"] and "alpha-20260101-000000-aaaaaa" in test["significance"]["verdict"]
+    # calendar-year returns on the common window; 2005 starts in March: partial, marked
+    assert list(result["yearly"]["alpha-20260101-000000-aaaaaa"]) == [str(y) for y in range(2005, 2010)]
+    curve, _ = _window(e1, common)
+    first = curve[curve.index.year == 2005].iloc[-1] - 1
+    assert result["yearly"]["alpha-20260101-000000-aaaaaa"]["2005"] == pytest.approx(first, rel=1e-12)
+    assert result["partial_years"] == {"2005": ["2005-03-01", "2005-12-30"]}
     directory = root / f"compare-{result['compare_id']}"
     assert directory == root / result["directory"].split("/")[-1]
     names = {p.name for p in directory.iterdir()}
@@ -190,6 +185,9 @@ def test_compare_recorded_runs_json(two_runs):
     assert json.loads((directory / "compare.json").read_text()) == result
     yearly = pd.read_csv(directory / "yearly.csv", index_col="year")
     assert list(yearly.columns) == [e["label"] for e in result["entries"]]
+    rebased = pd.read_csv(directory / "equity.csv", index_col="date", parse_dates=True)
+    assert rebased.index.equals(common) and (rebased.iloc[0] == 1.0).all()
+    np.testing.assert_allclose(rebased["beta-20260101-000000-bbbbbb"], _window(e2, common)[0], rtol=1e-12)
     assert not list(root.glob(".compare-*.tmp"))
 
 
@@ -203,7 +201,7 @@ def test_paths_with_spaces_and_run_directories(two_runs):
     assert out.exit_code == 0, out.output
     entries = json.loads(out.stdout)["entries"]
     assert [e["label"] for e in entries] == ["alpha-20260101-000000-aaaaaa", "beta copy"]
-    assert entries[1]["kind"] == "run" and entries[1]["sessions"] == len(pd.bdate_range("2005-01-03", "2014-12-31"))
+    assert entries[1]["kind"] == "run" and entries[1]["sessions"] == len(pd.bdate_range("2005-03-01", "2014-12-31"))
 
 
 def test_compare_formats(two_runs):
@@ -213,21 +211,36 @@ def test_compare_formats(two_runs):
     assert out.exit_code == 0, out.output
     frame = pd.read_csv(io.StringIO(out.stdout), index_col="statistic")
     assert list(frame.columns) == ["A", "B"]
-    for key in ("start", "sessions", "cagr", "sharpe", "max_drawdown", "jkm_p_value", "bootstrap_p_value", "common_dates"):
+    for key in ("full.start", "full.sessions", "full.cagr", "common.cagr", "common.sharpe", "common.max_drawdown",
+                "common.jkm_p_value", "common.bootstrap_p_value", "common.p_value", "common.active_return"):
         assert key in frame.index, key
-    assert 0 <= float(frame.loc["jkm_p_value", "B"]) <= 1 and pd.isna(frame.loc["jkm_p_value", "A"])
+    assert 0 <= float(frame.loc["common.jkm_p_value", "B"]) <= 1 and pd.isna(frame.loc["common.jkm_p_value", "A"])
 
     out = _invoke(*base, "--format", "markdown")
     assert out.exit_code == 0, out.output
     lines = out.stdout.strip().splitlines()
-    assert lines[0] == "|  | A | B |" and lines[1] == "|---|---:|---:|"
+    assert lines[0] == f"**Common window 2005-03-01 → 2009-12-31 ({len(pd.bdate_range('2005-03-01', '2009-12-31')):,} dates, rebased to 1 at the first)**"
+    assert "|  | A | B |" in lines and "|---|---:|---:|" in lines
     assert any(line.startswith("| Sharpe |") for line in lines)
     assert any("Jobson–Korkie–Memmel" in line for line in lines)
+    assert "**Full period (each run's own dates and conventions)**" in lines
 
     out = _invoke(*base)
     assert out.exit_code == 0, out.output
-    for text in ("Side by side", "Sharpe", "CAGR", "common dates", "(JKM)", "(bootstrap)", "Calendar-year returns", "2014", "Charts and tables:"):
+    for text in ("Common window 2005-03-01 → 2009-12-31", "Conventions: 252 periods a year (fixed)", "Significance: B ",
+                 "Full period", "Sharpe", "CAGR", "(Jobson–Korkie–Memmel)", "(stationary bootstrap)",
+                 "Calendar-year returns on the common window", "2005*", "Charts and tables:"):
         assert text in out.output, text
+
+
+def test_runs_without_common_dates_are_a_user_error(tmp_path):
+    rng = np.random.default_rng(3)
+    d1, d2 = pd.bdate_range("2000-01-03", "2000-12-29"), pd.bdate_range("2001-01-02", "2001-12-31")
+    _write_run(tmp_path, "early-20260101-000000-aaaaaa", d1, rng.normal(0, 0.01, len(d1)))
+    _write_run(tmp_path, "late-20260101-000000-bbbbbb", d2, rng.normal(0, 0.01, len(d2)))
+    out = _invoke("early", "late", "--out", tmp_path)
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1
+    assert "the runs share 0 dates, too few to compare" in out.stderr
 
 
 @pytest.mark.parametrize("args,message", [
@@ -264,9 +277,9 @@ def test_compare_configs_with_overrides_real_data(shared_data, tmp_path, monkeyp
     assert [e["label"] for e in result["entries"]] == ["first10 start=1990-01-01", "first10 start=1990-01-01 lookback=5"]
     (test,) = result["sharpe_tests"]
     assert test["common_dates"] == result["entries"][0]["sessions"] == result["entries"][1]["sessions"]
-    assert test["returns"] == test["common_dates"]  # same calendar, same first date: from the initial cash
     assert 0 <= test["jkm_p_value"] <= 1 and 0 <= test["bootstrap_p_value"] <= 1
     assert result["entries"][0]["stats"]["sharpe"] != result["entries"][1]["stats"]["sharpe"]
+    assert result["common"]["conventions"]["risk_free"] == "ff_factors:RF"
 
 
 def test_compare_recorded_run_with_its_config_real_data(shared_data, tmp_path, monkeypatch):
@@ -283,20 +296,26 @@ def test_compare_recorded_run_with_its_config_real_data(shared_data, tmp_path, m
     for name in ("final_value", "cagr", "sharpe", "max_drawdown", "turnover"):
         assert recorded["stats"][name] == pytest.approx(run["strategy"][name], rel=1e-9), name
         assert rerun["stats"][name] == pytest.approx(run["strategy"][name], rel=1e-9), name
+    assert recorded["conventions"] == run["conventions"]
     (test,) = result["sharpe_tests"]
     assert test["jkm_p_value"] == pytest.approx(1.0) and test["bootstrap_p_value"] == pytest.approx(1.0)
 
 
 def test_compare_different_calendars_real_data(shared_data, tmp_path, monkeypatch):
-    """Ken French size portfolios (1926-) vs ETFs (2000-): own statistics, tests on common dates."""
+    """Ken French size deciles (1926-2025) vs ETFs (2000-2026): figures and tests on the dates both
+    have, over T-bills (which cover that window), full-period figures each under its own conventions."""
     monkeypatch.chdir(REPO_ROOT)
-    out = _invoke("configs/first10.yaml", "configs/first10_etf.yaml", "--out", tmp_path, "--resamples", 300)
+    out = _invoke("configs/first10_deciles.yaml", "configs/first10_etf.yaml", "--out", tmp_path, "--resamples", 300)
     assert out.exit_code == 0, out.output
-    assert "common dates" in out.output and "(JKM)" in out.output
+    assert "Common window 2000-05-30 → 2025-05-30" in out.output and "(Jobson–Korkie–Memmel)" in out.output
+    assert "first10_etf (full period): risk-free rate 0" in out.stderr  # past ff_factors:RF's last date
     (directory,) = tmp_path.glob("compare-*")
     result = json.loads((directory / "compare.json").read_text())
     french, etf = result["entries"]
-    assert french["start"] == "1926-07-01" and etf["start"] >= "2000-01-01"
+    assert french["start"] == "1926-07-01" and etf["start"] == "2000-05-30" and etf["end"] > "2025-05-30"
+    assert result["common"]["start"] == etf["start"] and result["common"]["end"] == french["end"] == "2025-05-30"
+    assert result["common"]["conventions"]["risk_free"] == "ff_factors:RF"
+    assert french["conventions"]["risk_free"] == "ff_factors:RF" and etf["conventions"]["risk_free"] == 0
+    assert set(result["partial_years"]) == {"2000", "2025"}
     (test,) = result["sharpe_tests"]
-    assert 0 < test["common_dates"] < etf["sessions"] + 1 and test["start"] >= etf["start"]
-    assert test["common_dates"] > 5000
+    assert test["common_dates"] == result["common"]["dates"] > 6000

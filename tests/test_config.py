@@ -15,7 +15,7 @@ def test_defaults_fill_in():
     assert config.portfolio.initial_cash == 100_000
     assert config.portfolio.fees == 0.0005
     assert config.portfolio.cash == "none"
-    assert config.stats.periods_per_year == 252
+    assert config.stats.periods_per_year == "auto" and config.stats.risk_free == "auto"
     assert config.benchmark is None
 
 

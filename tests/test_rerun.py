@@ -43,9 +43,17 @@ def test_rerun_is_bit_identical(data_copy, tmp_path):
     run_id = _run(tmp_path / "out", "--start", "1990-01-01")
     result = _rerun(tmp_path / "out", run_id[:-3])  # a unique prefix will do
     assert result.exit_code == 0, result.output
-    # every figure of stats.json but its run id: start, end, and each leg's statistics and drawdowns
+    # every figure of stats.json but its run id: start, end, the conventions (not their note),
+    # each leg's statistics and drawdowns, and the significance block
     stats = json.loads((tmp_path / "out" / run_id / "stats.json").read_text())
-    leaves = 2 + sum(len(leg) - 1 + sum(len(d) for d in leg["drawdowns"]) for leg in (stats["strategy"], stats["benchmark"]))
+
+    def leaves(value):
+        if isinstance(value, dict):
+            return sum(leaves(v) for v in value.values())
+        return sum(leaves(v) for v in value) if isinstance(value, list) else 1
+
+    assert "risk_free_note" in stats["conventions"]
+    leaves = 2 + leaves(stats["conventions"]) - 1 + leaves(stats["strategy"]) + leaves(stats["benchmark"]) + leaves(stats["significance"])
     assert result.stdout.strip() == f"{run_id}: identical ({leaves} figures, bit for bit)"
 
 

@@ -10,7 +10,7 @@ source of targets.
 Each thread simulates its combination row by row and accumulates every statistic in that
 single pass, so no equity curve is stored. The order semantics and the statistic formulas are not
 rewritten here: the scalar functions of `rebalance` (`_rebalance_row` and what it calls) and of
-`stats` (`summary_figures_nb`, `relative_figures_nb`, `cagr_nb`) are compiled a second time, as
+`stats` (`summary_figures_nb`, `relative_figures_nb`, `cagr_nb`, `years_nb`) are compiled a second time, as
 CUDA device functions, from their Python source. Only the per-row accumulation below is GPU
 code of its own (the CPU kernel makes a few vectorised passes over a stored curve instead).
 
@@ -59,6 +59,7 @@ _DEVICE = _device_functions(
     nb._execute_order,
     nb._rebalance_row,
     nb._cash_takes_the_rest,
+    stats_nb.years_nb,
     stats_nb.cagr_nb,
     stats_nb.return_step_nb,
     stats_nb.drawdown_start_nb,
@@ -76,6 +77,7 @@ _drawdown_start = _DEVICE["drawdown_start_nb"]
 _drawdown_step = _DEVICE["drawdown_step_nb"]
 _year_step = _DEVICE["year_step_nb"]
 _cagr = _DEVICE["cagr_nb"]
+_years = _DEVICE["years_nb"]
 _summary_figures = _DEVICE["summary_figures_nb"]
 _relative_figures = _DEVICE["relative_figures_nb"]
 
@@ -109,7 +111,7 @@ def _strategy_weights(t, ints, floats, rule_params, cursor, ncols, fee_free, tar
 
 def _sweep_kernel(
     prices_t, set_cols, set_ncols, set_fee_free, combo_set, rule_ints, rule_floats, combo_rule, combo_fees,
-    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number, year, out,
+    combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, rf, day_number, year, out,
 ):
     c = cuda.grid(1)
     if c >= combo_set.shape[0]:
@@ -139,6 +141,8 @@ def _sweep_kernel(
     shift = 0.0
     s1 = 0.0
     s2 = 0.0
+    x1 = 0.0
+    x2 = 0.0
     down2 = 0.0
     peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = _drawdown_start(init_cash)
     year_start = init_cash
@@ -174,7 +178,7 @@ def _sweep_kernel(
         ret = e / prev - 1.0
         if t == 0:
             shift = ret
-        s1, s2, down2 = _return_step(ret, shift, s1, s2, down2)
+        s1, s2, x1, x2, down2 = _return_step(ret, rf[t], shift, s1, s2, x1, x2, down2)
         peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open = _drawdown_step(
             e, t, peak, peak_idx, threshold, mdd, mdd_peak, mdd_rec, mdd_open
         )
@@ -186,23 +190,24 @@ def _sweep_kernel(
             bench_return = bench / bench_prev - 1.0
             bench_prev = bench
             if t == 0:
-                r0 = ret
-                b0 = bench_return
+                r0 = ret - rf[t]
+                b0 = bench_return - rf[t]
                 x0 = ret - bench_return
             else:
-                sr, sb, sx, srb, sbb, sxx = _relative_step(ret, bench_return, r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
+                sr, sb, sx, srb, sbb, sxx = _relative_step(ret, bench_return, rf[t], r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
     row = out[c]
     for k in range(row.shape[0]):
         row[k] = math.nan
     if n == 0:
         return
     _summary_figures(
-        n, init_cash, e, ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+        n, init_cash, e, ppy, shift, s1, s2, x1, x2, down2, mdd, mdd_peak, mdd_rec, day_number,
         n_years, n_positive, best, worst, count, share, fees_sum, row,
     )
     if b >= 0 and row.shape[0] >= N_STATS + N_RELATIVE:
         relative = row[N_STATS:]
-        relative[EXCESS_CAGR] = _cagr(e, init_cash, n, ppy) - _cagr(bench_prev, bench_init_cash[b], n, ppy)
+        years = _years(day_number, n)
+        relative[EXCESS_CAGR] = _cagr(e, init_cash, years) - _cagr(bench_prev, bench_init_cash[b], years)
         if n >= 2:
             _relative_figures(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, relative)
 
@@ -237,7 +242,7 @@ def csr_rule(set_ptr, rows, weights, combo_set):
 
 def sweep_cuda(
     prices_t, set_cols, set_ncols, set_fee_free, combo_set, kernel_weights, rule_ints, rule_floats, combo_rule,
-    combo_fees, combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, day_number,
+    combo_fees, combo_slippage, combo_init_cash, combo_bench, bench_equity, bench_init_cash, ppy, rf, day_number,
     year, out,
 ) -> None:
     """Fill `out` as `sweep_nb` does, on the current CUDA device (no equity curves).
@@ -246,7 +251,7 @@ def sweep_cuda(
     (columns as in `sweep_nb`); its targets come from `kernel_weights` (a strategy's, with its
     tables `rule_ints`, `rule_floats` and its parameters `combo_rule[c]`), or with `kernel_weights`
     None from host weight sets (the three from `csr_rule`). Arrays that stay the same from batch
-    to batch (prices, tables, calendar) are copied to the device once."""
+    to batch (prices, tables, risk-free returns, calendar) are copied to the device once."""
     if set_cols.shape[1] > MAX_COLS:
         raise ValueError(f"sweep_cuda: weight sets of at most {MAX_COLS} columns, got {set_cols.shape[1]}")
     n_combos = combo_set.shape[0]
@@ -255,7 +260,7 @@ def sweep_cuda(
     n = prices_t.shape[1]
     if bench_equity.shape[0] == 0:  # no benchmark: a placeholder row keeps the array non-empty
         bench_equity, bench_init_cash = np.ones((1, n)), np.ones(1)
-    prices_d, day_number_d, year_d = (_resident(a) for a in (prices_t, day_number, year))
+    prices_d, rf_d, day_number_d, year_d = (_resident(a) for a in (prices_t, rf, day_number, year))
     # a strategy's tables serve every batch; host weight sets change from batch to batch
     ints_d, floats_d = (_resident(a) if kernel_weights is not None else cuda.to_device(a) for a in (rule_ints, rule_floats))
     per_batch = [cuda.to_device(np.ascontiguousarray(a)) for a in (set_cols, set_ncols, set_fee_free, combo_set)]
@@ -266,7 +271,7 @@ def sweep_cuda(
     out_d = cuda.device_array(out.shape, dtype=np.float64)
     blocks = (n_combos + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
     _kernel(kernel_weights)[blocks, THREADS_PER_BLOCK](
-        prices_d, *per_batch, ints_d, floats_d, *per_combo, float(ppy), day_number_d, year_d, out_d
+        prices_d, *per_batch, ints_d, floats_d, *per_combo, float(ppy), rf_d, day_number_d, year_d, out_d
     )
     out[...] = out_d.copy_to_host()
 

@@ -374,6 +374,7 @@ def sweep_nb(
     bench_equity,
     bench_init_cash,
     ppy,
+    rf,
     day_number,
     year,
     chunk,
@@ -391,7 +392,8 @@ def sweep_nb(
     Combination c runs set `combo_set[c]` with its fees, slippage and initial cash; its
     statistics are `summary_nb` (columns 0..n_stats-1) and, where `combo_bench[c] >= 0`,
     `relative_nb` against `bench_equity[combo_bench[c]]` (initial cash `bench_init_cash[...]`)
-    in the next columns (NaN otherwise). With `equity_out` of shape (C, rows) the equity
+    in the next columns (NaN otherwise). `ppy` and `rf` (each row's risk-free return) are the
+    statistics' conventions (`backtest.stats.nb`). With `equity_out` of shape (C, rows) the equity
     curves are copied there too (pass shape (0, rows) to keep none). Combinations run in chunks of `chunk` over threads;
     each chunk reuses one set of scratch curves, so memory stays O(threads * rows).
     Compiled by `kernel_form_sweep`, combination c's targets come instead from the strategy's
@@ -436,11 +438,11 @@ def sweep_nb(
             if equity_out.shape[0] > 0:
                 equity_out[c, :] = equity
             row = out[c]
-            summary_nb(equity, combo_init_cash[c], ppy, day_number, year, traded, fees_out, row[:n_stats])
+            summary_nb(equity, combo_init_cash[c], ppy, rf, day_number, year, traded, fees_out, row[:n_stats])
             if width > n_stats:
                 b = combo_bench[c]
                 if b >= 0:
-                    relative_nb(equity, combo_init_cash[c], bench_equity[b], bench_init_cash[b], ppy, row[n_stats:])
+                    relative_nb(equity, combo_init_cash[c], bench_equity[b], bench_init_cash[b], ppy, rf, day_number, row[n_stats:])
                 else:
                     for k in range(n_stats, width):
                         row[k] = np.nan

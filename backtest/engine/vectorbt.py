@@ -102,7 +102,7 @@ def portfolio(
 ):
     """vectorbt's `Portfolio` of rebalancing to `target_weights` over `returns` (the simulation
     behind `simulate`; with `cash_asset`, that column takes what the targets leave uninvested)."""
-    import vectorbt as vbt  # heavy: imported only when a simulation runs
+    vbt = _vectorbt()
 
     assets = list(target_weights.columns)
     size = target_weights.reindex(index=returns.index)
@@ -130,6 +130,24 @@ def portfolio(
         call_seq="auto",
         freq="1D",
     )
+
+
+def _vectorbt():
+    """vectorbt, imported only when a simulation runs (heavy). It also imports quantstats where that
+    is installed, for an accessor this package never uses, which brings matplotlib, seaborn and
+    statsmodels (0.7-1.5 s more on `backtest run`): quantstats is hidden from it while it loads."""
+    import sys
+
+    if "vectorbt" in sys.modules or "quantstats" in sys.modules:
+        import vectorbt
+
+        return vectorbt
+    sys.modules["quantstats"] = None  # `import quantstats` raises ImportError while this is set
+    try:
+        import vectorbt
+    finally:
+        del sys.modules["quantstats"]
+    return vectorbt
 
 
 def _equity(records: np.ndarray, prices: np.ndarray, initial_cash: float) -> np.ndarray:

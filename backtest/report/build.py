@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from backtest.display import STAT_FORMATS, drawdown_rows, format_value, stat_rows
+from backtest.display import STAT_FORMATS, conventions_line, drawdown_rows, format_value, significance_lines, stat_rows
 from backtest.io import write_text
 from backtest.report import data
 from backtest.report.data import ReportError
@@ -60,7 +60,9 @@ def _config_rows(run: data.RunData) -> list[list[str]]:
     rows.append(["data coverage", f"{coverage['start']} → {coverage['end']}: {coverage['sessions']:,} sessions, "
                                   f"{coverage['calendar_years']} calendar years"])
     rows.append(["series", ", ".join(coverage["series"]) + (f" ({coverage['dropped_to_align']:,} dates dropped to align calendars)" if coverage["dropped_to_align"] else "")])
-    rows.append(["annualisation", f"{run.periods_per_year} rows a year"])
+    conventions = run.summary.get("conventions")
+    rows.append(["conventions", conventions_line(conventions).removeprefix("Conventions: ") if conventions
+                 else f"{run.periods_per_year:g} periods a year, risk-free 0 (recorded before conventions were stored)"])
     return rows
 
 
@@ -72,6 +74,16 @@ def _manifest_section(manifest: dict) -> str:
     rows += [[f"package {k}", v or "–"] for k, v in (manifest.get("packages") or {}).items()]
     rows += [[f"data {path}", f"sha256 {digest}"] for path, digest in (manifest.get("data_files") or {}).items()]
     return html.section("Manifest", html.table(["", ""], rows, "meta"))
+
+
+def _convention_notes(summary: dict) -> list[str]:
+    """The conventions line and the significance lines under a statistics table."""
+    from backtest.report import html
+
+    lines = [conventions_line(summary["conventions"])] if summary.get("conventions") else []
+    if summary.get("significance"):
+        lines += significance_lines(summary["significance"])
+    return [html.text(line) for line in lines]
 
 
 def run_figures(run: data.RunData) -> dict:
@@ -119,7 +131,7 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
     depth_note = "Shaded in the chart above: peak to recovery (or to the last date if not recovered)."
     body = [
         html.section("Configuration and data", html.table(["", ""], _config_rows(run), "meta")),
-        html.section("Statistics", html.table(["", *columns], stat_rows(columns))),
+        html.section("Statistics", html.table(["", *columns], stat_rows(columns)), *_convention_notes(summary)),
         html.section("Equity", html.plot(html.equity_figure(charts["growth"]), "equity")),
         html.section("Drawdowns", html.plot(html.drawdown_figure(charts["drawdown"], charts["spans"]), "drawdown"),
                      html.table(["#", "Peak", "Trough", "Recovery", "Depth", "Days"],
@@ -147,10 +159,10 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
 
 
 def compare_pngs(comparison, directory: Path) -> list[Path]:
-    """equity.png, drawdown.png and annual.png of a comparison, every entry overlaid."""
+    """equity.png, drawdown.png and annual.png of a comparison on its common window, every entry overlaid."""
     from backtest.report import png
 
-    curves, drawdowns = data.compare_curves(comparison.entries)
+    curves, drawdowns = data.compare_curves(comparison)
     directory = Path(directory)
     return [png.equity(curves, directory / "equity.png", benchmark=False),
             png.drawdown(drawdowns, directory / "drawdown.png", benchmark=False),
@@ -158,26 +170,30 @@ def compare_pngs(comparison, directory: Path) -> list[Path]:
 
 
 def compare_report(comparison, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """Several runs side by side: statistics, Sharpe tests, overlaid equity and drawdowns,
-    calendar-year returns. Default file: <comparison directory>/report.html (where `compare`
-    already drew the PNGs; png_dir draws them again elsewhere)."""
-    from backtest.comparison import format_cell, formatted_rows
+    """Several runs on their common window: statistics under one set of conventions, the tests
+    against the first run, rebased equity and drawdowns, calendar-year returns (partial years
+    marked); then each run's full-period figures. Default file: <comparison directory>/report.html
+    (where `compare` already drew the PNGs; png_dir draws them again elsewhere)."""
+    from backtest.comparison import FULL_HEADING, common_heading, formatted_rows, yearly_rows
     from backtest.report import html
 
     entries = comparison.entries
-    curves, drawdowns = data.compare_curves(entries)
-    header, rows = formatted_rows(comparison)
-    test_rows = [[t["label"], f"{t['common_dates']:,}", f"{t['start']} → {t['end']}", f"{t['sharpe']:.3f}", f"{t['sharpe_reference']:.3f}",
-                  format_cell(t["jkm_p_value"], "p"), format_cell(t["bootstrap_p_value"], "p")] for t in comparison.tests]
+    curves, drawdowns = data.compare_curves(comparison)
+    header, common, full = formatted_rows(comparison)
     sources = [[e.label, e.kind, e.source, e.strategy, f"{e.start} → {e.end}", f"{len(e.equity):,}"] for e in entries]
+    tests = [html.text(line) for t in comparison.tests for line in significance_lines(t["significance"])]
+    partial = [f"{year}: {first} → {last}" for year, (first, last) in comparison.partial_years.items()]
     body = [
-        html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta")),
-        html.section("Side by side", html.table(header, rows)),
-        html.section(f"Sharpe ratio vs {comparison.reference.label} on common dates",
-                     html.table(["", "common dates", "period", "Sharpe", "Sharpe (first)", "p (JKM)", "p (bootstrap)"], test_rows)),
-        html.section("Equity", html.plot(html.equity_figure(curves, benchmark=False), "equity")),
-        html.section("Drawdowns", html.plot(html.drawdown_figure(drawdowns, benchmark=False), "drawdown")),
-        html.section("Calendar-year returns", html.plot(html.annual_figure(comparison.yearly, benchmark=False), "annual")),
+        html.section("Compared", html.table(["label", "kind", "source", "strategy", "period", "sessions"], sources, "meta"),
+                     *(html.text(n) for n in comparison.notes)),
+        html.section(common_heading(comparison), html.table(header, common),
+                     html.text(conventions_line(comparison.conventions.to_json())), *tests),
+        html.section("Equity (rebased to 1 at the common start)", html.plot(html.equity_figure(curves, benchmark=False), "equity")),
+        html.section("Drawdowns on the common window", html.plot(html.drawdown_figure(drawdowns, benchmark=False), "drawdown")),
+        html.section("Calendar-year returns on the common window", html.plot(html.annual_figure(comparison.yearly, benchmark=False), "annual"),
+                     html.table(*yearly_rows(comparison)),
+                     html.text("Partial years (marked *): " + "; ".join(partial) if partial else "Every year is complete.")),
+        html.section(FULL_HEADING, html.table(header, full)),
     ]
     document = html.page(f"Comparison {comparison.compare_id}", ", ".join(e.label for e in entries), body)
     report = Report(_write_html(document, Path(out) if out else comparison.directory / "report.html"))
@@ -238,10 +254,59 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
         if png_dir is not None:
             report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
-    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows)))
+    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows), *_guard_rail_notes(sweep_dir)))
+    if (sweep_dir / "walk_forward.json").is_file():
+        body.append(_walk_forward_section(sweep_dir))
     sweep_id = record.id if record else sweep_dir.name
     _write_html(html.page(f"Sweep {sweep_id}", f"{combinations:,} combinations ranked by {metric}", body), report.html)
     return report
+
+
+def _guard_rail_notes(sweep_dir: Path) -> list[str]:
+    """The conventions, deflated Sharpe verdicts and the winner's significance a sweep saved."""
+    from backtest.report import html
+
+    path = sweep_dir / "guard_rails.json"
+    if not path.is_file():
+        return []
+    try:
+        guard_rails = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot read it ({exc})") from None
+    lines = [conventions_line(guard_rails["conventions"]) + " [the winner's]"] if guard_rails.get("conventions") else []
+    for key in ("deflated_sharpe", "deflated_sharpe_vs_benchmark"):
+        dsr = guard_rails.get(key)
+        if dsr:
+            lines.append(f"{key.replace('_', ' ').capitalize()}: {dsr['dsr']:.3f} over {dsr['trials']:,} trials "
+                         f"({dsr['units']}; {dsr['cost_variants']:,} cost variants): {dsr['verdict']}")
+    if guard_rails.get("significance"):
+        lines += significance_lines(guard_rails["significance"])
+    return [html.text(line) for line in lines]
+
+
+def _walk_forward_section(sweep_dir: Path) -> str:
+    """The walk-forward saved in a sweep directory: the windows (tuned, untuned, benchmark), the
+    stitched curves and their figures, and the significance of the tuned curve's edge."""
+    import pandas as pd
+
+    from backtest.report import html
+    from backtest.sweeps.store import walk_forward_rows
+
+    try:
+        report = json.loads((sweep_dir / "walk_forward.json").read_text())
+        curves = pd.read_csv(sweep_dir / "walk_forward_equity.csv", index_col="date", parse_dates=True)
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{sweep_dir / 'walk_forward.json'}: cannot read it ({exc})") from None
+    rows = walk_forward_rows(report)
+    header = list(rows[0]) if rows else []
+    windows = html.table(header, [[_cell(row[k]) for k in header] for row in rows])
+    legs = {"walk-forward (tuned)": report["stitched"], "untuned": report["untuned"], **({"benchmark": report["benchmark"]} if "benchmark" in report else {})}
+    stitched = html.table(["", *legs], stat_rows(legs))
+    lines = [line for block in report["significance"].values() for line in significance_lines(block)]
+    growth = curves / curves.iloc[0]  # rebased to 1 at the first test date
+    return html.section("Walk-forward (out of sample)", html.plot(html.equity_figure(growth, benchmark=False), "walk_forward"),
+                        html.text(f"Untuned: {json.dumps(report['untuned_params'])}"), stitched, *(html.text(line) for line in lines),
+                        windows, html.text(report["note"]))
 
 
 def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
@@ -260,7 +325,10 @@ def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
         fields = list(dict.fromkeys(f for g in groups.values() for f in g))
         body.append(html.section("Summary", html.table(["group", *fields], [[g, *(_cell(v.get(f)) for f in fields)] for g, v in groups.items()])))
     scalars = [[k, _cell(v)] for k, v in summary.items() if not isinstance(v, (dict, list))]
-    body.append(html.section("Test", html.table(["", ""], scalars, "meta")))
+    tests = [[c["claim"], _cell(c["difference"]), _cell(c["p_value"]), _cell(c.get("p_value_holm")), _cell(c.get("p_value_bh")), c["verdict"]]
+             for c in summary.get("comparisons", [])]
+    body.append(html.section("Tests", html.table(["claim", "difference", "p", "p (Holm)", "p (Benjamini-Hochberg)", "verdict"], tests),
+                             html.table(["", ""], scalars, "meta")))
     for picture in sorted(study_dir.glob("*.png")):
         encoded = base64.b64encode(picture.read_bytes()).decode()
         body.append(html.section(picture.stem, f'<img alt="{picture.stem}" style="max-width:100%" src="data:image/png;base64,{encoded}">'))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from backtest import stats
 from backtest.errors import UserError
+from backtest.stats.conventions import sessions_per_year
 
 ROLLING_YEARS = (1, 3)
 
@@ -31,19 +32,25 @@ class RunData:
     run_id: str
     directory: Path
     config: dict
-    summary: dict  # stats.json: run_id, start, end, strategy, benchmark
+    summary: dict  # stats.json: run_id, start, end, conventions, strategy, benchmark, significance
     manifest: dict
     equity: pd.DataFrame  # columns: "strategy" and, with a benchmark, "benchmark"
     weights: pd.DataFrame  # the strategy's target weights at its rebalance dates
     orders: pd.DataFrame  # the strategy's filled orders
+    risk_free: pd.Series | None = None  # each row's risk-free return (None: a run recorded without it, 0)
 
     @property
     def initial_cash(self) -> float:
         return float(self.config["portfolio"]["initial_cash"])
 
     @property
-    def periods_per_year(self) -> int:
-        return int(self.config["stats"]["periods_per_year"])
+    def periods_per_year(self) -> float:
+        """The periods a year the run's figures used (its conventions)."""
+        conventions = self.summary.get("conventions")
+        if conventions:
+            return float(conventions["periods_per_year"])
+        setting = self.config["stats"]["periods_per_year"]
+        return sessions_per_year(self.equity.index) if setting == "auto" else float(setting)
 
     @property
     def legs(self) -> list[str]:
@@ -64,8 +71,8 @@ def load_run(directory: Path | str) -> RunData:
         path = directory / "manifest.json"
         manifest = json.loads(path.read_text())
         path = directory / "equity.csv"
-        equity = pd.read_csv(path, index_col="date", parse_dates=True)
-        equity = equity[[c for c in ("strategy", "benchmark") if c in equity.columns]]
+        curves = pd.read_csv(path, index_col="date", parse_dates=True)
+        equity = curves[[c for c in ("strategy", "benchmark") if c in curves.columns]]
         path = directory / "weights.csv"
         weights = pd.read_csv(path, index_col="date", parse_dates=True)
         path = directory / "orders.csv"
@@ -75,7 +82,8 @@ def load_run(directory: Path | str) -> RunData:
     if "strategy" not in equity.columns or equity.empty:
         raise ReportError(f"{directory / 'equity.csv'}: no strategy equity curve")
     orders = orders[orders["leg"] == "strategy"].drop(columns="leg")
-    return RunData(summary.get("run_id") or directory.name, directory, config, summary, manifest, equity, weights, orders)
+    return RunData(summary.get("run_id") or directory.name, directory, config, summary, manifest, equity, weights, orders,
+                   curves["risk_free"] if "risk_free" in curves.columns else None)
 
 
 def growth(run: RunData) -> pd.DataFrame:
@@ -99,12 +107,18 @@ def drawdown_spans(episodes: list[dict], last_date) -> list[tuple[pd.Timestamp, 
     return [(pd.Timestamp(e["peak"]), pd.Timestamp(e["recovery"]) if e["recovery"] else last) for e in episodes]
 
 
+def rolling_window(run: RunData, years: int) -> int:
+    """Rows in `years` years: years * periods_per_year, rounded."""
+    return int(round(years * run.periods_per_year))
+
+
 def rolling(run: RunData, years: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(annualised return, Sharpe) per leg over rolling windows of `years` * periods_per_year rows."""
-    window = years * run.periods_per_year
+    """(annualised return, Sharpe ratio of excess returns) per leg over rolling windows of
+    `rolling_window` rows, annualised with the run's periods a year."""
+    window = rolling_window(run, years)
     ppy, init = run.periods_per_year, run.initial_cash
     returns = pd.DataFrame({leg: stats.rolling_return(run.equity[leg], init, window, ppy) for leg in run.legs})
-    sharpe = pd.DataFrame({leg: stats.rolling_sharpe(run.equity[leg], init, window, ppy) for leg in run.legs})
+    sharpe = pd.DataFrame({leg: stats.rolling_sharpe(run.equity[leg], init, window, ppy, run.risk_free) for leg in run.legs})
     return returns, sharpe
 
 
@@ -152,12 +166,12 @@ def activity(run: RunData) -> pd.DataFrame:
     return frame.rename_axis("year")
 
 
-def compare_curves(entries) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(growth of 1, drawdown) of compared entries (`backtest.compare.Entry`), one column each,
-    on the union of their dates."""
-    growth_of_1 = pd.concat([(e.equity / e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
-    drawdown = pd.concat([stats.drawdown_series(e.equity, e.initial_cash).rename(e.label) for e in entries], axis=1, sort=True)
-    return growth_of_1, drawdown
+def compare_curves(comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(growth of 1, drawdown) of a comparison (`backtest.comparison.Comparison`) on its common
+    window: each run rebased to 1 at the window's first date, one column each."""
+    curves = comparison.curves
+    drawdown = pd.DataFrame({label: stats.drawdown_series(curves[label], 1.0) for label in curves.columns})
+    return curves, drawdown
 
 
 def coverage(run: RunData) -> dict:

@@ -17,6 +17,9 @@ direct computation).
 
 The interval is the percentile interval: the (1 - level)/2 and (1 + level)/2 quantiles of the
 resampled statistics (numpy's linear interpolation), as arch's `conf_int(method="percentile")`.
+Each interval also carries the two-sided bootstrap p-value of "the statistic is 0", from the
+resampled statistics centred on the estimate (Ledoit & Wolf 2008):
+p = (1 + #{|s* - s| >= |s|}) / (resamples + 1).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "Blocks",
     "Interval",
     "default_mean_block",
+    "paired_sharpe_intervals",
     "percentile_interval",
     "sharpe_difference_interval",
     "sharpe_interval",
@@ -134,6 +138,7 @@ class Interval:
     n_resamples: int
     mean_block: float
     seed: int
+    p_value: float  # two-sided, of estimate = 0 (see the module docstring)
 
 
 def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -152,22 +157,37 @@ def _paired_returns(series, what: str) -> list[np.ndarray]:
     return arrays
 
 
-def _bootstrap(series, periods_per_year, combine, what, n_resamples, mean_block, seed, level) -> Interval:
-    """Interval for combine(sharpe of each series), all series resampled on the same blocks."""
+def _centred_p_value(values: np.ndarray, estimate: float) -> float:
+    """(1 + #{|v - estimate| >= |estimate|}) / (len(values) + 1); NaN for a NaN estimate."""
+    if math.isnan(estimate):
+        return math.nan
+    extreme = np.count_nonzero(np.abs(values - estimate) >= abs(estimate))
+    return float((1 + extreme) / (len(values) + 1))
+
+
+def _bootstrap(series, periods_per_year, combines, what, n_resamples, mean_block, seed, level) -> list[Interval]:
+    """Intervals for each combine(sharpe of each series), all series resampled on the same blocks."""
     arrays = _paired_returns(series, what)
     n = len(arrays[0])
     mean_block = default_mean_block(n) if mean_block is None else mean_block
     prefixes = [_prefix_sums(x) for x in arrays]
     rng = np.random.default_rng(seed)
     chunk = max(1, int(_CHUNK_BLOCKS // (1 + (n - 1) / mean_block)))  # resamples at once
-    values = []
+    values: list[list[np.ndarray]] = [[] for _ in combines]
     for done in range(0, n_resamples, chunk):
         blocks = stationary_bootstrap_blocks(n, min(chunk, n_resamples - done), mean_block, rng)
-        values.append(combine(*_resampled_sharpes(prefixes, blocks, periods_per_year)))
-    estimate = combine(*(np.float64(sharpe_ratio(x, periods_per_year)) for x in arrays))
-    low, high = percentile_interval(np.concatenate(values), level)
-    return Interval(estimate=float(estimate), low=low, high=high, level=level, n_resamples=n_resamples,
-                    mean_block=float(mean_block), seed=seed)
+        sharpes = _resampled_sharpes(prefixes, blocks, periods_per_year)
+        for k, combine in enumerate(combines):
+            values[k].append(combine(*sharpes))
+    estimates = [np.float64(sharpe_ratio(x, periods_per_year)) for x in arrays]
+    intervals = []
+    for combine, drawn in zip(combines, values):
+        drawn = np.concatenate(drawn)
+        estimate = float(combine(*estimates))
+        low, high = percentile_interval(drawn, level)
+        intervals.append(Interval(estimate=estimate, low=low, high=high, level=level, n_resamples=n_resamples,
+                                  mean_block=float(mean_block), seed=seed, p_value=_centred_p_value(drawn, estimate)))
+    return intervals
 
 
 def sharpe_interval(excess, periods_per_year: float, *, n_resamples: int = DEFAULT_RESAMPLES,
@@ -177,7 +197,7 @@ def sharpe_interval(excess, periods_per_year: float, *, n_resamples: int = DEFAU
     Sharpe = mean / std(ddof=1) * √ppy on each of `n_resamples` stationary-bootstrap resamples
     (mean block length `mean_block`, default round(n^(1/3))), drawn from numpy's default_rng(seed).
     """
-    return _bootstrap([excess], periods_per_year, lambda s: s, "sharpe_interval", n_resamples, mean_block, seed, level)
+    return _bootstrap([excess], periods_per_year, [lambda s: s], "sharpe_interval", n_resamples, mean_block, seed, level)[0]
 
 
 def sharpe_difference_interval(excess, other_excess, periods_per_year: float, *, n_resamples: int = DEFAULT_RESAMPLES,
@@ -187,5 +207,16 @@ def sharpe_difference_interval(excess, other_excess, periods_per_year: float, *,
     Both series are resampled with the same blocks (the same rows in each resample), so the
     interval keeps their correlation; otherwise as `sharpe_interval`.
     """
-    return _bootstrap([excess, other_excess], periods_per_year, lambda s, o: s - o, "sharpe_difference_interval",
-                      n_resamples, mean_block, seed, level)
+    return _bootstrap([excess, other_excess], periods_per_year, [lambda s, o: s - o], "sharpe_difference_interval",
+                      n_resamples, mean_block, seed, level)[0]
+
+
+def paired_sharpe_intervals(excess, other_excess, periods_per_year: float, *, n_resamples: int = DEFAULT_RESAMPLES,
+                            mean_block: float | None = None, seed: int = 0,
+                            level: float = 0.95) -> tuple[Interval, Interval, Interval]:
+    """`sharpe_interval` of each series and `sharpe_difference_interval` of the two, from one set
+    of resamples (the same seed gives the same blocks, so each equals its own function's result at
+    the cost of one bootstrap): (excess's Sharpe, other_excess's Sharpe, their difference)."""
+    combines = [lambda s, o: s, lambda s, o: o, lambda s, o: s - o]
+    return tuple(_bootstrap([excess, other_excess], periods_per_year, combines, "paired_sharpe_intervals",
+                            n_resamples, mean_block, seed, level))

@@ -9,26 +9,39 @@ Every annualised figure rests on two conventions, stated here once:
   the risk-free series' own sessions since the previous row (its calendar may differ from the
   run's), or a fixed annual rate spread geometrically over the sessions of a year.
 
+`Conventions` holds a run's resolved conventions (sessions per year, each row's risk-free return
+and where it came from) and states them in words and JSON.
+
 Everything takes plain pandas/numpy values and returns plain values; nothing here knows where a
 series came from. Misuse (unsorted dates, too few rows) raises ValueError naming the input.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "YEAR_END_DAY",
+    "YEAR_START_DAY",
+    "Conventions",
     "accrued_risk_free",
     "annual_to_daily",
     "cagr_calendar",
     "calendar_years",
+    "partial_years",
     "risk_free_coverage",
     "sessions_per_year",
 ]
 
 DAYS_PER_YEAR = 365.25  # the Julian year: leap years included on average
+# a period starting after Jan 7 misses its first year's first sessions, and one ending before
+# Dec 20 its last year's last sessions: those years are partial
+YEAR_START_DAY = (1, 7)
+YEAR_END_DAY = (12, 20)
 
 
 def _checked_dates(index: pd.Index, what: str) -> pd.DatetimeIndex:
@@ -70,6 +83,17 @@ def cagr_calendar(final_value: float, initial: float, index: pd.DatetimeIndex) -
     if growth <= 0:
         return -1.0
     return float(growth ** (1.0 / calendar_years(index)) - 1.0)
+
+
+def partial_years(index: pd.DatetimeIndex) -> dict[int, tuple[str, str]]:
+    """The calendar years a period covers only in part, {year: (its first date, its last date)
+    in the period}: the first year when the period starts after Jan 7, the last when it ends
+    before Dec 20."""
+    index = _checked_dates(index, "partial_years")
+    first, last = index[0], index[-1]
+    years = [year for year, cut_short in ((first.year, (first.month, first.day) > YEAR_START_DAY),
+                                          (last.year, (last.month, last.day) < YEAR_END_DAY)) if cut_short]
+    return {year: (_day(index[index.year == year][0]), _day(index[index.year == year][-1])) for year in years}
 
 
 def annual_to_daily(rate: float, periods_per_year: float) -> float:
@@ -143,3 +167,77 @@ def accrued_risk_free(rf: pd.Series, index: pd.DatetimeIndex, name: str = "the r
     # an empty interval (lo[i] == lo[i+1]) gives one element back instead, so it is set to 0
     accrued = np.where(lo == through, 0.0, np.expm1(np.add.reduceat(log_growth, lo)))
     return pd.Series(accrued, index=index, name="risk_free")
+
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How a period's figures are computed: sessions per year and each row's risk-free return.
+
+    periods_per_year_setting: "auto" (the period's own sessions per calendar year) or a number;
+    periods_per_year: the value used. risk_free: each row's risk-free return on the period's
+    dates. risk_free_source: the series id it was accrued from, or the annual rate (0: none).
+    note: why a `risk_free: auto` setting found no usable series (the rate is then 0).
+    """
+
+    periods_per_year_setting: str | float
+    periods_per_year: float
+    risk_free: pd.Series
+    risk_free_source: str | float
+    risk_free_setting: str | float = AUTO
+    note: str | None = None
+
+    @classmethod
+    def resolve(cls, index: pd.DatetimeIndex, periods_per_year: str | float = AUTO, risk_free: str | float = AUTO,
+                rf_series: pd.Series | None = None, rf_name: str | None = None, note: str | None = None) -> Conventions:
+        """The conventions of a period `index` from its settings.
+
+        periods_per_year: "auto" or a number. risk_free: the setting ("auto", a series id or an
+        annual rate). For a series (auto or an id) pass the daily series `rf_series` named
+        `rf_name`, already checked with `risk_free_coverage` (None with `note`: auto found none,
+        the rate is 0). An annual rate r gives every row (1 + r)^(1 / ppy) - 1.
+        """
+        ppy = sessions_per_year(index) if periods_per_year == AUTO else float(periods_per_year)
+        if rf_series is not None:
+            rates, source = accrued_risk_free(rf_series, index, rf_name or "the risk-free series"), rf_name
+        else:
+            rate = 0.0 if isinstance(risk_free, str) else float(risk_free)
+            source = 0 if rate == 0 else rate
+            rates = pd.Series(annual_to_daily(rate, ppy) if rate else 0.0, index=index, name="risk_free")
+        return cls(periods_per_year, ppy, rates.astype(np.float64), source, risk_free, note)
+
+    def on(self, index: pd.DatetimeIndex, base_row: bool = False) -> Conventions:
+        """The same settings on `index`, dates of this period (a window, or the dates several runs
+        share): "auto" sessions per year are those of `index`, and each row's risk-free return
+        compounds this period's over the rows since the previous date of `index`. With
+        `base_row`, the first date is a base with no return, so its risk-free return is 0."""
+        ppy = sessions_per_year(index) if self.periods_per_year_setting == AUTO else self.periods_per_year
+        rates = accrued_risk_free(self.risk_free, index, "the risk-free returns")
+        if base_row:
+            rates.iloc[0] = 0.0
+        return Conventions(self.periods_per_year_setting, ppy, rates, self.risk_free_source, self.risk_free_setting, self.note)
+
+    @property
+    def years(self) -> float:
+        return calendar_years(self.risk_free.index)
+
+    @property
+    def sessions(self) -> int:
+        return len(self.risk_free)
+
+    def to_json(self) -> dict:
+        """The `"conventions"` object of --json and stats.json."""
+        return {
+            "periods_per_year": self.periods_per_year,
+            "periods_per_year_setting": self.periods_per_year_setting,
+            "sessions": self.sessions,
+            "years": self.years,
+            "cagr": "calendar years: (final / initial)^(1 / years) - 1, years = days / 365.25",
+            "risk_free": self.risk_free_source,
+            "risk_free_setting": self.risk_free_setting,
+            "risk_free_note": self.note,
+            "excess_returns": "sharpe, sortino, alpha, beta and the deflated Sharpe use r - rf",
+            "alpha": "OLS of r - rf on b - rf; alpha per period x periods_per_year (arithmetic)",
+        }

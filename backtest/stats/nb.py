@@ -4,12 +4,15 @@ The definitions are documented once, in `backtest.stats` (the pandas wrapper); t
 implements them on plain arrays so a compiled parameter sweep can call them in its own loop:
 
     out = np.empty(len(STAT_NAMES))
-    summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out)
+    summary_nb(equity, init_cash, ppy, rf, day_number, year, traded, fees, out)
 
-Conventions shared by every kernel:
+Conventions shared by every kernel (stated in `backtest.stats.conventions`):
 - `equity` float64[:], the value at each row's close; `init_cash` the value before row 0.
-- `ppy` periods per year (float), used for every annualisation.
+- `ppy` periods per year (float), used to annualise means and standard deviations.
+- `rf` float64[:], each row's risk-free return: Sharpe, Sortino, alpha and beta use the excess
+  returns r_t - rf_t (volatility, tracking error and the information ratio do not need them).
 - `day_number` int64[:], days since 1970-01-01 of each row; `year` int64[:], its calendar year.
+  CAGR and turnover are per calendar year: years = (last day - first day) / 365.25.
 - `traded` / `fees` float64[:] per row, or empty arrays when not known (their figures are NaN).
 - Episode indices are row positions; a peak index of -1 means "the initial cash, before row 0".
 
@@ -24,6 +27,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from backtest.stats.conventions import DAYS_PER_YEAR
 
 STAT_NAMES = (
     "final_value",
@@ -93,11 +98,22 @@ assert len(RELATIVE_STAT_NAMES) == ALPHA + 1 and RELATIVE_STAT_NAMES[BETA] == "b
 
 
 @njit(cache=True, error_model="numpy")
-def cagr_nb(final_value, init_cash, n, ppy):
-    """(final / init)^(ppy / n) - 1; NaN for no rows."""
-    if n == 0:
+def years_nb(day_number, n):
+    """Calendar years spanned by the first n rows: (last day - first day) / 365.25; 0 for n < 2."""
+    if n < 2:
+        return 0.0
+    return (day_number[n - 1] - day_number[0]) / DAYS_PER_YEAR
+
+
+@njit(cache=True, error_model="numpy")
+def cagr_nb(final_value, init_cash, years):
+    """(final / init)^(1 / years) - 1 over calendar years; NaN when no time passed, -1 after ruin."""
+    if not years > 0.0:
         return np.nan
-    return (final_value / init_cash) ** (ppy / n) - 1.0
+    growth = final_value / init_cash
+    if growth <= 0.0:
+        return -1.0
+    return growth ** (1.0 / years) - 1.0
 
 
 # reductions whose order does not matter may be reassociated (so LLVM vectorises them); no other
@@ -108,12 +124,12 @@ _DD_SLACK = 1e-9
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
-def _return_sums_nb(equity, init_cash, shift):
-    """(sum(r - shift), sum((r - shift)^2), sum(min(r, 0)^2)) over every row's return."""
-    s1, s2, down2 = return_step_nb(equity[0] / init_cash - 1.0, shift, 0.0, 0.0, 0.0)
+def _return_sums_nb(equity, init_cash, rf, shift):
+    """`return_step_nb`'s five sums over every row's return r and excess return r - rf."""
+    s1, s2, x1, x2, down2 = return_step_nb(equity[0] / init_cash - 1.0, rf[0], shift, 0.0, 0.0, 0.0, 0.0, 0.0)
     for t in range(1, equity.shape[0]):
-        s1, s2, down2 = return_step_nb(equity[t] / equity[t - 1] - 1.0, shift, s1, s2, down2)
-    return s1, s2, down2
+        s1, s2, x1, x2, down2 = return_step_nb(equity[t] / equity[t - 1] - 1.0, rf[t], shift, s1, s2, x1, x2, down2)
+    return s1, s2, x1, x2, down2
 
 
 # One row's terms of the return sums (here and in `_relative_sums_nb`): the CUDA kernel adds them
@@ -121,16 +137,22 @@ def _return_sums_nb(equity, init_cash, shift):
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
-def return_step_nb(r, shift, s1, s2, down2):
+def return_step_nb(r, rf, shift, s1, s2, x1, x2, down2):
+    """Sums of d = r - shift and e = (r - rf) - shift (the excess return, shifted alike: rf is
+    small beside the spread of r, so one shift keeps both one-pass variances stable), their
+    squares, and min(r - rf, 0)^2."""
     d = r - shift
-    m = min(r, 0.0)
-    return s1 + d, s2 + d * d, down2 + m * m
+    e = d - rf
+    m = min(r - rf, 0.0)
+    return s1 + d, s2 + d * d, x1 + e, x2 + e * e, down2 + m * m
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
-def relative_step_nb(r, b, r0, b0, x0, sr, sb, sx, srb, sbb, sxx):
-    dr = r - r0
-    db = b - b0
+def relative_step_nb(r, b, rf, r0, b0, x0, sr, sb, sx, srb, sbb, sxx):
+    """Sums of the excess returns r - rf and b - rf and the active return r - b, shifted by
+    their first values r0, b0, x0, and of their products."""
+    dr = (r - rf) - r0
+    db = (b - rf) - b0
     dx = (r - b) - x0
     return sr + dr, sb + db, sx + dx, srb + dr * db, sbb + db * db, sxx + dx * dx
 
@@ -222,7 +244,7 @@ def year_step_nb(r, n_years, n_positive, best, worst):
 
 
 @njit(cache=True, error_model="numpy")
-def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
+def summary_nb(equity, init_cash, ppy, rf, day_number, year, traded, fees, out):
     """Fill `out[:len(STAT_NAMES)]` with the figures of `STAT_NAMES`, in that order.
 
     No allocation; a few passes over the rows, each a simple loop (the return and trading sums
@@ -233,8 +255,8 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
     n = equity.shape[0]
     if out.shape[0] < N_STATS:
         raise ValueError("summary_nb: out is shorter than STAT_NAMES")
-    if day_number.shape[0] != n or year.shape[0] != n:
-        raise ValueError("summary_nb: day_number and year must have one entry per row")
+    if day_number.shape[0] != n or year.shape[0] != n or rf.shape[0] != n:
+        raise ValueError("summary_nb: rf, day_number and year must have one entry per row")
     if (traded.shape[0] != 0 and traded.shape[0] != n) or (fees.shape[0] != 0 and fees.shape[0] != n):
         raise ValueError("summary_nb: traded and fees must be empty or have one entry per row")
     for k in range(N_STATS):
@@ -244,7 +266,7 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
 
     # returns: sums shifted by the first return, for a stable one-pass variance
     shift = equity[0] / init_cash - 1.0
-    s1, s2, down2 = _return_sums_nb(equity, init_cash, shift)
+    s1, s2, x1, x2, down2 = _return_sums_nb(equity, init_cash, rf, shift)
 
     mdd, mdd_peak, mdd_rec = _deepest_drawdown_nb(equity, init_cash)
     n_years, n_positive, best, worst = _year_figures_nb(equity, init_cash, year)
@@ -254,7 +276,7 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
         count, share = _trading_sums_nb(equity, traded)
     fees_sum = _sum_nb(fees) if fees.shape[0] == n else 0.0
     summary_figures_nb(
-        n, init_cash, equity[n - 1], ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+        n, init_cash, equity[n - 1], ppy, shift, s1, s2, x1, x2, down2, mdd, mdd_peak, mdd_rec, day_number,
         n_years, n_positive, best, worst, count, share, fees_sum, out,
     )
     if traded.shape[0] != n:
@@ -271,14 +293,16 @@ def summary_nb(equity, init_cash, ppy, day_number, year, traded, fees, out):
 
 @njit(cache=True, error_model="numpy")
 def summary_figures_nb(
-    n, init_cash, final, ppy, shift, s1, s2, down2, mdd, mdd_peak, mdd_rec, day_number,
+    n, init_cash, final, ppy, shift, s1, s2, x1, x2, down2, mdd, mdd_peak, mdd_rec, day_number,
     n_years, n_positive, best, worst, count, share, fees_sum, out,
 ):
-    """`out[:N_STATS]` from the sums of returns shifted by the first one (s1, s2, down2: sum of
-    squared negative returns), the deepest drawdown (depth, peak row or -1, recovery row or -1),
-    the calendar-year figures and the trading sums. n >= 1."""
-    cagr = cagr_nb(final, init_cash, n, ppy)
-    mean = shift + s1 / n
+    """`out[:N_STATS]` from the sums of `return_step_nb` (returns and excess returns shifted by
+    the first return; down2: sum of squared negative excess returns), the deepest drawdown
+    (depth, peak row or -1, recovery row or -1), the calendar-year figures and the trading sums.
+    n >= 1."""
+    years = years_nb(day_number, n)
+    cagr = cagr_nb(final, init_cash, years)
+    mean = shift + x1 / n  # of the excess returns
     sqrt_ppy = math.sqrt(ppy)
     out[FINAL_VALUE] = final
     out[TOTAL_RETURN] = final / init_cash - 1.0
@@ -289,8 +313,9 @@ def summary_figures_nb(
     out[CALMAR] = math.nan
     if n > 1:
         var = (s2 - s1 * s1 / n) / (n - 1)
-        std = math.sqrt(var) if var > 0.0 else 0.0
-        out[VOLATILITY] = std * sqrt_ppy
+        out[VOLATILITY] = math.sqrt(var) * sqrt_ppy if var > 0.0 else 0.0
+        var_excess = (x2 - x1 * x1 / n) / (n - 1)
+        std = math.sqrt(var_excess) if var_excess > 0.0 else 0.0
         if std > NOISE:
             out[SHARPE] = mean / std * sqrt_ppy
     downside = math.sqrt(down2 / n)
@@ -308,16 +333,19 @@ def summary_figures_nb(
     out[WORST_YEAR] = worst
     out[PCT_POSITIVE_YEARS] = n_positive / n_years
     out[REBALANCES] = count
-    out[TURNOVER] = share / 2.0 / (n / ppy)
+    out[TURNOVER] = share / 2.0 / years if years > 0.0 else math.nan
     out[FEES_PAID] = fees_sum
 
 
 @njit(cache=True, fastmath=_REASSOC, error_model="numpy")
-def _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash):
-    """Sums of r, b and x = r - b shifted by their first values, and of their products."""
-    r0 = equity[0] / init_cash - 1.0
-    b0 = bench_equity[0] / bench_init_cash - 1.0
-    x0 = r0 - b0
+def _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash, rf):
+    """Sums of the excess returns r - rf, b - rf and of x = r - b, shifted by their first
+    values, and of their products."""
+    first = equity[0] / init_cash - 1.0
+    first_bench = bench_equity[0] / bench_init_cash - 1.0
+    r0 = first - rf[0]
+    b0 = first_bench - rf[0]
+    x0 = first - first_bench
     sr = 0.0
     sb = 0.0
     sx = 0.0
@@ -328,38 +356,39 @@ def _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash):
     for t in range(1, equity.shape[0]):
         r = equity[t] / equity[t - 1] - 1.0
         b = bench_equity[t] / bench_equity[t - 1] - 1.0
-        sr, sb, sx, srb, sbb, sxx = relative_step_nb(r, b, r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
+        sr, sb, sx, srb, sbb, sxx = relative_step_nb(r, b, rf[t], r0, b0, x0, sr, sb, sx, srb, sbb, sxx)
     return r0, b0, x0, sr, sb, sx, srb, sbb, sxx
 
 
 @njit(cache=True, error_model="numpy")
-def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, out):
+def relative_nb(equity, init_cash, bench_equity, bench_init_cash, ppy, rf, day_number, out):
     """Fill `out[:len(RELATIVE_STAT_NAMES)]`: strategy vs benchmark on the same rows.
 
     One pass of shifted sums (vectorised), no allocation.
     """
     n = equity.shape[0]
-    if bench_equity.shape[0] != n:
-        raise ValueError("relative_nb: equity and benchmark must have the same rows")
+    if bench_equity.shape[0] != n or rf.shape[0] != n or day_number.shape[0] != n:
+        raise ValueError("relative_nb: equity, benchmark, rf and day_number must have the same rows")
     if out.shape[0] < N_RELATIVE:
         raise ValueError("relative_nb: out is shorter than RELATIVE_STAT_NAMES")
     for k in range(N_RELATIVE):
         out[k] = np.nan
     if n == 0:
         return
-    out[EXCESS_CAGR] = cagr_nb(equity[n - 1], init_cash, n, ppy) - cagr_nb(
-        bench_equity[n - 1], bench_init_cash, n, ppy
-    )
+    years = years_nb(day_number, n)
+    out[EXCESS_CAGR] = cagr_nb(equity[n - 1], init_cash, years) - cagr_nb(bench_equity[n - 1], bench_init_cash, years)
     if n < 2:
         return
-    r0, b0, x0, sr, sb, sx, srb, sbb, sxx = _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash)
+    r0, b0, x0, sr, sb, sx, srb, sbb, sxx = _relative_sums_nb(equity, init_cash, bench_equity, bench_init_cash, rf)
     relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out)
 
 
 @njit(cache=True, error_model="numpy")
 def relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out):
-    """`out[TRACKING_ERROR:]` from the sums of r, b and x = r - b shifted by their first values
-    (r0, b0, x0) over rows 1.., and of their products. n >= 2; the rest of `out` is NaN."""
+    """`out[TRACKING_ERROR:]` from the sums of the excess returns r - rf, b - rf and of x = r - b,
+    shifted by their first values (r0, b0, x0), over rows 1.., and of their products. n >= 2; the
+    rest of `out` is NaN. Beta and alpha are the OLS of r - rf on b - rf; alpha is annualised
+    arithmetically (per-period alpha * ppy)."""
     mean_r = r0 + sr / n
     mean_b = b0 + sb / n
     mean_x = x0 + sx / n
@@ -373,7 +402,7 @@ def relative_figures_nb(n, ppy, r0, b0, x0, sr, sb, sx, srb, sbb, sxx, out):
     if var_b > 0.0:
         beta = cov_rb / var_b
         out[BETA] = beta
-        out[ALPHA] = (1.0 + (mean_r - beta * mean_b)) ** ppy - 1.0
+        out[ALPHA] = (mean_r - beta * mean_b) * ppy
 
 
 @njit(cache=True, error_model="numpy")

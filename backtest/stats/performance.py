@@ -4,24 +4,27 @@ Inputs
     equity          portfolio value at each row's close, after that row's trading (a Series on
                     an ascending DatetimeIndex); E_{-1} = initial_cash is the value before row 0.
     initial_cash    the value before the first row.
-    periods_per_year  ppy, rows per year used for every annualisation (252 for daily rows);
-                    calendar days are used only for drawdown lengths.
+    periods_per_year  ppy, periods per year used to annualise means and standard deviations:
+                    "auto" (the default) for the period's own sessions per calendar year,
+                    (n - 1) / years (`backtest.stats.conventions`), or a number (252, 12).
+    risk_free       each row's risk-free return rf_t (a Series on the same index), or None for 0.
     traded, fees    optional per-row traded notional (sum of |order value| over assets) and fees,
                     on the same index as `equity`. Not given -> their figures are NaN.
 
-All figures are fractions (0.05 = 5 %); drawdowns are negative. n is the number of rows.
+All figures are fractions (0.05 = 5 %); drawdowns are negative. n is the number of rows;
+years = (last date - first date) in days / 365.25, calendar time whatever ppy says.
 
-Definitions (risk-free rate 0 throughout)
-    r_t             E_t / E_{t-1} - 1, with E_{-1} = initial_cash.
+Definitions
+    r_t             E_t / E_{t-1} - 1, with E_{-1} = initial_cash; x_t = r_t - rf_t the excess return.
     final_value     E_last.
     total_return    E_last / initial_cash - 1.
-    cagr            (E_last / initial_cash)^(ppy / n) - 1.
+    cagr            (E_last / initial_cash)^(1 / years) - 1 (-1 after ruin; NaN when years is 0).
     volatility      std(r, ddof=1) * sqrt(ppy); NaN for a single row.
-    sharpe          mean(r) / std(r, ddof=1) * sqrt(ppy); NaN when std(r) is 0 (constant
+    sharpe          mean(x) / std(x, ddof=1) * sqrt(ppy); NaN when std(x) is 0 (constant
                     equity) or there is a single row.
-    sortino         mean(r) * ppy / (sqrt(mean(min(r, 0)^2)) * sqrt(ppy)), empyrical's downside
-                    deviation with required return 0, the mean taken over all n rows; NaN when
-                    the downside deviation is 0 (no losing row) rather than +inf.
+    sortino         mean(x) * ppy / (sqrt(mean(min(x, 0)^2)) * sqrt(ppy)), empyrical's downside
+                    deviation of the excess returns with required return 0, the mean taken over all
+                    n rows; NaN when the downside deviation is 0 (no losing row) rather than +inf.
     drawdown_t      E_t / max(initial_cash, max_{s<=t} E_s) - 1 (the running peak starts at the
                     initial cash).
     max_drawdown    min_t drawdown_t (<= 0; 0 when the equity never falls below its peak).
@@ -48,7 +51,7 @@ Definitions (risk-free rate 0 throughout)
     best_year, worst_year  the highest and lowest calendar-year return.
     pct_positive_years     share of calendar years with a return > 0 (beyond rounding noise, 1e-12).
     rebalances      number of rows with traded notional > 0.
-    turnover        annual one-way turnover: sum_t(traded_t / E_t) / 2 / (n / ppy).
+    turnover        annual one-way turnover: sum_t(traded_t / E_t) / 2 / years.
     fees_paid       sum of fees.
 
 Against a benchmark (`relative`; b_t are the benchmark's returns on the same rows, measured from
@@ -56,8 +59,9 @@ its own initial cash):
     excess_cagr        cagr - cagr_benchmark.
     tracking_error     std(r - b, ddof=1) * sqrt(ppy).
     information_ratio  mean(r - b) * ppy / tracking_error; NaN when tracking_error is 0.
-    beta               cov(r, b) / var(b), ddof=1 both; NaN when var(b) is 0.
-    alpha              (1 + mean(r - beta * b))^ppy - 1 (empyrical-style); NaN with beta.
+    beta, alpha        the OLS of r - rf on b - rf: beta = cov(r - rf, b - rf) / var(b - rf),
+                       alpha = (mean(r - rf) - beta * mean(b - rf)) * ppy (annualised
+                       arithmetically); NaN when var(b - rf) is 0.
 
 Output is JSON-ready apart from NaN: plain Python floats (NaN as float('nan')), ints for the
 counts `max_drawdown_days` and `rebalances` (`rebalances` is NaN when `traded` is not given),
@@ -71,6 +75,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from backtest.stats.conventions import AUTO, sessions_per_year
 from backtest.stats.nb import (
     RELATIVE_STAT_NAMES,
     STAT_NAMES,
@@ -126,9 +131,9 @@ def _years(index: pd.DatetimeIndex) -> np.ndarray:
     return np.ascontiguousarray(index.year.to_numpy().astype(np.int64))
 
 
-def _per_row(series: pd.Series | None, index: pd.Index, what: str) -> np.ndarray:
+def _per_row(series: pd.Series | None, index: pd.Index, what: str, missing: np.ndarray = _EMPTY) -> np.ndarray:
     if series is None:
-        return _EMPTY
+        return missing
     if len(series) != len(index) or not series.index.equals(index):
         raise ValueError(f"{what}: must be on the same dates as equity")
     return np.ascontiguousarray(series.to_numpy(dtype=np.float64))
@@ -159,24 +164,38 @@ def drawdowns(equity: pd.Series, initial_cash: float, top: int = TOP_DRAWDOWNS) 
     return _episode_table(_values(equity, "equity"), initial_cash, _day_numbers(index), top)
 
 
+def _periods_per_year(periods_per_year: float | str, index: pd.DatetimeIndex) -> float:
+    """A number as given, or "auto": the index's own sessions per calendar year."""
+    if periods_per_year == AUTO:
+        return sessions_per_year(index) if len(index) > 1 else math.nan
+    if isinstance(periods_per_year, str) or not periods_per_year > 0:
+        raise ValueError(f"periods_per_year must be positive or 'auto', got {periods_per_year!r}")
+    return float(periods_per_year)
+
+
+def _risk_free(risk_free: pd.Series | None, index: pd.Index) -> np.ndarray:
+    return _per_row(risk_free, index, "risk_free", np.zeros(len(index)))
+
+
 def performance(
     equity: pd.Series,
     initial_cash: float,
-    periods_per_year: int = 252,
+    periods_per_year: float | str = AUTO,
     traded: pd.Series | None = None,
     fees: pd.Series | None = None,
+    risk_free: pd.Series | None = None,
 ) -> dict:
     """Every `STAT_NAMES` figure, plus "drawdowns" (top 5) and "start"/"end" dates."""
-    if periods_per_year <= 0:
-        raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
     index = _dates(equity.index)
+    ppy = _periods_per_year(periods_per_year, index)
     values = _values(equity, "equity")
     days = _day_numbers(index)
     out = np.empty(len(STAT_NAMES), dtype=np.float64)
     summary_nb(
         values,
         float(initial_cash),
-        float(periods_per_year),
+        ppy,
+        _risk_free(risk_free, equity.index),
         days,
         _years(index),
         _per_row(traded, equity.index, "traded"),
@@ -197,11 +216,12 @@ def relative(
     initial_cash: float,
     benchmark_equity: pd.Series,
     benchmark_initial_cash: float,
-    periods_per_year: int = 252,
+    periods_per_year: float | str = AUTO,
+    risk_free: pd.Series | None = None,
 ) -> dict:
     """excess_cagr, tracking_error, information_ratio, beta, alpha vs a benchmark on the same dates."""
-    if periods_per_year <= 0:
-        raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
+    index = _dates(equity.index)
+    ppy = _periods_per_year(periods_per_year, index)
     if len(benchmark_equity) != len(equity) or not benchmark_equity.index.equals(equity.index):
         raise ValueError("benchmark_equity: must be on the same dates as equity")
     out = np.empty(len(RELATIVE_STAT_NAMES), dtype=np.float64)
@@ -210,7 +230,9 @@ def relative(
         float(initial_cash),
         _values(benchmark_equity, "benchmark_equity"),
         float(benchmark_initial_cash),
-        float(periods_per_year),
+        ppy,
+        _risk_free(risk_free, equity.index),
+        _day_numbers(index),
         out,
     )
     return dict(zip(RELATIVE_STAT_NAMES, out.tolist()))
@@ -248,8 +270,9 @@ def monthly_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
     return pd.Series(returns, index=months.rename("month"), name="return")
 
 
-def rolling_return(equity: pd.Series, initial_cash: float, window: int, periods_per_year: int = 252) -> pd.Series:
+def rolling_return(equity: pd.Series, initial_cash: float, window: int, periods_per_year: float | str = AUTO) -> pd.Series:
     """Annualised return over the last `window` rows, (E_t / E_{t-window})^(ppy / window) - 1."""
+    periods_per_year = _periods_per_year(periods_per_year, _dates(equity.index))
     values = _values(equity, "equity")
     before = np.r_[initial_cash, values][: len(values)]  # E_{t-1}, E_{-1} = initial cash
     start = pd.Series(before, index=equity.index).shift(window - 1)
@@ -257,8 +280,11 @@ def rolling_return(equity: pd.Series, initial_cash: float, window: int, periods_
     return pd.Series(growth ** (periods_per_year / window) - 1.0, index=equity.index, name="rolling_return")
 
 
-def rolling_sharpe(equity: pd.Series, initial_cash: float, window: int, periods_per_year: int = 252) -> pd.Series:
-    """Annualised Sharpe ratio of the last `window` daily returns; NaN where their std is 0."""
-    r = daily_returns(equity, initial_cash).rolling(window)
+def rolling_sharpe(equity: pd.Series, initial_cash: float, window: int, periods_per_year: float | str = AUTO,
+                   risk_free: pd.Series | None = None) -> pd.Series:
+    """Annualised Sharpe ratio of the last `window` daily excess returns r - rf; NaN where their std is 0."""
+    periods_per_year = _periods_per_year(periods_per_year, _dates(equity.index))
+    excess = daily_returns(equity, initial_cash) - _risk_free(risk_free, equity.index)
+    r = excess.rolling(window)
     std = r.std(ddof=1)
     return (r.mean() / std.where(std > 0) * math.sqrt(periods_per_year)).rename("rolling_sharpe")

@@ -237,19 +237,20 @@ def _p_text(p: float) -> str:
     return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
 
 
-def verdict_line(name: str, active_return: float, t: float, p: float, alpha: float = 0.05) -> str:
+def verdict_line(name: str, active_return: float, t: float, p: float, alpha: float = 0.05,
+                 against: str = "its benchmark") -> str:
     """One plain sentence on the active return and its test, e.g.
 
     "first10 beat its benchmark by 0.54 pp a year; t = 1.34, p = 0.18: not distinguishable from
     luck at 5 %". active_return is annual (a fraction, printed in percentage points); the edge is
     "distinguishable from luck" when p < alpha. NaN t or p (a constant active return) says that
-    there is nothing to test.
+    there is nothing to test. `against` names what it was measured against.
     """
     level = f"{alpha * 100:g} %"
     if math.isnan(t) or math.isnan(p):
         if active_return == 0:
-            return f"{name} matched its benchmark on every row: no active return to test"
+            return f"{name} matched {against} on every row: no active return to test"
         return f"{name}'s active return is the same on every row: nothing random to test"
     verb = "beat" if active_return >= 0 else "trailed"
     judgement = "distinguishable from luck" if p < alpha else "not distinguishable from luck"
-    return f"{name} {verb} its benchmark by {abs(active_return) * 100:.2f} pp a year; t = {t:.2f}, {_p_text(p)}: {judgement} at {level}"
+    return f"{name} {verb} {against} by {abs(active_return) * 100:.2f} pp a year; t = {t:.2f}, {_p_text(p)}: {judgement} at {level}"

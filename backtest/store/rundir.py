@@ -3,7 +3,7 @@
     <out>/<run_id>/
         config.yaml     the resolved config (defaults filled in, overrides applied)
         stats.json      the same object `backtest run --json` prints
-        equity.csv      date, strategy and benchmark value, and their drawdowns
+        equity.csv      date, strategy and benchmark value, their drawdowns, each row's risk-free return
         weights.csv     the strategy's target weights (rebalance dates only)
         orders.csv      every filled order of the strategy (and benchmark, marked by `leg`)
         manifest.json   package versions, data file hashes, git commit, command line, config dir
@@ -84,7 +84,7 @@ def manifest(result) -> dict:
         **environment(),
         # relative strategy files and data paths in config.yaml resolve against it (rerun)
         "config_dir": str(prepared.config.base_dir.resolve()),
-        "data_files": data.source_files(list(prepared.returns.columns), prepared.search_path, prepared.catalogs),
+        "data_files": data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs),
         "return_types": result.return_types,
         "calendar": {
             "rows": len(prepared.returns),
@@ -143,6 +143,7 @@ def write_run(result, out_root: Path | str, run_id: str) -> Path:
         for leg in legs:
             curves[leg.leg.key] = leg.simulation.equity
             curves[f"{leg.leg.key}_drawdown"] = stats.drawdown_series(leg.simulation.equity, init)
+        curves["risk_free"] = result.prepared.conventions.risk_free  # each row's, behind the excess-return figures
         write_csv(pd.DataFrame(curves).rename_axis("date").reset_index(), tmp / "equity.csv")
         write_csv(result.strategy.target_weights.rename_axis("date").reset_index(), tmp / "weights.csv")
         orders = pd.concat([leg.simulation.orders.assign(leg=leg.leg.key) for leg in legs], ignore_index=True)

@@ -7,8 +7,9 @@
     ytd(ids, as_of)  year-to-date returns as of a date
 
 Each of the first four returns a `StudyResult`: `.rows` (one row per year or month), `.summary`
-(group statistics with bootstrap intervals, permutation p-values and a plain-words verdict),
-`.summary_frame()` (the groups as a table); with `out=` it also writes
+(groups x statistics, with bootstrap intervals), `.tests` (each comparison: permutation p-value,
+Holm and Benjamini-Hochberg adjusted, a plain-words verdict), `.figures` (the JSON "summary"
+object); with `out=` it also writes
 `<out>/study-<name>-<...>/`. Shared pieces: `common` (data, calendars, output), `stats`
 (bootstrap CI, permutation test, verdicts), `yearly` (years split into a head and the rest).
 """

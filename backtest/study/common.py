@@ -18,8 +18,8 @@ import pandas as pd
 
 from backtest.errors import UserError
 from backtest.io import json_safe, write_json
+from backtest.stats.conventions import YEAR_END_DAY
 
-PARTIAL_YEAR_DAY = (12, 20)  # the data's last year is partial if it ends before Dec 20
 
 
 class StudyError(UserError):
@@ -76,7 +76,7 @@ def cut(frame: pd.DataFrame, start, end, *, keep_previous: bool = True, what: st
 
 def is_partial_year(year: int, last_date: pd.Timestamp, data_last: pd.Timestamp) -> bool:
     """The data's last year counts as partial when its last date is before Dec 20."""
-    return year == data_last.year and (last_date.month, last_date.day) < PARTIAL_YEAR_DAY
+    return year == data_last.year and (last_date.month, last_date.day) < YEAR_END_DAY
 
 
 def monthly_returns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,15 +126,44 @@ def slug(*parts) -> str:
 
 @dataclass
 class StudyResult:
-    """What a study returns: its rows (one per year or month), the summary, and how it was run."""
+    """What a study returns: its rows (one per year or month), its figures, and how it was run.
+
+    `rows`: one row per period. `summary`: groups x statistics (count, mean with its bootstrap
+    interval, median, positive share, per outcome). `tests`: one row per comparison (the claim,
+    the difference, the p-value and its Holm and Benjamini-Hochberg adjustments, the verdict).
+    `figures`: the same as the JSON `"summary"` object.
+    """
 
     name: str  # "first10", "january", ...
     params: dict
     rows: pd.DataFrame  # one row per period; `row_key` names the period column
     row_key: str  # "years" or "rows" in the JSON
-    summary: dict
+    figures: dict  # `backtest.study.stats.summarize`: the JSON "summary"
     notes: list[str] = field(default_factory=list)
     directory: Path | None = None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Groups x statistics; each interval as two columns, `<name>_ci_low` and `<name>_ci_high`."""
+        table = {}
+        for group, entry in self.figures.items():
+            if isinstance(entry, dict) and "count" in entry:
+                row = {}
+                for key, value in entry.items():
+                    if isinstance(value, list):
+                        row[f"{key}_low"], row[f"{key}_high"] = value
+                    elif key != "verdict":
+                        row[key] = value
+                table[group] = row
+        return pd.DataFrame.from_dict(table, orient="index").rename_axis("group")
+
+    @property
+    def tests(self) -> pd.DataFrame:
+        """One row per comparison the study makes: claim, outcome, groups, difference, p_value,
+        p_value_holm, p_value_bh, verdict."""
+        rows = [{**c, "groups": " vs ".join(g for g in c["groups"] if g is not None) if c["groups"][1] else f"{c['groups'][0]} vs 0"}
+                for c in self.figures["comparisons"]]
+        return pd.DataFrame(rows, columns=["claim", "outcome", "groups", "difference", "p_value", "p_value_holm", "p_value_bh", "verdict"])
 
     @property
     def run_id(self) -> str:
@@ -148,7 +177,7 @@ class StudyResult:
             "study": self.name,
             "params": json_safe(self.params),
             self.row_key: records,
-            "summary": json_safe(self.summary),
+            "summary": json_safe(self.figures),
             "notes": list(self.notes),
         }
         if self.directory is not None:
@@ -201,9 +230,9 @@ def scatter_by_signal(result: StudyResult, path: Path, x: str, y: str, signal: s
 def group_bars(result: StudyResult, path: Path, outcome: str, title: str):
     """Mean of `outcome` per summary group with its bootstrap 95 % interval."""
     plt = pyplot()
-    names = [g for g, v in result.summary.items() if isinstance(v, dict) and f"{outcome}_mean" in v]
-    means = np.array([result.summary[g][f"{outcome}_mean"] for g in names], dtype=float) * 100
-    cis = np.array([result.summary[g][f"{outcome}_mean_ci"] for g in names], dtype=float) * 100
+    names = [g for g, v in result.figures.items() if isinstance(v, dict) and f"{outcome}_mean" in v]
+    means = np.array([result.figures[g][f"{outcome}_mean"] for g in names], dtype=float) * 100
+    cis = np.array([result.figures[g][f"{outcome}_mean_ci"] for g in names], dtype=float) * 100
     err = np.abs(np.vstack([means - cis[:, 0], cis[:, 1] - means])) if len(names) else None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.bar(names, means, yerr=err, capsize=5, color=["tab:blue", "tab:orange", "tab:green", "tab:red"][: len(names)])
@@ -272,10 +301,11 @@ def report(result: StudyResult, columns, outcomes, max_rows: int | None = None):
     tables = [(title, header, body)]
     sheader = ["group", "outcome", "count", "mean", "mean 95 % CI", "median", "positive"]
     srows = []
-    for group, entry in result.summary.items():
+    for group, entry in result.figures.items():
         if not isinstance(entry, dict):
             continue
-        for outcome in outcomes:
+        own = [key.removesuffix("_mean") for key in entry if key.endswith("_mean")]  # e.g. the January effect's spread
+        for outcome in dict.fromkeys([*outcomes, *own]):
             if f"{outcome}_mean" not in entry:
                 continue
             lo, hi = entry[f"{outcome}_mean_ci"]
@@ -287,7 +317,8 @@ def report(result: StudyResult, columns, outcomes, max_rows: int | None = None):
     tables.append(("Summary (complete periods; bootstrap 95 % percentile intervals)", sheader, srows))
     p = result.params
     lines = list(result.notes)
-    lines.append(f"permutation tests: two-sided, difference in means, {p['resamples']:,} permutations, seed {p['seed']}")
-    for c in result.summary["comparisons"]:
+    lines.append(f"permutation tests: two-sided, difference in means (against 0: random sign flips), {p['resamples']:,} "
+                 f"permutations, seed {p['seed']}; verdicts on Holm's adjusted p across the study's comparisons")
+    for c in result.figures["comparisons"]:
         lines.append(f"{c['claim']}: {c['verdict']}")
     return tables, lines

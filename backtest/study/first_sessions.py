@@ -12,7 +12,7 @@ from pathlib import Path
 
 from backtest.study import yearly
 from backtest.study.common import StudyError, StudyResult, cut, load, scatter_by_signal
-from backtest.study.stats import DEFAULT_RESAMPLES, summarize
+from backtest.study.stats import DEFAULT_RESAMPLES, Claim, summarize
 
 DEFAULTS = {"small": "ff_size:Lo 30", "large": "ff_size:Hi 30", "market": "ff_factors:Mkt", "lookback": 10}
 
@@ -38,7 +38,10 @@ def run(
     )
 
 
-def _run_yearly(name, small, large, market, head, head_words, extra, start, end, seed, resamples, search_path, frame):
+def _run_yearly(name, small, large, market, head, head_words, extra, start, end, seed, resamples, search_path, frame,
+                effect: tuple[str, str] | None = None):
+    """The yearly study of a head of the year. `effect` = (key, claim in words) also tests the
+    head's own small-minus-large spread against 0 over the complete years (summary[key])."""
     notes = []
     if frame is None:
         frame, dropped = load([small, large, market], search_path)
@@ -51,7 +54,16 @@ def _run_yearly(name, small, large, market, head, head_words, extra, start, end,
     partial = rows[rows["partial"]]
     for _, r in partial.iterrows():
         notes.append(f"{r['year']} is partial (data ends {r['end']}): listed, left out of the summary")
-    summary = summarize(rows, yearly.groups(rows), yearly.claims(head_words), outcomes=yearly.OUTCOMES, seed=seed, resamples=resamples)
+    groups, claims, described = yearly.groups(rows), yearly.claims(head_words), {}
+    if effect is not None:
+        key, words = effect
+        groups[key] = groups["led"] | groups["not_led"]  # every complete year
+        claims.append(Claim("spread", key, None, words))
+        described[key] = ["spread"]
+    summary = summarize(rows, groups, claims, outcomes=yearly.OUTCOMES, seed=seed, resamples=resamples, group_outcomes=described)
+    if effect is not None:  # the effect's test beside its figures
+        test = summary["comparisons"][-1]
+        summary[effect[0]].update({k: test[k] for k in ("p_value", "p_value_holm", "p_value_bh", "verdict")})
     params = {"small": small, "large": large, "market": market, **extra, "start": start, "end": end, "seed": seed, "resamples": resamples}
     return StudyResult(name, params, rows, "years", summary, notes)
 
@@ -62,7 +74,8 @@ def plot(result: StudyResult, path: Path) -> None:
     scatter_by_signal(
         result, path, "spread", "market_rest", "small_led", {True: "small led", False: "small did not lead"},
         f"{p['small']} − {p['large']}, {what}", f"{p['market']} rest of year",
-        f"{result.name}: {what} spread vs rest-of-year market return, p = {result.summary['p_value']:.3f}",
+        f"{result.name}: {what} spread vs rest-of-year market return, p = {result.figures['p_value']:.3f} "
+        f"(Holm {result.figures['p_value_holm']:.3f})",
     )
 
 

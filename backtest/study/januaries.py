@@ -1,9 +1,12 @@
-"""january: does January's small-minus-large return tell the rest of the year?
+"""january: the January effect, and does January's small-minus-large return tell the rest of the year?
 
 For every year: small-minus-large over January's sessions (previous year's last close to January's
 last close), then the market's rest-of-year (February to December) and full-year return,
 small-minus-large over the rest of the year and the market's max drawdown within the year.
-Years where small caps won January are compared with the others (complete years only).
+The January effect itself: small minus large in January over the complete years, its mean with a
+bootstrap interval, a sign-flip test against 0 and the share of positive years (summary key
+`january_effect`). The barometer: years where small caps won January against the others (complete
+years only). `--start/--end` set periods side by side (e.g. 1927-1999 and 2000-2025).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def run(
     """The January study (`frame`: daily returns to use instead of loading them)."""
     return first_sessions._run_yearly(
         "january", small, large, market, january_sessions, "in January", {}, start, end, seed, resamples, search_path, frame,
+        effect=("january_effect", "small caps beat large caps in January (the January effect)"),
     )
 
 

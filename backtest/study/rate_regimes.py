@@ -73,7 +73,7 @@ def run(
 
 def plot(result: StudyResult, path: Path) -> None:
     p = result.params
-    group_bars(result, path, "small_minus_large", f"{p['small']} − {p['large']} by T-bill regime over {p['months']} months, p = {result.summary['p_value']:.3f}")
+    group_bars(result, path, "small_minus_large", f"{p['small']} − {p['large']} by T-bill regime over {p['months']} months, p = {result.figures['p_value']:.3f} (Holm {result.figures['p_value_holm']:.3f})")
 
 
 MAX_ROWS = 12

@@ -68,6 +68,7 @@ class Context:
     year: np.ndarray
     index_ns: np.ndarray  # the calendar as int64 nanoseconds (rebalance dates -> rows)
     ppy: float
+    rf: np.ndarray  # each row's risk-free return (the statistics' conventions, prepared.conventions)
     cash_asset: str | None
     benchmark: Any = None  # Leg or None
     bench_set: WeightSet | None = None
@@ -294,7 +295,8 @@ class Evaluator:
             day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
             year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),
             index_ns=returns.index.to_numpy(dtype="datetime64[ns]").view(np.int64),
-            ppy=float(config.stats.periods_per_year),
+            ppy=prepared.conventions.periods_per_year,
+            rf=np.ascontiguousarray(prepared.conventions.risk_free.to_numpy(dtype=np.float64)),
             cash_asset=RF_SERIES if config.portfolio.cash == "rf" else None,
             benchmark=prepared.legs[1] if len(prepared.legs) > 1 else None,
         )
@@ -497,7 +499,7 @@ class Evaluator:
                 local_out = np.empty((len(part), len(self.names)))
                 local_equity = np.empty((len(part) if self.keep_equity else 0, n))
                 per_combo = (fees[part], slippage[part], init[part], combo_bench, bench_equity, bench_init, context.ppy,
-                             context.day_number, context.year)
+                             context.rf, context.day_number, context.year)
                 if self.on_gpu:
                     from backtest.engine.cuda import csr_rule, sweep_cuda
 
@@ -532,7 +534,7 @@ class Curves:
     strategy: np.ndarray
     benchmark: np.ndarray | None
     initial_cash: float
-    periods_per_year: float
+    conventions: Any  # backtest.stats.conventions.Conventions of the combination's data
 
 
 def combination_curves(plan: Plan, params: dict) -> Curves:
@@ -547,7 +549,7 @@ def combination_curves(plan: Plan, params: dict) -> Curves:
     context = evaluator.contexts[0]
     fees, slippage, init = evaluator.kernel_scalars(np.zeros(1, dtype=np.int64))
     benchmark = evaluator._bench_curves(context, np.column_stack([fees, slippage, init]))[0] if context.benchmark is not None else None
-    return Curves(context.prepared.returns.index, equity[0], benchmark, float(init[0]), context.ppy)
+    return Curves(context.prepared.returns.index, equity[0], benchmark, float(init[0]), context.prepared.conventions)
 
 
 def host_rule_notice(plan: Plan) -> str | None:

@@ -2,71 +2,75 @@
 
 - `deflated_sharpe`: the winner's Sharpe ratio deflated for the number of trials and for
   non-normal returns (Bailey & López de Prado, "The Deflated Sharpe Ratio", 2014).
-- `split`: choose the best parameters in-sample, report them out-of-sample.
-- `walk_forward`: re-choose on rolling training windows, stitch the out-of-sample test windows.
+- `split`: choose the best parameters in-sample, report them out-of-sample against the
+  benchmark started fresh at the split, with the significance of the difference.
+- `walk_forward`: re-choose on rolling training windows, stitch the out-of-sample test windows,
+  and set the stitched curve against the benchmark and the config's untuned parameters.
 
 Out-of-sample figures come from a `backtest run` of the chosen parameters over the whole history
 up to the window's end, cut to the window: the strategy keeps its history (a rule such as first10
 needs the previous year's close), decisions still use only data up to each date, and the window's
 returns start from the portfolio the rule held at the window's start. Every statistic is computed
-by `backtest.stats`, and every run by `backtest.pipeline`.
+by `backtest.stats` under the run's conventions (sessions a year and risk-free rate, on the
+window's own dates), and every run by `backtest.pipeline`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from backtest import stats
 from backtest.errors import ConfigError
+from backtest.stats.significance import probabilistic_sharpe, sharpe_ratio
 
 EULER_GAMMA = 0.5772156649015329
 CONFIDENCE = 0.95
 OUT_OF_SAMPLE_NOTE = (
     "out-of-sample figures: each window is cut from a run of the chosen parameters over the history up to "
     "the window's end, rebased to the initial cash at the window's start (the rule keeps the history it needs, "
-    "e.g. the previous year's close; every decision uses only data up to its date)"
+    "e.g. the previous year's close; every decision uses only data up to its date); the benchmark is bought "
+    "fresh at the close before the out-of-sample period"
 )
 
 
-def deflated_sharpe(returns: np.ndarray, trials: int, trial_variance: float) -> dict:
+def deflated_sharpe(excess: np.ndarray, trials: int, trial_variance: float, periods_per_year: float,
+                    units: str = "annualised Sharpe ratios") -> dict:
     """Probability that the winner's true Sharpe ratio beats the best of N luck-only trials.
 
-    returns: the winner's per-period returns; trials: N, the number of trials (finite Sharpe
-    ratios); trial_variance: the variance (ddof=1) of the trials' per-period (not annualised)
-    Sharpe ratios. SR0 = sqrt(V[SR]) ((1 - γ) Φ⁻¹(1 - 1/N) + γ Φ⁻¹(1 - 1/(N e))) is the expected
-    maximum Sharpe ratio of N trials with no skill; then
-    DSR = Φ((SR - SR0) sqrt(T - 1) / sqrt(1 - γ3 SR + (γ4 - 1)/4 SR²)).
+    excess: the winner's per-period excess returns (over the risk-free rate, or over the
+    benchmark for an information ratio); trials: N, the number of trials; trial_variance: the
+    variance (ddof=1) of the trials' annualised ratios. Annualised throughout, as the sweep's
+    table: SR0 = sqrt(V) ((1 - γ) Φ⁻¹(1 - 1/N) + γ Φ⁻¹(1 - 1/(N e))) is the expected maximum
+    Sharpe ratio of N trials with no skill, and DSR = `probabilistic_sharpe`(excess, SR0), the
+    probability that the true Sharpe ratio exceeds SR0 given the returns' skew and kurtosis.
     """
-    from statistics import NormalDist  # (scipy.stats takes 0.8 s to import: a sweep need not wait)
-
-    norm = NormalDist()
-    r = np.asarray(returns, dtype=float)
+    r = np.asarray(excess, dtype=float)
     r = r[np.isfinite(r)]
-    n, t = int(trials), len(r)
-    sr = r.mean() / r.std(ddof=1)
+    n = int(trials)
+    sr = sharpe_ratio(r, periods_per_year)
     if n > 1:
-        expected_max = (1 - EULER_GAMMA) * norm.inv_cdf(1 - 1 / n) + EULER_GAMMA * norm.inv_cdf(1 - 1 / (n * math.e))
+        quantile = NormalDist().inv_cdf
+        expected_max = (1 - EULER_GAMMA) * quantile(1 - 1 / n) + EULER_GAMMA * quantile(1 - 1 / (n * math.e))
         sr0 = math.sqrt(trial_variance) * expected_max
     else:
         sr0 = 0.0
-    deviations = r - r.mean()
-    m2 = np.mean(deviations**2)
-    skewness, kurt = np.mean(deviations**3) / m2**1.5, np.mean(deviations**4) / m2**2  # the moments' ratios (population)
-    z = (sr - sr0) * math.sqrt(t - 1) / math.sqrt(1 - skewness * sr + (kurt - 1) / 4 * sr**2)
-    dsr = norm.cdf(z)
+    dsr = probabilistic_sharpe(r, sr0, periods_per_year)
     if dsr >= CONFIDENCE:
         verdict = f"the best result beats what luck gives the best of {n:,} trials (deflated Sharpe {dsr:.3f} >= {CONFIDENCE})"
     else:
         verdict = (
-            f"the best result is indistinguishable from luck: with {n:,} trials the best Sharpe ratio "
-            f"expected from luck alone is {sr0:.4f} a period vs the winner's {sr:.4f} (deflated Sharpe {dsr:.3f} < {CONFIDENCE})"
+            f"the best result is indistinguishable from luck: with {n:,} trials the best ratio expected from luck "
+            f"alone is {sr0:.3f} a year vs the winner's {sr:.3f} (deflated Sharpe {dsr:.3f} < {CONFIDENCE})"
         )
-    return {"dsr": dsr, "sr0": float(sr0), "sr_best": float(sr), "trials": n, "returns": t, "verdict": verdict}
+    return {"dsr": dsr, "sr0": float(sr0), "sr_best": float(sr), "trials": n, "returns": len(r),
+            "periods_per_year": periods_per_year, "units": units, "verdict": verdict}
 
 
 def parse_split(text: str) -> tuple[dt.date | None, dt.date]:
@@ -128,40 +132,66 @@ def check_periods(config, in_sample_end: dt.date | None = None, walk: tuple | No
 
 
 def sweep_deflated_sharpes(result) -> dict:
-    """`deflated_sharpe` of a sweep's winners, with all its combinations as the trials.
+    """`deflated_sharpe` of a sweep's winners, and the significance of its winner by the metric.
 
-    "deflated_sharpe": the winner by Sharpe ratio, on its returns (better than no skill at all?).
-    "deflated_sharpe_vs_benchmark" (when there is a benchmark): the winner by information ratio, on
-    its returns minus the benchmark's (does the rule add anything over its benchmark?).
-    Each distinct winner's curves are computed once more, by the sweep's kernel (no vectorbt:
-    the sweep command does not pay its import).
+    "deflated_sharpe": the winner by Sharpe ratio, on its excess returns over the risk-free rate
+    (better than no skill at all?). "deflated_sharpe_vs_benchmark" (when there is a benchmark):
+    the winner by information ratio, on its returns minus the benchmark's (does the rule add
+    anything over its benchmark?). The trials are the combinations at the winner's cost variant
+    (its fees, slippage and initial cash): the strategy settings tried, not each cost they were
+    tried at ("cost_variants" counts those). "significance": the winner by the sweep's metric
+    against its benchmark (`backtest.stats.edge`); "conventions": the winner's conventions. Each distinct winner's curves are computed once
+    more, by the sweep's kernel (no vectorbt: the sweep command does not pay its import).
     """
+    from backtest.pipeline import edge_significance
     from backtest.sweeps.evaluate import combination_curves
 
     plan = result.plan
     curves: dict[int, object] = {}
+
+    def curves_of(combination: int):
+        if combination not in curves:
+            curves[combination] = combination_curves(plan, plan.params(combination))
+        return curves[combination]
+
     out = {}
     for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
         moments = result.ranking.moments.get(ratio_name)
-        if moments is None or not moments.count:
+        won = moments.winner() if moments is not None else None
+        if won is None:
             continue
-        best = moments.best_row
-        if best not in curves:
-            curves[best] = combination_curves(plan, plan.params(best))
-        winner = curves[best]
+        best, variant = won
+        winner = curves_of(best)
+        conventions = winner.conventions
         returns = stats.daily_returns(pd.Series(winner.strategy, index=winner.dates), winner.initial_cash)
         if ratio_name == "information_ratio":
-            returns = returns - stats.daily_returns(pd.Series(winner.benchmark, index=winner.dates), winner.initial_cash)
-        # the trials' annualised ratios, per period: their variance divided by the periods a year
-        variance = moments.variance / winner.periods_per_year
-        out[key] = {"params": plan.params(best), **deflated_sharpe(returns.to_numpy(), moments.count, variance)}
+            excess = returns - stats.daily_returns(pd.Series(winner.benchmark, index=winner.dates), winner.initial_cash)
+            units = "annualised information ratios (returns over the benchmark's)"
+        else:
+            excess = returns - conventions.risk_free
+            units = f"annualised Sharpe ratios of returns over the risk-free rate ({_risk_free_words(conventions)})"
+        figures = deflated_sharpe(excess.to_numpy(), int(moments.counts[variant]), moments.variance_of(variant),
+                                  conventions.periods_per_year, units)
+        out[key] = {"params": plan.params(best), **figures, "cost_variants": moments.groups}
+    order = result.order()
+    if len(order):
+        winner = curves_of(int(order[0]))
+        out["conventions"] = winner.conventions.to_json()  # the winner's (a grid of series may hold several calendars)
+        if winner.benchmark is not None:
+            out["significance"] = {"params": plan.params(int(order[0])), **edge_significance(
+                pd.Series(winner.strategy, index=winner.dates), pd.Series(winner.benchmark, index=winner.dates),
+                winner.initial_cash, winner.initial_cash, winner.conventions, name="the winner")}
     return out
 
 
-def window_of(run, start, end, leg: str = "strategy") -> dict:
-    """A run's leg cut to [start, end], rebased so the window starts from the initial cash."""
-    initial = run.prepared.config.portfolio.initial_cash
-    simulation = getattr(run, leg).simulation
+def _risk_free_words(conventions) -> str:
+    source = conventions.risk_free_source
+    return source if isinstance(source, str) else f"{source:g} a year"
+
+
+def window_of(simulation, start, end, initial: float) -> dict:
+    """A simulation's curves cut to [start, end], rebased so the window starts from `initial` at
+    the close before its first date (the whole first date's return counts)."""
     equity = simulation.equity
     inside = (equity.index >= start) & (equity.index <= end)
     first = int(np.argmax(inside))
@@ -173,8 +203,44 @@ def window_of(run, start, end, leg: str = "strategy") -> dict:
     }
 
 
-def _figures(window: dict, initial: float, ppy: int) -> dict:
-    return stats.performance(window["equity"], initial, ppy, traded=window["traded"], fees=window["fees"])
+def _figures(window: dict, initial: float, conventions) -> dict:
+    """A window's statistics under the run's conventions on the window's own dates."""
+    on = conventions.on(window["equity"].index)
+    return stats.performance(window["equity"], initial, on.periods_per_year, traded=window["traded"],
+                             fees=window["fees"], risk_free=on.risk_free)
+
+
+def _against(window: dict, other: dict, initial: float, conventions, name: str, against: str) -> tuple[dict, dict]:
+    """(relative figures, significance) of a window against another on the same dates."""
+    from backtest.pipeline import edge_significance
+
+    equity, other_equity = window["equity"], other["equity"]
+    if not equity.index.equals(other_equity.index):  # series of other calendars: their common dates
+        common = equity.index.intersection(other_equity.index)
+        equity, other_equity = equity.loc[common], other_equity.loc[common]
+    on = conventions.on(equity.index)
+    relative = stats.relative(equity, initial, other_equity, initial, on.periods_per_year, risk_free=on.risk_free)
+    return relative, edge_significance(equity, other_equity, initial, initial, on, name=name, against=against)
+
+
+def fresh_benchmark(run, start):
+    """The run's benchmark bought afresh at the close before `start` (not carried from the run's
+    first date): its simulation from that close to the run's end."""
+    from backtest.pipeline import run_leg
+
+    prepared = run.prepared
+    dates = prepared.returns.index
+    base = dates[dates < pd.Timestamp(start)][-1]
+    returns = prepared.returns.loc[base:]
+    cut = dataclasses.replace(prepared, returns=returns, conventions=prepared.conventions.on(returns.index))
+    return run_leg(cut, prepared.legs[1]).simulation
+
+
+def _dotted(tree: dict, key: str):
+    """The value at a dotted key of a nested dict (None where a section has no such key)."""
+    for part in key.split("."):
+        tree = tree.get(part) if isinstance(tree, dict) else None
+    return tree
 
 
 def best_params(result, count: int = 1) -> list[dict]:
@@ -182,7 +248,7 @@ def best_params(result, count: int = 1) -> list[dict]:
 
 
 def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
-    """The in-sample winners out-of-sample.
+    """The in-sample winners out-of-sample, each against the benchmark bought fresh at the split.
 
     `result` is the sweep on the in-sample period; `period` the (start, end) of the whole config,
     whose part after `is_end` is the out-of-sample window.
@@ -190,21 +256,25 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
     from backtest.pipeline import run_backtest
 
     oos_start = pd.Timestamp(is_end) + pd.Timedelta(days=1)
-    rows, benchmark = [], None
+    rows, benchmark, in_sample = [], None, None
     for c in result.order()[:top]:
         params = plan.params(int(c))
         run = run_backtest(plan.config(params, period))
         dates = run.prepared.returns.index
         if dates[-1] < oos_start:
             raise ConfigError(f"--split: no data after the in-sample end {is_end}")
-        config = run.prepared.config
-        window = window_of(run, oos_start, dates[-1])
-        oos = _figures(window, config.portfolio.initial_cash, config.stats.periods_per_year)
-        rows.append({"params": params, "in_sample": result.record(int(c))["stats"], "out_of_sample": oos})
-        if benchmark is None and run.benchmark is not None:
-            window = window_of(run, oos_start, dates[-1], leg="benchmark")
-            benchmark = _figures(window, config.portfolio.initial_cash, config.stats.periods_per_year)
+        initial, conventions = run.prepared.config.portfolio.initial_cash, run.prepared.conventions
+        in_sample = in_sample or [str(dates[0].date()), str(dates[dates <= pd.Timestamp(is_end)][-1].date())]
+        window = window_of(run.strategy.simulation, oos_start, dates[-1], initial)
+        row = {"params": params, "in_sample": result.record(int(c))["stats"], "out_of_sample": _figures(window, initial, conventions)}
+        if run.benchmark is not None:
+            fresh = window_of(fresh_benchmark(run, oos_start), oos_start, dates[-1], initial)
+            relative, row["significance"] = _against(window, fresh, initial, conventions, "the winner", "the benchmark")
+            row["out_of_sample"].update(relative)
+            benchmark = benchmark or _figures(fresh, initial, conventions)
+        rows.append(row)
     return {
+        "in_sample": in_sample,
         "in_sample_end": str(is_end),
         "out_of_sample_start": str(oos_start.date()),
         "metric": plan.metric,
@@ -215,38 +285,60 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
 
 
 def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_sweep) -> dict:
-    """Rolling re-selection; `run_window_sweep(start, end)` sweeps the grid on one training window."""
+    """Rolling re-selection; `run_window_sweep(start, end)` sweeps the grid on one training window.
+
+    Each test window is run with the parameters chosen on the training window before it ("tuned"),
+    beside the config's own parameters ("untuned") and the benchmark bought fresh at the close
+    before the first test window, over the same dates. The stitched curves chain the test
+    windows; the tuned one is set against the benchmark and the untuned one with significance.
+    Returns the report (JSON-ready) with "equity": the stitched curves (a DataFrame).
+    """
     from backtest.pipeline import prepare, run_backtest
 
     base = plan.config()
-    initial, ppy = base.portfolio.initial_cash, base.stats.periods_per_year
+    initial = base.portfolio.initial_cash
     dates = prepare(base).returns.index
     spans = windows(dates, train, test)
     if not spans:
         raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training plus test window")
+    first, last = spans[0][2], spans[-1][3]
+    untuned = run_backtest(plan.config({}, (base.period.start, last)))
+    conventions = untuned.prepared.conventions
+    benchmark = fresh_benchmark(untuned, first) if untuned.benchmark is not None else None
     pieces, report, value = [], [], initial
     for train_start, train_end, test_start, test_end in spans:
         chosen_result = run_window_sweep(train_start, train_end)
         params = best_params(chosen_result)[0]
         run = run_backtest(plan.config(params, (base.period.start, test_end)))
-        window = window_of(run, test_start, test_end)
+        window = window_of(run.strategy.simulation, test_start, test_end, initial)
         scale = value / initial  # chain: each window starts from the previous window's end value
-        piece = {k: v * scale for k, v in window.items()}
-        pieces.append(piece)
-        value = float(piece["equity"].iloc[-1])
-        report.append(
-            {
-                "train": [str(train_start.date()), str(train_end.date())],
-                "test": [str(test_start.date()), str(test_end.date())],
-                "params": params,
-                "train_" + plan.metric: chosen_result.record(int(chosen_result.order()[0]))["stats"][plan.metric],
-                "test_stats": _figures(window, initial, ppy),
-            }
-        )
+        pieces.append({k: v * scale for k, v in window.items()})
+        value = float(pieces[-1]["equity"].iloc[-1])
+        row = {
+            "train": [str(train_start.date()), str(train_end.date())],
+            "test": [str(test_start.date()), str(test_end.date())],
+            "params": params,
+            "train_" + plan.metric: chosen_result.record(int(chosen_result.order()[0]))["stats"][plan.metric],
+            "test_stats": _figures(window, initial, conventions),
+            "untuned_stats": _figures(window_of(untuned.strategy.simulation, test_start, test_end, initial), initial, conventions),
+        }
+        if benchmark is not None:
+            row["benchmark_stats"] = _figures(window_of(benchmark, test_start, test_end, initial), initial, conventions)
+        report.append(row)
     stitched = {k: pd.concat([p[k] for p in pieces]) for k in ("equity", "traded", "fees")}
-    return {
-        "windows": report,
-        "stitched": _figures(stitched, initial, ppy),
-        "equity": stitched["equity"],
-        "note": OUT_OF_SAMPLE_NOTE + "; the stitched curve chains the test windows, each starting from the previous one's end value",
-    }
+    others = {"untuned": window_of(untuned.strategy.simulation, first, last, initial)}
+    if benchmark is not None:
+        others["benchmark"] = window_of(benchmark, first, last, initial)
+    out = {"windows": report, "stitched": _figures(stitched, initial, conventions)}
+    out.update({name: _figures(curve, initial, conventions) for name, curve in others.items()})
+    out["untuned_params"] = {key: _dotted(base.to_dict(), key) for key in plan.keys}
+    out["significance"] = {}
+    for name, against in (("benchmark", "the benchmark"), ("untuned", "the untuned config")):
+        if name in others:
+            relative, out["significance"][f"vs_{name}"] = _against(stitched, others[name], initial, conventions, "walk-forward", against)
+            if name == "benchmark":
+                out["stitched"].update(relative)
+    out["equity"] = pd.DataFrame({"walk_forward": stitched["equity"], **{k: v["equity"] for k, v in others.items()}}).rename_axis("date")
+    out["note"] = (OUT_OF_SAMPLE_NOTE + "; the stitched curve chains the test windows, each starting from the previous one's end "
+                   "value; the untuned config and the benchmark run over the same dates")
+    return out

@@ -161,6 +161,16 @@ def sweep_id(plan: Plan) -> str:
     return f"{plan.strategy_name}-sweep-{digest[:12]}"
 
 
+def cost_variants(plan: Plan, combos: np.ndarray) -> np.ndarray:
+    """Each combination's cost variant: the number of its swept (fees, slippage, initial cash)
+    values among all of theirs (0 for every combination when none of them is swept)."""
+    axes = [i for i, a in enumerate(plan.axes) if a.key in KERNEL_KEYS]
+    if not axes:
+        return np.zeros(len(combos), dtype=np.int64)
+    picked = plan.combos[np.asarray(combos, dtype=np.int64)]
+    return np.ravel_multi_index(tuple(picked[:, i] for i in axes), [len(plan.axes[i].values) for i in axes]).astype(np.int64)
+
+
 def stat_names(with_relative: bool) -> list[str]:
     from backtest.stats.nb import RELATIVE_STAT_NAMES, STAT_NAMES
 

@@ -6,7 +6,7 @@ keeps only what its summaries need, whatever the sweep's size:
 - `Ranking`: the best K rows by a metric (descending, NaN last, ties in combination order), and
   for each ratio the deflated Sharpe ratio deflates, its `Moments`;
 - `Moments`: count, mean and variance of a column's finite values and where its maximum is,
-  merged chunk by chunk (Chan, Golub and LeVeque's pairwise update).
+  per cost variant, merged chunk by chunk (Chan, Golub and LeVeque's pairwise update).
 
 Chunks must arrive in combination order (the order of the table's rows): ties are then kept in
 that order, as a stable sort of the whole table would.
@@ -15,6 +15,7 @@ that order, as a stable sort of the whole table would.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,35 +24,86 @@ DEFLATED_RATIOS = ("sharpe", "information_ratio")  # the ratios whose winners ge
 
 
 class Moments:
-    """Count, mean and variance (ddof=1) of the finite values seen so far, and the row of the
-    largest (the first such row on ties)."""
+    """Count, mean and variance (ddof=1) of the finite values seen so far, per group of rows (a
+    sweep's cost variants: see `Ranking`), and the row of each group's largest (the first such
+    row on ties). The properties without a group speak of group 0 (all rows, when there are no
+    groups)."""
 
     def __init__(self):
-        self.count = 0
-        self.mean = 0.0
-        self.m2 = 0.0  # sum of squared deviations from the mean
-        self.best_row: int | None = None
-        self.best_value = -math.inf
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.means = np.zeros(0)
+        self.m2s = np.zeros(0)  # sums of squared deviations from the means
+        self.best_values = np.zeros(0)
+        self.best_rows = np.zeros(0, dtype=np.int64)
 
-    def add(self, rows: np.ndarray, values: np.ndarray) -> None:
+    def _grow(self, size: int) -> None:
+        extra = size - len(self.counts)
+        if extra > 0:
+            self.counts = np.r_[self.counts, np.zeros(extra, dtype=np.int64)]
+            self.means, self.m2s = np.r_[self.means, np.zeros(extra)], np.r_[self.m2s, np.zeros(extra)]
+            self.best_values = np.r_[self.best_values, np.full(extra, -math.inf)]
+            self.best_rows = np.r_[self.best_rows, np.full(extra, -1, dtype=np.int64)]
+
+    def add(self, rows: np.ndarray, values: np.ndarray, groups: np.ndarray | None = None) -> None:
+        """Merge a chunk: each row's value and group (default: all group 0)."""
+        groups = np.zeros(len(values), dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
         finite = np.isfinite(values)
-        values, rows = values[finite], rows[finite]
+        values, rows, groups = values[finite], rows[finite], groups[finite]
         if not len(values):
             return
-        n, mean = len(values), float(values.mean())
-        m2 = float(((values - mean) ** 2).sum())
-        total = self.count + n
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.count * n / total
-        self.mean += delta * n / total
-        self.count = total
-        i = int(np.argmax(values))
-        if values[i] > self.best_value:  # strictly: an earlier row keeps a tie
-            self.best_value, self.best_row = float(values[i]), int(rows[i])
+        self._grow(int(groups.max()) + 1)
+        size = len(self.counts)
+        n = np.bincount(groups, minlength=size)
+        mean = np.bincount(groups, weights=values, minlength=size) / np.maximum(n, 1)
+        m2 = np.bincount(groups, weights=(values - mean[groups]) ** 2, minlength=size)
+        # Chan, Golub and LeVeque's pairwise update, every group at once
+        total = self.counts + n
+        delta = mean - self.means
+        share = np.divide(n, total, out=np.zeros(size), where=total > 0)
+        self.m2s += m2 + delta * delta * self.counts * share
+        self.means += delta * share
+        self.counts = total
+        # each group's largest value in the chunk (its first row on ties), then against the best so far
+        order = np.lexsort((rows, -values, groups))
+        first = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
+        better = values[first] > self.best_values[groups[first]]  # strictly: an earlier row keeps a tie
+        self.best_values[groups[first][better]] = values[first][better]
+        self.best_rows[groups[first][better]] = rows[first][better]
+
+    def variance_of(self, group: int) -> float:
+        count = int(self.counts[group]) if group < len(self.counts) else 0
+        return float(self.m2s[group] / (count - 1)) if count > 1 else math.nan
+
+    @property
+    def groups(self) -> int:
+        """The number of groups with a finite value."""
+        return int(np.count_nonzero(self.counts))
+
+    def winner(self) -> tuple[int, int] | None:
+        """(row, group) of the largest value over every group (the first row on ties); None if none."""
+        seen = np.flatnonzero(self.counts)
+        if not len(seen):
+            return None
+        top = self.best_values[seen].max()
+        tied = seen[self.best_values[seen] == top]
+        group = int(tied[np.argmin(self.best_rows[tied])])
+        return int(self.best_rows[group]), group
+
+    @property
+    def count(self) -> int:
+        return int(self.counts[0]) if len(self.counts) else 0
+
+    @property
+    def mean(self) -> float:
+        return float(self.means[0]) if len(self.means) else 0.0
 
     @property
     def variance(self) -> float:
-        return self.m2 / (self.count - 1) if self.count > 1 else math.nan
+        return self.variance_of(0)
+
+    @property
+    def best_row(self) -> int | None:
+        return int(self.best_rows[0]) if self.count else None
 
 
 class Ranking:
@@ -59,19 +111,24 @@ class Ranking:
 
     `add(frame)` takes the next chunk of rows (a DataFrame with a "combo" column, the metric and
     whatever else should be kept of the best rows); `top` is the best rows, best first.
+    `variants(combos)`, where given, numbers each combination's cost variant (its swept fees,
+    slippage and initial cash): the moments are kept per variant, since the deflated Sharpe
+    ratio's trials are the strategy settings tried at one cost, not each cost tried.
     """
 
-    def __init__(self, metric: str, keep: int):
+    def __init__(self, metric: str, keep: int, variants: Callable[[np.ndarray], np.ndarray] | None = None):
         self.metric = metric
         self.keep = max(1, int(keep))
         self.top: pd.DataFrame | None = None
         self.moments: dict[str, Moments] = {}
+        self.variants = variants
 
     def add(self, frame: pd.DataFrame) -> None:
         combos = frame["combo"].to_numpy()
+        groups = self.variants(combos) if self.variants is not None else None
         for name in DEFLATED_RATIOS:
             if name in frame.columns:
-                self.moments.setdefault(name, Moments()).add(combos, frame[name].to_numpy(dtype=float))
+                self.moments.setdefault(name, Moments()).add(combos, frame[name].to_numpy(dtype=float), groups)
         values = frame[self.metric].to_numpy(dtype=float)
         if len(values) > self.keep:  # only rows at or above the chunk's K-th best can enter the top
             key = np.where(np.isnan(values), -np.inf, values)

@@ -22,7 +22,7 @@ import numpy as np
 from backtest.errors import ConfigError, UserError
 from backtest.sweeps import backends
 from backtest.sweeps.evaluate import Evaluator, host_rule_notice
-from backtest.sweeps.plan import Plan, base_config, check_metric
+from backtest.sweeps.plan import Plan, base_config, check_metric, cost_variants
 from backtest.sweeps.ranking import Ranking
 from backtest.sweeps.result import SweepResult, ranked
 from backtest.sweeps.store import Store, write_table
@@ -145,7 +145,7 @@ def _run(plan, evaluator, out, jobs, keep_equity, batch_size, on_batch, top) -> 
             raise SweepInterrupted("interrupted (nothing is saved without an output directory)") from None
         raise SweepInterrupted(f"interrupted: {saved:,} of {total:,} combinations are saved in {store.root}; "
                                "run the same command again to resume") from None
-    ranking = Ranking(plan.metric, top)
+    ranking = Ranking(plan.metric, top, variants=lambda combos: cost_variants(plan, combos))
     if store is not None:  # the table from the part files, a window at a time, ranked as it passes
         write_table(plan, names, ranked(store.windows(names, total), names, ranking), store.root)
     else:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backtest.io import atomic_file, remove_stale_temps, temp_path
+from backtest.io import atomic_file, json_safe, remove_stale_temps, temp_path, write_json
 from backtest.sweeps.plan import Plan
 
 TABLE_CHUNK = 1 << 20  # rows of the result table converted and written at a time
@@ -164,3 +164,31 @@ def column_values(values: list) -> list:
     if all(isinstance(v, bool) for v in values) or all(isinstance(v, str) for v in values):
         return values
     return [v if isinstance(v, str) else json.dumps(v) for v in values]
+
+
+WALK_FORWARD_FIGURES = ("total_return", "cagr", "sharpe", "max_drawdown")  # per window, in walk_forward.csv
+
+
+def walk_forward_rows(report: dict) -> list[dict]:
+    """One flat row per walk-forward window: its dates, the chosen parameters, and the tuned,
+    untuned and benchmark figures over the test window."""
+    rows = []
+    for w in report["windows"]:
+        row = {"train_start": w["train"][0], "train_end": w["train"][1], "test_start": w["test"][0], "test_end": w["test"][1]}
+        row.update({key.rsplit(".", 1)[-1]: value for key, value in w["params"].items()})
+        row.update({k: v for k, v in w.items() if k.startswith("train_") and k not in row})
+        for leg, key in (("tuned", "test_stats"), ("untuned", "untuned_stats"), ("benchmark", "benchmark_stats")):
+            if key in w:
+                row.update({f"{leg}_{name}": w[key][name] for name in WALK_FORWARD_FIGURES})
+        rows.append(row)
+    return rows
+
+
+def write_walk_forward(directory: Path, report: dict, equity) -> None:
+    """walk_forward.json (the report), walk_forward.csv (`walk_forward_rows`) and
+    walk_forward_equity.csv (the stitched curves), each written atomically."""
+    import pandas as pd
+
+    write_json(directory / "walk_forward.json", json_safe(report))
+    atomic_file(directory / "walk_forward.csv", lambda path: pd.DataFrame(walk_forward_rows(report)).to_csv(path, index=False))
+    atomic_file(directory / "walk_forward_equity.csv", equity.to_csv)

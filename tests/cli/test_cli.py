@@ -35,13 +35,26 @@ def _reference(shared_data, small, large, lookback, tilt, fees, start=None):
     return dates, equity, fees_paid, len(signals)
 
 
+def _t_bills(shared_data, dates):
+    """Ken French's daily RF on `dates` (the size portfolios' calendar is the factors' own)."""
+    rf_dates, rf = read_french_csv(shared_data / "kenfrench" / "F-F_Research_Data_Factors_daily.csv", ["RF"])
+    assert rf_dates == list(dates)
+    return rf[:, 0]
+
+
 @pytest.mark.parametrize("fees", [0.0005, 0.0])
 def test_first10_run_matches_independent_loop(shared_data, tmp_path, fees):
+    import statsmodels.api as sm
+
     out = _run_json(tmp_path, "--set", f"portfolio.fees={fees}")
     dates, equity, fees_paid, signals = _reference(shared_data, "Lo 30", "Hi 30", 10, 0.7, fees)
     assert out["start"] == "1926-07-01" and out["end"] == dates[-1].strftime("%Y-%m-%d")
+    rf = _t_bills(shared_data, dates)
+    years = (dates[-1] - dates[0]).days / 365.25
+    assert out["conventions"]["risk_free"] == "ff_factors:RF"
+    assert out["conventions"]["periods_per_year"] == pytest.approx((len(dates) - 1) / years, rel=1e-12)
     stats = out["strategy"]
-    expected = summary_figures(equity, 100_000)
+    expected = summary_figures(equity, 100_000, dates, risk_free=rf)
     for name, value in expected.items():
         assert stats[name] == pytest.approx(value, rel=1e-9), name
     assert stats["fees_paid"] == pytest.approx(fees_paid, rel=1e-9, abs=1e-9)
@@ -51,9 +64,20 @@ def test_first10_run_matches_independent_loop(shared_data, tmp_path, fees):
     hold = np.full(values.shape, np.nan)
     hold[0] = 0.5
     bench_equity, _ = rebalance_loop(np.cumprod(1 + values, axis=0), hold, 100_000, fees)
-    for name, value in summary_figures(bench_equity, 100_000).items():
+    for name, value in summary_figures(bench_equity, 100_000, dates, risk_free=rf).items():
         assert out["benchmark"][name] == pytest.approx(value, rel=1e-9), name
     assert out["strategy"]["excess_cagr"] == pytest.approx(stats["cagr"] - out["benchmark"]["cagr"], rel=1e-12)
+    # significance: statsmodels' OLS of the active returns on a constant, Newey-West with
+    # floor(4 (n/100)^(2/9)) lags, normal p-values
+    r = equity / np.r_[100_000, equity[:-1]] - 1
+    b = bench_equity / np.r_[100_000, bench_equity[:-1]] - 1
+    lags = int(4 * (len(r) / 100) ** (2 / 9))
+    ols = sm.OLS(r - b, np.ones(len(r))).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False}, use_t=False)
+    significance = out["significance"]
+    assert significance["lags"] == lags == 13
+    assert significance["active_return"] == pytest.approx(ols.params[0] * out["conventions"]["periods_per_year"], rel=1e-9)
+    assert significance["t_stat"] == pytest.approx(ols.tvalues[0], rel=1e-9)
+    assert significance["p_value"] == pytest.approx(ols.pvalues[0], rel=1e-9)
 
 
 def test_set_overrides_and_dates(shared_data, tmp_path):
@@ -89,11 +113,43 @@ def test_run_directory_contents(shared_data, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_table_output(shared_data, tmp_path):
+def test_table_output(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # one line each, as on a wide terminal
     result = CliRunner().invoke(main, ["run", str(CONFIG), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for label in ("CAGR", "Sharpe", "Max drawdown", "Information ratio", "Results:"):
         assert label in result.output
+    stats = json.loads((next(p for p in tmp_path.iterdir() if p.is_dir()) / "stats.json").read_text())
+    lines = result.output.splitlines()
+    # the conventions line and the significance line under the table, from the run's figures
+    (conventions,) = [line for line in lines if line.startswith("Conventions: ")]
+    ppy = stats["conventions"]["periods_per_year"]
+    assert f"{ppy:.1f} sessions a year (26,003 over 98.91 calendar years)" in conventions
+    assert "CAGR over calendar years" in conventions and "risk-free ff_factors:RF" in conventions
+    (verdict,) = [line for line in lines if line.startswith("Significance: ")]
+    significance = stats["significance"]
+    assert verdict == (f"Significance: first10 beat its benchmark by {significance['active_return'] * 100:.2f} pp a year; "
+                       f"t = {significance['t_stat']:.2f}, p = {significance['p_value']:.2f}: not distinguishable from luck at 5 %")
+
+
+def test_auto_risk_free_falls_back_to_zero_with_one_line(shared_data, tmp_path):
+    """An ETF run past the T-bill series' last date (2025-05-30): a zero rate, and one line saying why."""
+    etf = REPO_ROOT / "configs" / "first10_etf.yaml"
+    result = CliRunner().invoke(main, ["run", str(etf), "--out", str(tmp_path), "--json", "--start", "2020-01-01"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["end"] > "2025-05-30" and out["conventions"]["risk_free"] == 0
+    (note,) = result.stderr.splitlines()
+    assert note == ("note: risk-free rate 0 (Sharpe, Sortino and alpha over zero): ff_factors:RF ends on 2025-05-30, "
+                    f"before the run's last date {out['end']}")
+    assert out["conventions"]["risk_free_note"] == note
+    # ended with the series, the same run is over T-bills; a fixed rate and 252 periods are taken as given
+    covered = CliRunner().invoke(main, ["run", str(etf), "--out", str(tmp_path), "--json", "--start", "2020-01-01", "--end", "2025-05-30"])
+    assert covered.stderr == "" and json.loads(covered.stdout)["conventions"]["risk_free"] == "ff_factors:RF"
+    fixed = CliRunner().invoke(main, ["run", str(etf), "--out", str(tmp_path), "--json", "--start", "2020-01-01",
+                                      "--set", "stats.risk_free=0.02", "--set", "stats.periods_per_year=252"])
+    conventions = json.loads(fixed.stdout)["conventions"]
+    assert fixed.stderr == "" and conventions["risk_free"] == 0.02 and conventions["periods_per_year"] == 252
 
 
 @pytest.mark.parametrize("args,message", [

@@ -64,13 +64,14 @@ def test_compare_notes_a_mix_across_its_entries(shared_data, tmp_path):
     first10 = str(REPO_ROOT / "configs" / "first10.yaml")
     common = ["--out", str(tmp_path / "results"), "--resamples", "50", "--format", "json"]
     # first10_etf now trades the total-return ETFs: nothing mixed against the Ken French portfolios
+    # (ended with the T-bill series, so that no zero risk-free rate is noted either)
     same = CliRunner().invoke(main, ["compare", f"{first10} --start 2001-01-01",
-                                     f"{REPO_ROOT / 'configs' / 'first10_etf.yaml'} --start 2001-01-01", *common])
+                                     f"{REPO_ROOT / 'configs' / 'first10_etf.yaml'} --start 2001-01-01 --end 2025-05-30", *common])
     assert same.exit_code == 0 and same.stderr == "", same.output
     assert yaml.safe_load((REPO_ROOT / "configs" / "first10_etf.yaml").read_text())["strategy"]["params"]["small"] == "etf_tr:IWM"
     # a recorded run on price returns against a config on total returns
     ran = _run(tmp_path, "--set", "strategy.params.small=etf:IWM", "--set", "strategy.params.large=etf:SPY",
-               "--set", "benchmark=null", "--start", "2001-01-01")
+               "--set", "benchmark=null", "--start", "2001-01-01", "--end", "2025-05-30")
     assert ran.exit_code == 0 and ran.stderr == "", ran.output
     run_id = json.loads(ran.stdout)["run_id"]
     mixed = CliRunner().invoke(main, ["compare", run_id, f"{first10} --start 2001-01-01", *common])

@@ -102,3 +102,16 @@ def test_a_price_level_at_or_below_zero_is_refused_by_name(bad_return):
     weights = pd.DataFrame({"x:A": [0.5], "x:B": [0.5]}, index=dates[:1])
     with pytest.raises(DataError, match=r"series x:A: .* on 2001-01-03 \(return -1"):
         simulate(returns, weights, initial_cash=100.0)
+
+
+def test_vectorbt_loads_without_quantstats_which_stays_importable():
+    """vectorbt would import quantstats (matplotlib, seaborn, statsmodels) for an accessor the
+    engine never uses: the engine hides it while vectorbt loads, and it imports normally after."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from backtest.engine.vectorbt import _vectorbt; _vectorbt()\n"
+            "print(sorted(m for m in ('quantstats', 'matplotlib', 'seaborn', 'statsmodels') if m in sys.modules))\n"
+            "import quantstats; print(quantstats.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["[]", "quantstats"]

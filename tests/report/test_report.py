@@ -70,6 +70,15 @@ def test_run_report_writes_a_self_contained_html_and_pngs(reported):
     assert 5e6 < len(document) < 15e6
     for section in ("Configuration and data", "Statistics", "Drawdowns", "Monthly returns", "Target weights", "Manifest"):
         assert f"<h2>{section}</h2>" in document
+    stats = json.loads((run_dir / "stats.json").read_text())
+    # the conventions and the significance of the edge under the statistics, as `run` prints them
+    from html import escape
+
+    from backtest.display import conventions_line, significance_lines
+
+    assert "Conventions: 262.9 sessions a year" in document and "risk-free ff_factors:RF" in document
+    for line in [conventions_line(stats["conventions"]), *significance_lines(stats["significance"])]:
+        assert escape(line.strip()) in document
     manifest = json.loads((run_dir / "manifest.json").read_text())
     for path, digest in manifest["data_files"].items():
         assert path in document and digest in document
@@ -116,7 +125,13 @@ def test_compare_report(reported):
     assert out.exit_code == 0, out.output
     directory = Path(json.loads(out.stdout)["directory"])
     document = (directory / "report.html").read_text()
-    assert document.count("Plotly.newPlot") == 3 and "Side by side" in document
+    assert document.count("Plotly.newPlot") == 3
+    result = json.loads(out.stdout)
+    common = result["common"]
+    assert f"Common window {common['start']} → {common['end']}" in document and "Full period (each run" in document
+    assert "Conventions: 262.9 sessions a year" in document  # one set, on the common window
+    assert "matched" in result["sharpe_tests"][0]["significance"]["verdict"]  # a run against itself
+    assert result["sharpe_tests"][0]["significance"]["verdict"].replace("'", "&#x27;") in document
     assert sorted(p.name for p in directory.glob("*.png")) == ["annual.png", "drawdown.png", "equity.png"]
 
 
@@ -131,6 +146,15 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
     document = (tmp_path / sweep_id / "report.html").read_text()
     assert "Top 8 by sharpe" in document and (tmp_path / "png" / "heatmap_sharpe.png").stat().st_size > 1000
     assert re.search(r"<tr><td>1</td><td>(5|10)</td><td>0\.[68]</td>", document)  # integer parameters stay integers
+    # the guard rails the sweep printed, saved beside its table and shown under it
+    from html import escape
+
+    printed = json.loads(swept.stdout)
+    saved = json.loads((tmp_path / sweep_id / "guard_rails.json").read_text())
+    assert saved == {k: printed[k] for k in ("deflated_sharpe", "deflated_sharpe_vs_benchmark", "significance", "conventions")}
+    assert saved["deflated_sharpe"]["trials"] == 4 and saved["deflated_sharpe"]["cost_variants"] == 2
+    assert escape(saved["deflated_sharpe"]["verdict"]) in document and escape(saved["significance"]["verdict"]) in document
+    assert "Conventions: " in document
     from backtest.sweeps import metric_grid
 
     table = pd.read_parquet(tmp_path / sweep_id / "results.parquet")
@@ -208,24 +232,34 @@ def test_annual_bars_equal_yearly_returns(reported, run):
     np.testing.assert_allclose(np.asarray(figure.data[0].y, dtype=float), charts["annual"].iloc[:, 0], rtol=1e-6)
 
 
-def test_rolling_return_and_sharpe_equal_a_plain_loop(reported, run):
-    values = _equity(reported[1])["strategy"].to_numpy()
+def test_rolling_return_and_sharpe_equal_a_plain_loop(reported, run, shared_data):
+    from tests.reference import read_french_csv
+
+    curves = _equity(reported[1])
+    values = curves["strategy"].to_numpy()
     previous = np.r_[run.initial_cash, values[:-1]]
+    # the run's conventions: its own sessions a year, excess returns over Ken French's RF
+    days = (curves.index[-1] - curves.index[0]).days
+    ppy = (len(values) - 1) / (days / 365.25)
+    rf_dates, rf = read_french_csv(shared_data / "kenfrench" / "F-F_Research_Data_Factors_daily.csv", ["RF"])
+    assert rf_dates == list(curves.index)
+    np.testing.assert_array_equal(curves["risk_free"].to_numpy(), rf[:, 0])
     rng = np.random.default_rng(0)
     for years in data.ROLLING_YEARS:
         returns, sharpe = (frame.iloc[:, 0] for frame in data.rolling(run, years))
-        w = 252 * years
+        w = round(ppy * years)
+        assert w == {1: 263, 3: 789}[years]
         assert returns.iloc[: w - 1].isna().all() and sharpe.iloc[: w - 1].isna().all()
         for t in [w - 1, len(values) - 1, *rng.integers(w, len(values), 40)]:
             growth = 1.0
             daily = []
             for s in range(t - w + 1, t + 1):
                 growth *= values[s] / previous[s]
-                daily.append(values[s] / previous[s] - 1)
-            assert returns.iloc[t] == pytest.approx(growth ** (252 / w) - 1, rel=1e-9)
+                daily.append(values[s] / previous[s] - 1 - rf[s, 0])
+            assert returns.iloc[t] == pytest.approx(growth ** (ppy / w) - 1, rel=1e-9)
             mean = sum(daily) / w
             std = math.sqrt(sum((x - mean) ** 2 for x in daily) / (w - 1))
-            assert sharpe.iloc[t] == pytest.approx(mean / std * math.sqrt(252), rel=1e-7)
+            assert sharpe.iloc[t] == pytest.approx(mean / std * math.sqrt(ppy), rel=1e-7)
 
 
 def test_stacked_weights_are_the_stored_targets_held(reported, run):
@@ -266,7 +300,8 @@ def test_turnover_and_fees_per_year_add_up_to_the_statistics(reported, run):
         assert activity.loc[year, "turnover"] == pytest.approx(turnover.get(year, 0.0), rel=1e-9, abs=1e-12)
     stats = json.loads((reported[1] / "stats.json").read_text())["strategy"]
     assert activity["fees"].sum() == pytest.approx(stats["fees_paid"], rel=1e-9)
-    assert activity["turnover"].sum() / (len(equity) / 252) == pytest.approx(stats["turnover"], rel=1e-9)
+    years = (equity.index[-1] - equity.index[0]).days / 365.25  # turnover is per calendar year
+    assert activity["turnover"].sum() / years == pytest.approx(stats["turnover"], rel=1e-9)
 
 
 # --- in a real browser ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from scipy import stats as scipy_stats
 from backtest.stats import bootstrap
 from backtest.stats.bootstrap import (
     default_mean_block,
+    paired_sharpe_intervals,
     percentile_interval,
     sharpe_difference_interval,
     sharpe_interval,
@@ -19,6 +20,7 @@ from backtest.stats.bootstrap import (
 from backtest.stats.conventions import sessions_per_year
 from backtest.stats.significance import sharpe_ratio
 from tests.real_data import load
+from tests.reference import correlated_pair
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +176,48 @@ def test_chunks_join_up(monkeypatch):
     rng = np.random.default_rng(8)
     idx = np.vstack([stationary_bootstrap_blocks(n, size, 4, rng).indices() for size in (3, 3, 3, 1)])
     assert (got.low, got.high) == pytest.approx(percentile_interval(sharpe_ratio(x[idx], 252), 0.8), rel=1e-9)
+
+
+def test_p_value_is_that_of_the_centred_resamples():
+    """p = (1 + #{|d* - d| >= |d|}) / (R + 1), d* each resample's difference computed directly on
+    its rows (Ledoit & Wolf's centred statistic), from the same seeded stream."""
+    a, b = correlated_pair(7, 800, 0.0006, 0.0)
+    got = sharpe_difference_interval(a, b, 252, n_resamples=300, mean_block=10, seed=3)
+    idx = stationary_bootstrap_blocks(800, 300, 10, np.random.default_rng(3)).indices()
+    drawn = sharpe_ratio(a[idx], 252) - sharpe_ratio(b[idx], 252)
+    d = sharpe_ratio(a, 252) - sharpe_ratio(b, 252)
+    assert got.p_value == (1 + np.count_nonzero(np.abs(drawn - d) >= abs(d))) / 301
+
+
+def test_paired_intervals_equal_the_single_ones():
+    a, b = correlated_pair(8, 1500, 0.0005, 0.0002)
+    both = paired_sharpe_intervals(a, b, 252, n_resamples=400, seed=5)
+    assert both[0] == sharpe_interval(a, 252, n_resamples=400, seed=5)
+    assert both[1] == sharpe_interval(b, 252, n_resamples=400, seed=5)
+    assert both[2] == sharpe_difference_interval(a, b, 252, n_resamples=400, seed=5)
+
+
+def test_identical_series_give_p_one_and_a_clear_edge_a_small_p():
+    a, _ = correlated_pair(4, 1500, 0.0004, 0.0)
+    same = sharpe_difference_interval(a, a.copy(), 252, n_resamples=300)
+    assert same.p_value == 1.0 and same.estimate == 0.0
+    a, b = correlated_pair(6, 2520, 0.0012, 0.0)  # annual Sharpe ~1.9 vs 0, ten years
+    better = sharpe_difference_interval(a, b, 252, n_resamples=2000, mean_block=21, seed=0)
+    assert better.p_value < 0.01 and better.estimate > 0 and better.low > 0
+    assert sharpe_difference_interval(b, a, 252, n_resamples=2000, mean_block=21, seed=0).p_value == pytest.approx(better.p_value)
+
+
+def test_difference_p_values_are_roughly_uniform_under_the_null():
+    """Two independent series with the same true Sharpe ratio, 200 seeds: about 5 % rejections."""
+    p = []
+    for seed in range(200):
+        rng = np.random.default_rng(1000 + seed)
+        a, b = rng.normal(0.0005, 0.01, 500), rng.normal(0.0005, 0.01, 500)
+        p.append(sharpe_difference_interval(a, b, 252, n_resamples=199, mean_block=21, seed=seed).p_value)
+    p = np.array(p)
+    assert 0.01 <= (p < 0.05).mean() <= 0.12
+    assert 0.4 <= p.mean() <= 0.6
+    assert all(20 <= n <= 60 for n in np.histogram(p, bins=5, range=(0, 1))[0])
 
 
 def test_bad_inputs():

@@ -172,3 +172,37 @@ def test_risk_free_inputs_must_be_sorted_dates():
         risk_free_coverage(rf, dates("2020-01-01"))
     with pytest.raises(ValueError, match="no dates"):
         risk_free_coverage(rf.sort_index(), dates())
+
+
+def test_conventions_from_a_series_and_on_a_window(french):
+    """Conventions.resolve accrues the series on the period; `on` re-accrues it on a subset of
+    dates (each row compounds the rows since the previous one) and re-derives "auto"."""
+    from backtest.stats.conventions import Conventions
+
+    rf, _ = french
+    index = rf.loc["1990-01-02":"1990-12-31"].index
+    conventions = Conventions.resolve(index, "auto", "auto", rf_series=rf, rf_name="ff_factors:RF")
+    assert conventions.risk_free_source == "ff_factors:RF" and conventions.note is None
+    np.testing.assert_array_equal(conventions.risk_free.to_numpy(), rf.loc[index].to_numpy())
+    assert conventions.periods_per_year == (len(index) - 1) / ((index[-1] - index[0]).days / 365.25)
+    every_fifth = index[::5]
+    window = conventions.on(every_fifth, base_row=True)
+    assert window.risk_free.iloc[0] == 0.0  # the base: no return, no interest
+    for i in (1, 7, len(every_fifth) - 1):  # five sessions compounded
+        expected = np.prod(1 + rf.loc[every_fifth[i - 1]:every_fifth[i]].to_numpy()[1:]) - 1
+        assert window.risk_free.iloc[i] == pytest.approx(expected, rel=1e-12)
+    assert window.periods_per_year == pytest.approx((len(every_fifth) - 1) / ((every_fifth[-1] - every_fifth[0]).days / 365.25))
+    fixed = Conventions.resolve(index, 252, "auto", rf_series=rf, rf_name="ff_factors:RF").on(every_fifth)
+    assert fixed.periods_per_year == 252 and fixed.to_json()["periods_per_year_setting"] == 252
+
+
+def test_conventions_from_a_rate_and_without_one():
+    from backtest.stats.conventions import Conventions
+
+    index = pd.bdate_range("2001-01-01", periods=300)
+    rate = Conventions.resolve(index, 250, 0.02)
+    assert rate.risk_free_source == 0.02
+    np.testing.assert_allclose(rate.risk_free.to_numpy(), 1.02 ** (1 / 250) - 1, rtol=1e-10)  # (x - 1 loses digits)
+    none = Conventions.resolve(index, "auto", "auto", note="note: no T-bills")
+    assert none.risk_free_source == 0 and (none.risk_free == 0).all() and none.note == "note: no T-bills"
+    assert none.to_json()["risk_free_note"] == "note: no T-bills" and none.to_json()["years"] == calendar_years(index)

@@ -75,15 +75,30 @@ def ref_years(values, dates, init):
     return out
 
 
-def ref_performance(values, dates, init, ppy=252, traded=None, fees=None):
+def ref_years_between(dates) -> float:
+    """Calendar years from the first to the last date: days / 365.25."""
+    return (dates[-1] - dates[0]).days / 365.25
+
+
+def ref_ppy(ppy, dates) -> float:
+    """A fixed number as given; "auto": the gaps between the dates per calendar year."""
+    return (len(dates) - 1) / ref_years_between(dates) if ppy == "auto" else ppy
+
+
+def ref_performance(values, dates, init, ppy="auto", traded=None, fees=None, rf=None):
     values = [float(v) for v in values]
     n = len(values)
+    ppy = ref_ppy(ppy, dates)
+    span = ref_years_between(dates)
     r = ref_returns(values, init)
-    mean = sum(r) / n
-    std = math.sqrt(sum((x - mean) ** 2 for x in r) / (n - 1)) if n > 1 else float("nan")
-    cagr = (values[-1] / init) ** (ppy / n) - 1.0
-    # empyrical: downside_risk = sqrt(mean(clip(r, max=0)^2)) * sqrt(ppy); sortino = mean*ppy / it
-    downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in r) / n) * math.sqrt(ppy)
+    x = r - (np.zeros(n) if rf is None else np.asarray(rf, dtype=float))  # excess returns
+    mean_r = sum(r) / n
+    std = math.sqrt(sum((v - mean_r) ** 2 for v in r) / (n - 1)) if n > 1 else float("nan")
+    mean = sum(x) / n
+    std_x = math.sqrt(sum((v - mean) ** 2 for v in x) / (n - 1)) if n > 1 else float("nan")
+    cagr = (values[-1] / init) ** (1 / span) - 1.0 if span > 0 else float("nan")
+    # empyrical: downside_risk = sqrt(mean(clip(x, max=0)^2)) * sqrt(ppy); sortino = mean*ppy / it
+    downside = math.sqrt(sum(min(v, 0.0) ** 2 for v in x) / n) * math.sqrt(ppy)
     peak, dd = init, []
     for v in values:
         peak = max(peak, v)
@@ -97,7 +112,7 @@ def ref_performance(values, dates, init, ppy=252, traded=None, fees=None):
         "total_return": values[-1] / init - 1.0,
         "cagr": cagr,
         "volatility": std * math.sqrt(ppy),
-        "sharpe": mean / std * math.sqrt(ppy) if std > 0 else float("nan"),
+        "sharpe": mean / std_x * math.sqrt(ppy) if std_x > 0 else float("nan"),
         "sortino": mean * ppy / downside if downside > 0 else float("nan"),
         "calmar": cagr / abs(mdd) if mdd < 0 else float("nan"),
         "max_drawdown": mdd,
@@ -114,25 +129,27 @@ def ref_performance(values, dates, init, ppy=252, traded=None, fees=None):
     }
     if traded is not None:
         out["rebalances"] = sum(1 for x in traded if x > 0)
-        out["turnover"] = sum(x / v for x, v in zip(traded, values)) / 2 / (n / ppy)
+        out["turnover"] = sum(t / v for t, v in zip(traded, values)) / 2 / span
     if fees is not None:
         out["fees_paid"] = float(sum(fees))
     return out
 
 
-def ref_relative(values, init, bench, bench_init, ppy=252):
+def ref_relative(values, init, bench, bench_init, dates, ppy="auto", rf=None):
+    """Against a benchmark; beta and alpha from numpy's least squares of excess returns."""
+    ppy = ref_ppy(ppy, dates)
+    years = ref_years_between(dates)
     r = ref_returns(values, init)
     b = ref_returns(bench, bench_init)
-    n = len(r)
+    rf = np.zeros(len(r)) if rf is None else np.asarray(rf, dtype=float)
     te = np.std(r - b, ddof=1) * np.sqrt(ppy)
-    cov = np.cov(r, b, ddof=1)
-    beta = cov[0, 1] / cov[1, 1]
+    (alpha, beta), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(r)), b - rf]), r - rf, rcond=None)
     return {
-        "excess_cagr": (values[-1] / init) ** (ppy / n) - (bench[-1] / bench_init) ** (ppy / n),
+        "excess_cagr": (values[-1] / init) ** (1 / years) - (bench[-1] / bench_init) ** (1 / years),
         "tracking_error": te,
         "information_ratio": np.mean(r - b) * ppy / te if te > 0 else float("nan"),
         "beta": beta,
-        "alpha": (1 + np.mean(r - beta * b)) ** ppy - 1,
+        "alpha": alpha * ppy,
     }
 
 
@@ -178,7 +195,7 @@ HAND_EQUITY = [110.0, 99.0, 121.0, 120.0]  # from 100
 def test_hand_computed_four_rows():
     traded = pd.Series([100.0, 0.0, 50.0, 0.0], index=HAND_DATES)
     fees = pd.Series([1.0, 0.0, 0.5, 0.0], index=HAND_DATES)
-    # ppy = 4, so the four rows are one "year" and cagr = total return
+    # ppy fixed at 4; the four rows span 6 calendar days: years = 6 / 365.25
     got = stats.performance(series(HAND_EQUITY, HAND_DATES), 100.0, 4, traded=traded, fees=fees)
     # r = [110/100-1, 99/110-1, 121/99-1, 120/121-1] = [1/10, -1/10, 2/9, -1/121]
     # mean = (1/10 - 1/10 + 2/9 - 1/121) / 4 = 233/4356 = 0.0534894398...
@@ -189,24 +206,25 @@ def test_hand_computed_four_rows():
     # running peak 100 -> 110 -> 110 -> 121 -> 121; drawdown = [0, -0.1, 0, -1/121]
     # episode 1: peak 2020-12-30 (110), trough 2020-12-31 (99, -10 %), recovered 2021-01-04: 5 days
     # episode 2: peak 2021-01-04 (121), trough 2021-01-05 (120), unrecovered: 1 day to the end
-    # calmar = 0.2 / 0.1 = 2
+    # cagr = 1.2^(365.25 / 6) - 1 (calendar time); calmar = cagr / 0.1
     # years: 2020: 99/100-1 = -0.01; 2021: 120/99-1 = 0.2121...; one of two positive
-    # turnover = (100/110 + 50/121) / 2 / (4/4) = 80/121 = 0.661157...
+    # turnover = (100/110 + 50/121) / 2 / (6 / 365.25) = 80/121 * 365.25 / 6
+    cagr = 1.2 ** (365.25 / 6) - 1
     expected = {
         "final_value": 120.0,
         "total_return": 0.2,
-        "cagr": 0.2,
+        "cagr": cagr,
         "volatility": 0.2781043849390268,
         "sharpe": 0.7693433509119757,
         "sortino": 2.132308010745954,
-        "calmar": 2.0,
+        "calmar": cagr / 0.1,
         "max_drawdown": -0.1,
         "max_drawdown_days": 5,
         "best_year": 21 / 99,
         "worst_year": -0.01,
         "pct_positive_years": 0.5,
         "rebalances": 2,
-        "turnover": 80 / 121,
+        "turnover": 80 / 121 * 365.25 / 6,
         "fees_paid": 1.5,
         "start": "2020-12-30",
         "end": "2021-01-05",
@@ -226,6 +244,22 @@ def test_hand_computed_four_rows():
     assert stats.drawdown_series(s, 100.0).tolist() == pytest.approx([0.0, -0.1, 0.0, -1 / 121], rel=1e-12)
 
 
+def test_hand_computed_excess_returns():
+    """The same four rows over a risk-free rate of 1 %, 0, 2 %, 0 on the rows: excess returns
+    x = [1/10 - 1/100, -1/10, 2/9 - 1/50, -1/121]."""
+    rf = pd.Series([0.01, 0.0, 0.02, 0.0], index=HAND_DATES)
+    got = stats.performance(series(HAND_EQUITY, HAND_DATES), 100.0, 4, risk_free=rf)
+    x = [0.09, -0.1, 2 / 9 - 0.02, -1 / 121]
+    mean = sum(x) / 4
+    std = math.sqrt(sum((v - mean) ** 2 for v in x) / 3)
+    downside = math.sqrt((0.1**2 + (1 / 121) ** 2) / 4)
+    assert got["sharpe"] == pytest.approx(mean / std * 2, rel=1e-12)
+    assert got["sortino"] == pytest.approx(mean * 4 / (downside * 2), rel=1e-12)
+    # volatility and CAGR are of the returns themselves, not the excess
+    assert got["volatility"] == pytest.approx(0.2781043849390268, rel=1e-12)
+    assert got["cagr"] == pytest.approx(1.2 ** (365.25 / 6) - 1, rel=1e-12)
+
+
 def test_hand_computed_relative():
     # strategy r = [1/10, -1/10, 2/9, -1/121]; benchmark 200 -> [210, 210, 231, 231]:
     # b = [0.05, 0, 0.1, 0]; r - b = [0.05, -0.1, 1/9 ... ] -- checked against numpy below too
@@ -233,15 +267,22 @@ def test_hand_computed_relative():
     got = stats.relative(series(HAND_EQUITY, HAND_DATES), 100.0, bench, 200.0, 4)
     r = np.array([0.1, -0.1, 2 / 9, -1 / 121])
     b = np.array([0.05, 0.0, 0.1, 0.0])
-    # cagr: 1.2^1 - 1 = 0.2 vs (231/200)^1 - 1 = 0.155 -> excess 0.045
-    assert got["excess_cagr"] == pytest.approx(0.045, rel=1e-12)
+    # cagr over 6 calendar days: 1.2^(365.25/6) - 1 vs 1.155^(365.25/6) - 1
+    assert got["excess_cagr"] == pytest.approx(1.2 ** (365.25 / 6) - 1.155 ** (365.25 / 6), rel=1e-12)
     # var(b) = mean 0.0375, deviations [0.0125, -0.0375, 0.0625, -0.0375] -> sum sq 0.006875 / 3
     var_b = 0.006875 / 3
     mr = 233 / 4356
     cov = sum((x - mr) * (y - 0.0375) for x, y in zip(r, b)) / 3
     beta = cov / var_b
     assert got["beta"] == pytest.approx(beta, rel=1e-12)
-    assert got["alpha"] == pytest.approx((1 + mr - beta * 0.0375) ** 4 - 1, rel=1e-12)
+    # OLS intercept per row, times 4 rows a year (arithmetic)
+    assert got["alpha"] == pytest.approx((mr - beta * 0.0375) * 4, rel=1e-12)
+    # over a risk-free rate: the OLS of r - rf on b - rf (rf = 1 % on every row shifts both)
+    rf = pd.Series(0.01, index=HAND_DATES)
+    over = stats.relative(series(HAND_EQUITY, HAND_DATES), 100.0, bench, 200.0, 4, risk_free=rf)
+    assert over["beta"] == pytest.approx(beta, rel=1e-12)
+    assert over["alpha"] == pytest.approx((mr - 0.01 - beta * (0.0375 - 0.01)) * 4, rel=1e-12)
+    assert over["tracking_error"] == got["tracking_error"] and over["excess_cagr"] == got["excess_cagr"]
     x = r - b
     te = math.sqrt(sum((v - x.mean()) ** 2 for v in x) / 3) * 2
     assert got["tracking_error"] == pytest.approx(te, rel=1e-12)
@@ -277,15 +318,20 @@ def test_equal_to_peak_ends_an_episode_and_starts_the_next():
 def test_random_curves_match_loops(seed, n, freq, drift, vol):
     dates, equity, traded, fees = random_curve(seed, n, freq=freq, drift=drift, vol=vol)
     idx = pd.DatetimeIndex(dates)
+    rf = np.random.default_rng(seed + 50).uniform(0.0, 0.0004, n)
     got = stats.performance(
-        pd.Series(equity, index=idx), 1000.0, 252, traded=pd.Series(traded, index=idx), fees=pd.Series(fees, index=idx)
+        pd.Series(equity, index=idx), 1000.0, 252, traded=pd.Series(traded, index=idx), fees=pd.Series(fees, index=idx),
+        risk_free=pd.Series(rf, index=idx),
     )
-    expected = ref_performance(equity, list(dates), 1000.0, 252, traded, fees)
+    expected = ref_performance(equity, list(dates), 1000.0, 252, traded, fees, rf)
     assert ref_episodes(list(equity), list(dates), 1000.0)  # at least one episode to compare
     assert_close(got, expected)
     # numpy cross-check of the headline figures too
-    r = np.r_[equity[0] / 1000.0, equity[1:] / equity[:-1]] - 1
-    assert got["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * np.sqrt(252), rel=REL)
+    x = np.r_[equity[0] / 1000.0, equity[1:] / equity[:-1]] - 1 - rf
+    assert got["sharpe"] == pytest.approx(x.mean() / x.std(ddof=1) * np.sqrt(252), rel=REL)
+    # "auto": the dates' own sessions a year, (n - 1) / (days / 365.25)
+    auto = stats.performance(pd.Series(equity, index=idx), 1000.0, risk_free=pd.Series(rf, index=idx))
+    assert_close(auto, ref_performance(equity, list(dates), 1000.0, "auto", rf=rf))
     assert got["max_drawdown"] == pytest.approx(
         (equity / np.maximum.accumulate(np.r_[1000.0, equity])[1:] - 1).min(), rel=REL
     )
@@ -308,8 +354,11 @@ def test_relative_matches_numpy(seed):
     bench_r = 0.6 * (np.r_[equity[0] / 1000.0, equity[1:] / equity[:-1]] - 1) + rng.normal(0.0002, 0.008, 3000)
     bench = 5000.0 * np.cumprod(1 + bench_r)  # its own initial cash
     idx = pd.DatetimeIndex(dates)
-    got = stats.relative(pd.Series(equity, index=idx), 1000.0, pd.Series(bench, index=idx), 5000.0, 252)
-    assert_close(got, ref_relative(equity, 1000.0, bench, 5000.0, 252))
+    rf = pd.Series(rng.uniform(0.0, 0.0004, 3000), index=idx)
+    got = stats.relative(pd.Series(equity, index=idx), 1000.0, pd.Series(bench, index=idx), 5000.0, 252, risk_free=rf)
+    assert_close(got, ref_relative(equity, 1000.0, bench, 5000.0, list(dates), 252, rf.to_numpy()))
+    auto = stats.relative(pd.Series(equity, index=idx), 1000.0, pd.Series(bench, index=idx), 5000.0, risk_free=rf)
+    assert_close(auto, ref_relative(equity, 1000.0, bench, 5000.0, list(dates), "auto", rf.to_numpy()))
     # against itself: no tracking error, beta 1, alpha 0
     same = stats.relative(pd.Series(equity, index=idx), 1000.0, pd.Series(equity * 3, index=idx), 3000.0)
     assert same["tracking_error"] == pytest.approx(0.0, abs=1e-12) and same["excess_cagr"] == pytest.approx(0.0, abs=1e-12)
@@ -385,26 +434,31 @@ def test_constant_equity():
 
 
 def test_single_row():
-    got = stats.performance(series([105.0], pd.to_datetime(["2020-05-05"])), 100.0)
-    assert got["final_value"] == 105.0 and got["cagr"] == pytest.approx(1.05**252 - 1)
+    """One row spans no calendar time: no CAGR, no sessions a year to derive ("auto")."""
+    got = stats.performance(series([105.0], pd.to_datetime(["2020-05-05"])), 100.0, 252)
+    assert got["final_value"] == 105.0 and math.isnan(got["cagr"]) and math.isnan(got["turnover"])
     assert math.isnan(got["volatility"]) and math.isnan(got["sharpe"])
+    assert math.isnan(stats.performance(series([105.0], pd.to_datetime(["2020-05-05"])), 100.0)["volatility"])
     assert got["start"] == got["end"] == "2020-05-05"
 
 
-def test_annualises_with_rows_not_calendar_days():
-    # 504 rows, total growth 1.21 -> cagr = 1.21^(252/504) - 1 = 0.10 whatever the dates span
+def test_cagr_on_calendar_time_whatever_the_rows():
+    # 504 rows, total growth 1.21 -> cagr = 1.21^(365.25 / days) - 1: the dates' span decides
     growth = 1.21 ** (np.arange(1, 505) / 504)
-    for dates in (
-        pd.bdate_range("2000-01-03", periods=504),  # about 2 calendar years
-        pd.date_range("1990-01-01", periods=504, freq="W"),  # about 9.7 calendar years
-        pd.date_range("2020-01-01", periods=504, freq="D"),  # under 1.4 calendar years
+    for dates, days in (
+        (pd.bdate_range("2000-01-03", periods=504), 703),  # Monday + 503 weekdays: 2001-12-13
+        (pd.date_range("1990-01-07", periods=504, freq="W"), 503 * 7),  # about 9.6 calendar years
+        (pd.date_range("2020-01-01", periods=504, freq="D"), 503),  # under 1.4 calendar years
     ):
-        got = stats.performance(pd.Series(1000.0 * growth, index=dates), 1000.0)
-        assert got["cagr"] == pytest.approx(0.10, rel=1e-12)
-        assert got["total_return"] == pytest.approx(0.21, rel=1e-12)
-    # and periods_per_year changes it: 12 per year -> 1.21^(12/504) - 1
-    got = stats.performance(pd.Series(1000.0 * growth, index=dates), 1000.0, periods_per_year=12)
-    assert got["cagr"] == pytest.approx(1.21 ** (12 / 504) - 1, rel=1e-12)
+        assert (dates[-1] - dates[0]).days == days
+        for ppy in ("auto", 252, 12):  # periods_per_year does not change it
+            got = stats.performance(pd.Series(1000.0 * growth, index=dates), 1000.0, periods_per_year=ppy)
+            assert got["cagr"] == pytest.approx(1.21 ** (365.25 / days) - 1, rel=1e-12)
+            assert got["total_return"] == pytest.approx(0.21, rel=1e-12)
+    # but it scales volatility: sqrt(ppy), with "auto" = 503 gaps over 503 / 365.25 years = 365.25
+    r = np.r_[growth[0], growth[1:] / growth[:-1]] - 1
+    got = stats.performance(pd.Series(1000.0 * growth, index=dates), 1000.0)
+    assert got["volatility"] == pytest.approx(r.std(ddof=1) * math.sqrt(365.25), rel=1e-9)
 
 
 def test_turnover_and_rebalances():
@@ -413,21 +467,23 @@ def test_turnover_and_rebalances():
     traded = pd.Series(0.0, index=dates)
     traded.iloc[::21] = 1000.0  # trade the whole book (one-way: half of it) every 21 rows
     got = stats.performance(equity, 1000.0, traded=traded, fees=traded * 0.001)
-    # 24 trades of 100 % of value over 2 years: one-way turnover 24 * 1.0 / 2 / 2 = 6.0 a year
+    # 24 trades of 100 % of value over 2021-01-04 .. 2022-12-08 (703 days): one-way turnover
+    # 24 * 1.0 / 2 per 703 / 365.25 calendar years
+    assert (dates[-1] - dates[0]).days == 703
     assert got["rebalances"] == 24
-    assert got["turnover"] == pytest.approx(6.0, rel=1e-12)
+    assert got["turnover"] == pytest.approx(12.0 * 365.25 / 703, rel=1e-12)
     assert got["fees_paid"] == pytest.approx(24.0, rel=1e-12)
 
 
 @njit(cache=True)
-def _sweep(equity, day, year, traded, fees, scales):
+def _sweep(equity, rf, day, year, traded, fees, scales):
     """What a parameter sweep does: call the kernels inside its own compiled loop."""
     out = np.empty((scales.shape[0], len(STAT_NAMES)))
     rel = np.empty((scales.shape[0], len(RELATIVE_STAT_NAMES)))
     for i in range(scales.shape[0]):
         scaled = equity * scales[i]
-        summary_nb(scaled, 1000.0, 252.0, day, year, traded, fees, out[i])
-        relative_nb(scaled, 1000.0, equity, 1000.0, 252.0, rel[i])
+        summary_nb(scaled, 1000.0, 252.0, rf, day, year, traded, fees, out[i])
+        relative_nb(scaled, 1000.0, equity, 1000.0, 252.0, rf, day, rel[i])
     return out, rel
 
 
@@ -436,15 +492,17 @@ def test_kernel_callable_from_a_compiled_sweep():
     day = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     year = dates.year.to_numpy().astype(np.int64)
 
+    rf = np.random.default_rng(70).uniform(0.0, 0.0003, len(dates))
     scales = np.array([1.0, 1.1, 0.9])
-    out, rel = _sweep(equity, day, year, traded, fees, scales)
+    out, rel = _sweep(equity, rf, day, year, traded, fees, scales)
     for i, scale in enumerate(scales):
-        expected = ref_performance(equity * scale, list(dates), 1000.0, 252, traded, fees)
+        expected = ref_performance(equity * scale, list(dates), 1000.0, 252, traded, fees, rf)
         assert_close(dict(zip(STAT_NAMES, out[i].tolist())), {k: expected[k] for k in STAT_NAMES})
-        assert_close(dict(zip(RELATIVE_STAT_NAMES, rel[i].tolist())), ref_relative(equity * scale, 1000.0, equity, 1000.0))
+        assert_close(dict(zip(RELATIVE_STAT_NAMES, rel[i].tolist())),
+                     ref_relative(equity * scale, 1000.0, equity, 1000.0, list(dates), 252, rf))
     # no traded / fees (empty arrays): those figures are NaN
     out = np.empty(len(STAT_NAMES))
-    summary_nb(equity, 1000.0, 252.0, day, year, np.empty(0), np.empty(0), out)
+    summary_nb(equity, 1000.0, 252.0, rf, day, year, np.empty(0), np.empty(0), out)
     figures = dict(zip(STAT_NAMES, out))
     assert all(math.isnan(figures[k]) for k in ("rebalances", "turnover", "fees_paid"))
 
@@ -503,3 +561,8 @@ def test_monthly_returns_and_rolling_figures_hand_computed():
     sharpe = stats.rolling_sharpe(equity, 100.0, 2, periods_per_year=4)
     expected = [np.nan] + [np.mean(r[t - 1 : t + 1]) / np.std(r[t - 1 : t + 1], ddof=1) * 2 for t in (1, 2, 3)]
     np.testing.assert_allclose(sharpe.to_numpy(), expected)
+    # over a risk-free rate: the Sharpe ratio of r - rf
+    rf = pd.Series([0.0, 0.01, 0.0, 0.02], index=index)
+    x = r - rf.to_numpy()
+    over = stats.rolling_sharpe(equity, 100.0, 2, periods_per_year=4, risk_free=rf)
+    np.testing.assert_allclose(over.to_numpy(), [np.nan] + [np.mean(x[t - 1 : t + 1]) / np.std(x[t - 1 : t + 1], ddof=1) * 2 for t in (1, 2, 3)])

@@ -77,11 +77,15 @@ def test_first10_hand_built_years():
     assert y["partial"] and y["end"] == "2002-06-28"
     assert y["spread"] == pytest.approx(1.01**2 - 1) and y["market_rest"] == pytest.approx(1.05**2 - 1)
     # the partial year is listed but not summarised
-    summary = result.summary
-    assert summary["led"]["count"] == 1 and summary["not_led"]["count"] == 1
-    assert summary["led"]["market_rest_mean"] == pytest.approx(0.10)
-    assert summary["not_led"]["market_rest_mean"] == pytest.approx(0.009503)
-    assert summary["led"]["market_rest_positive_share"] == 1.0
+    summary = result.summary  # groups x statistics
+    assert summary.loc["led", "count"] == 1 and summary.loc["not_led", "count"] == 1
+    assert summary.loc["led", "market_rest_mean"] == pytest.approx(0.10)
+    assert summary.loc["not_led", "market_rest_mean"] == pytest.approx(0.009503)
+    assert summary.loc["led", "market_rest_positive_share"] == 1.0
+    assert math.isnan(summary.loc["led", "market_rest_mean_ci_low"])  # one year: no interval
+    assert {"market_rest_mean_ci_low", "market_rest_mean_ci_high", "market_full_median"} <= set(summary.columns)
+    assert result.figures["led"]["count"] == 1  # the JSON "summary" object
+    assert list(result.tests["outcome"]) == ["market_rest", "small_minus_large_rest", "market_full"]
 
 
 def test_first10_needs_more_sessions_than_the_lookback():
@@ -115,6 +119,15 @@ def test_january_hand_built_years():
     assert rows.loc[2001, "spread"] == pytest.approx(0.95 * 1.02 - 1)
     assert rows.loc[2001, "market_rest"] == pytest.approx(0.99 * 1.03 - 1)
     assert rows.loc[2002, "partial"]
+    # the January effect over the complete years 2000 and 2001: spreads +0.05 and -0.031
+    effect = result.figures["january_effect"]
+    assert effect["count"] == 2 and effect["spread_mean"] == pytest.approx((0.05 + 0.95 * 1.02 - 1) / 2)
+    assert effect["spread_positive_share"] == 0.5
+    # two values, mean 0.0095: every sign flip's |mean| (0.0095 or (0.05 + 0.031) / 2) is at least as
+    # large, so every resample is as extreme: p = 1
+    assert effect["p_value"] == 1.0 and effect["verdict"].startswith("not supported at 5 %")
+    assert "January effect" in result.tests["claim"].iloc[-1]
+    assert result.tests["groups"].iloc[-1] == "january_effect vs 0" and len(result.tests) == 4
 
 
 # --- rates and sectors on hand-built months -----------------------------------------------------
@@ -154,8 +167,8 @@ def test_rates_monthly_rows():
     assert rows.loc["2000-02", "small_minus_large"] == pytest.approx(1.02 * 0.99 - 1.01 * 1.01)
     assert rows.loc["2000-03", "small_minus_large"] == pytest.approx(0.03 + 0.01)
     assert rows.loc["2000-03", "regime"] == "easing" and rows["regime"].iloc[:2].isna().all()
-    assert result.summary["easing"]["count"] == 1 and result.summary["tightening"]["count"] == 0
-    assert "cannot test" in result.summary["verdict"]
+    assert result.summary.loc["easing", "count"] == 1 and result.summary.loc["tightening", "count"] == 0
+    assert "cannot test" in result.figures["verdict"]
 
 
 def test_sectors_equal_weight_groups_and_prior_month_signal():
@@ -173,7 +186,7 @@ def test_sectors_equal_weight_groups_and_prior_month_signal():
     assert rows.loc["2000-02", "small_led_prior"] is True or rows.loc["2000-02", "small_led_prior"] == True  # noqa: E712
     assert rows.loc["2000-03", "small_led_prior"] == False  # noqa: E712
     assert rows.loc["2000-01", "small_led_prior"] is None
-    assert result.summary["small_led"]["count"] == 1 and result.summary["small_lagged"]["count"] == 1
+    assert result.summary.loc["small_led", "count"] == 1 and result.summary.loc["small_lagged", "count"] == 1
     with pytest.raises(StudyError, match="universe"):
         study.sectors(universe="nope", frame=frame)
 
@@ -203,6 +216,42 @@ def test_permutation_p_value_extremes():
     assert permutation_p_value(x, x + 3.0, seed=0, permutations=RESAMPLES) < 0.01
     assert permutation_p_value(x, x + 3.0, seed=0, permutations=RESAMPLES) == pytest.approx(1 / (RESAMPLES + 1))
     assert math.isnan(permutation_p_value([], x))
+
+
+def test_sign_flip_p_value_matches_scipy():
+    from scipy.stats import permutation_test
+
+    from backtest.study.stats import sign_flip_p_value
+
+    x = np.array([0.045, -0.012, 0.081, 0.02, 0.066, -0.03, 0.051, 0.009, 0.037, -0.004, 0.028, 0.072])
+    expected = permutation_test((x,), np.mean, permutation_type="samples", alternative="two-sided", n_resamples=100_000,
+                                vectorized=True, random_state=0).pvalue
+    assert 0.001 < expected < 0.1
+    assert sign_flip_p_value(x, seed=0, permutations=20_000) == pytest.approx(expected, abs=0.005)
+    assert sign_flip_p_value(np.r_[x, -x], seed=0, permutations=2_000) == pytest.approx(1.0)  # symmetric: mean 0
+    assert math.isnan(sign_flip_p_value([]))
+
+
+def test_verdicts_use_holm_across_the_comparisons_and_report_benjamini_hochberg():
+    from statsmodels.stats.multitest import multipletests
+
+    from backtest.study.stats import Claim, summarize
+
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"a": rng.normal(0, 1, 60), "b": rng.normal(0, 1, 60), "c": rng.normal(0, 1, 60)})
+    frame.loc[:29, "a"] += 1.2  # a clear difference in a; none in b and c
+    groups = {"first": np.arange(60) < 30, "second": np.arange(60) >= 30}
+    claims = [Claim(o, "first", "second", f"{o} is higher in the first half") for o in ("a", "b", "c")]
+    summary = summarize(frame, groups, claims, outcomes=["a", "b", "c"], seed=0, resamples=2000)
+    p = [c["p_value"] for c in summary["comparisons"]]
+    holm, bh = multipletests(p, method="holm")[1], multipletests(p, method="fdr_bh")[1]
+    assert [c["p_value_holm"] for c in summary["comparisons"]] == pytest.approx(list(holm), rel=1e-12)
+    assert [c["p_value_bh"] for c in summary["comparisons"]] == pytest.approx(list(bh), rel=1e-12)
+    assert summary["comparisons"][0]["verdict"].startswith("supported at 5 %")
+    assert "Holm" in summary["comparisons"][0]["verdict"] and "over 3 comparisons" in summary["comparisons"][0]["verdict"]
+    # a p-value under 5 % that Holm lifts above it is not supported
+    decided = [c["p_value_holm"] < 0.05 for c in summary["comparisons"]]
+    assert [c["verdict"].startswith("supported") for c in summary["comparisons"]] == [d and c["difference"] > 0 for d, c in zip(decided, summary["comparisons"])]
 
 
 def test_permutation_p_value_matches_scipy():
@@ -264,8 +313,12 @@ def test_cli_json_shape(fake_data, tmp_path, name, key):
     out = json.loads(result.output)
     assert isinstance(out[key], list) and out[key]
     summary = out["summary"]
-    assert {"p_value", "verdict", "comparisons"} <= set(summary)
-    assert 0 < summary["p_value"] <= 1 and ("supported at 5 %" in summary["verdict"])
+    assert {"p_value", "p_value_holm", "verdict", "comparisons"} <= set(summary)
+    assert 0 < summary["p_value"] <= summary["p_value_holm"] <= 1 and ("supported at 5 %" in summary["verdict"])
+    assert all({"p_value_holm", "p_value_bh"} <= set(c) for c in summary["comparisons"])
+    if name == "january":
+        effect = summary["january_effect"]
+        assert {"spread_mean", "spread_mean_ci", "spread_positive_share", "p_value", "p_value_holm", "verdict"} <= set(effect)
     directory = tmp_path / out["directory"].rsplit("/", 1)[-1]
     assert directory.name.startswith(f"study-{name}-")
     assert (directory / f"{name}.png").stat().st_size > 0 and (directory / "rows.csv").exists()
@@ -275,6 +328,17 @@ def test_cli_json_shape(fake_data, tmp_path, name, key):
         led = summary["led"]
         assert set(led) >= {"count", "market_rest_mean", "market_rest_median", "market_rest_positive_share", "market_rest_mean_ci"}
         assert len(led["market_rest_mean_ci"]) == 2 and set(summary) >= {"led", "not_led"}
+
+
+def test_cli_table_shows_the_january_effect_and_adjusted_p_values(fake_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    result = _cli("study", "january", "--out", str(tmp_path), "--resamples", "200")
+    assert result.exit_code == 0, result.output
+    out = json.loads(_cli("study", "january", "--json", "--out", str(tmp_path), "--resamples", "200").output)
+    effect = out["summary"]["january_effect"]
+    (row,) = [line for line in result.output.splitlines() if line.startswith("│ january_effect")]
+    assert f"{effect['count']}" in row and f"{effect['spread_mean'] * 100:.2f} %" in row
+    assert "(the January effect):" in result.output and "Holm" in result.output and "over 4 comparisons" in result.output
 
 
 def test_cli_table_and_nan_as_null(fake_data, tmp_path):
@@ -351,9 +415,9 @@ def test_real_first10_1990s_against_an_independent_recomputation(real_loader):
         assert row["small_minus_large_rest"] == pytest.approx(rest["ff_size:Lo 30"] - rest["ff_size:Hi 30"], abs=1e-12)
         assert row["max_drawdown"] == pytest.approx(drawdown, abs=1e-12)
     led = got[got["small_led"]]["market_rest"]
-    assert result.summary["led"]["count"] == len(led)
-    assert result.summary["led"]["market_rest_mean"] == pytest.approx(led.mean())
-    assert result.summary["led"]["market_rest_median"] == pytest.approx(led.median())
+    assert result.summary.loc["led", "count"] == len(led)
+    assert result.summary.loc["led", "market_rest_mean"] == pytest.approx(led.mean())
+    assert result.summary.loc["led", "market_rest_median"] == pytest.approx(led.median())
 
 
 def test_real_rates_regimes_against_an_independent_recomputation(real_loader):
@@ -382,7 +446,7 @@ def test_real_etf_first10_reports_the_partial_current_year(real_loader):
     assert rows["year"].iloc[0] == 2001  # IWM starts in May 2000: 2000 has no previous close
     assert last["partial"] and last["end"] < f"{last['year']}-12-20"
     assert rows["partial"].sum() == 1
-    counted = result.summary["led"]["count"] + result.summary["not_led"]["count"]
+    counted = result.summary.loc["led", "count"] + result.summary.loc["not_led", "count"]
     assert counted == len(rows) - 1
 
 
@@ -408,3 +472,31 @@ def test_rates_study_with_the_market_as_one_of_the_pair(shared_data, tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["rows"]
     assert rows and all("small_minus_large" in r for r in rows)
+
+
+@pytest.mark.parametrize("start,end,years,mean,positive", [
+    ("1926-12-01", "1999-12-31", 73, 0.0454, 0.82),  # the issue's figures by hand: +4.54 %, 82 % of years
+    ("1999-12-01", "2025-12-31", 25, 0.0091, 0.52),  # 2000-2024 (2025 is partial): +0.91 %, 52 %
+])
+def test_real_january_effect_before_and_after_2000(real_loader, start, end, years, mean, positive):
+    """Small minus large in January (Lo 30 - Hi 30, previous year's last close to January's last
+    close), recomputed with plain pandas; `--start/--end` set the periods side by side."""
+    load_returns, _ = real_loader
+    frame = load_returns(["ff_size:Lo 30", "ff_size:Hi 30"]).dropna()
+    spreads = []
+    for year in range(frame.index[0].year + 1, 2026):
+        january = frame[(frame.index.year == year) & (frame.index.month == 1)]
+        after = frame[frame.index.year == year]
+        if not len(january) or after.index[-1].month < 12 or not (pd.Timestamp(start) < january.index[0] <= pd.Timestamp(end)):
+            continue
+        growth = (1 + january).prod()
+        spreads.append(growth["ff_size:Lo 30"] - growth["ff_size:Hi 30"])
+    spreads = np.array(spreads)
+    result = study.january(start=start, end=end, resamples=RESAMPLES)
+    effect = result.figures["january_effect"]
+    assert effect["count"] == len(spreads) == years
+    assert effect["spread_mean"] == pytest.approx(spreads.mean(), abs=1e-12)
+    assert effect["spread_positive_share"] == pytest.approx((spreads > 0).mean(), abs=1e-12)
+    assert round(effect["spread_mean"], 4) == mean and round(effect["spread_positive_share"], 2) == positive
+    low, high = effect["spread_mean_ci"]
+    assert low < spreads.mean() < high

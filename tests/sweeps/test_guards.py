@@ -12,32 +12,26 @@ from scipy import stats as sps
 from backtest.sweeps import guards
 from backtest.cli import main
 from backtest.errors import ConfigError
+from tests import reference
 from tests.conftest import REPO_ROOT
 
 CONFIG = str(REPO_ROOT / "configs" / "first10.yaml")
 GRID = ["--grid", "strategy.params.lookback=5,10", "--grid", "strategy.params.tilt=0.6,0.8"]
 
 
-def _dsr_by_hand(r, trials):
-    """Bailey & López de Prado (2014), eqs. for SR0 and DSR, written out independently."""
-    sr = np.mean(r) / np.std(r, ddof=1)
-    n = len(trials)
-    gamma = 0.5772156649015329
-    sr0 = np.std(trials, ddof=1) * ((1 - gamma) * sps.norm.ppf(1 - 1 / n) + gamma * sps.norm.ppf(1 - 1 / (n * np.e)))
-    g3 = sps.skew(r)
-    g4 = sps.kurtosis(r) + 3
-    return sps.norm.cdf((sr - sr0) * np.sqrt(len(r) - 1) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)), sr0
-
-
 def test_deflated_sharpe_matches_the_paper_formula():
     rng = np.random.default_rng(5)
     r = rng.standard_t(5, 3000) * 0.01 + 0.0008
-    trials = rng.normal(0.01, 0.02, 250)
-    expected, sr0 = _dsr_by_hand(r, trials)
-    got = guards.deflated_sharpe(r, len(trials), np.var(trials, ddof=1))
+    trials = rng.normal(0.01, 0.02, 250) * math.sqrt(252)  # annualised, as the sweep's table
+    expected, sr0 = reference.deflated_sharpe(r, trials, 252)
+    got = guards.deflated_sharpe(r, len(trials), np.var(trials, ddof=1), 252)
     assert got["dsr"] == pytest.approx(expected, rel=1e-10)
-    assert got["sr0"] == pytest.approx(sr0, rel=1e-10)
-    assert got["trials"] == 250 and got["returns"] == 3000
+    assert got["sr0"] == pytest.approx(sr0, rel=1e-10)  # annualised
+    assert got["sr_best"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252), rel=1e-12)
+    assert got["trials"] == 250 and got["returns"] == 3000 and got["periods_per_year"] == 252
+    # the same returns at another annualisation: the probability does not change, the units do
+    other = guards.deflated_sharpe(r, len(trials), np.var(trials, ddof=1) / 252 * 12, 12)
+    assert other["dsr"] == pytest.approx(expected, rel=1e-10) and other["sr0"] == pytest.approx(sr0 / math.sqrt(21), rel=1e-10)
 
 
 def test_one_trial_is_the_probabilistic_sharpe_against_zero():
@@ -45,7 +39,7 @@ def test_one_trial_is_the_probabilistic_sharpe_against_zero():
     r = rng.normal(0.0005, 0.01, 1000)
     sr = r.mean() / r.std(ddof=1)
     psr = sps.norm.cdf(sr * math.sqrt(999) / math.sqrt(1 - sps.skew(r) * sr + (sps.kurtosis(r) + 2) / 4 * sr**2))
-    got = guards.deflated_sharpe(r, 1, math.nan)
+    got = guards.deflated_sharpe(r, 1, math.nan, 252)
     assert got["sr0"] == 0 and got["dsr"] == pytest.approx(psr, rel=1e-12)
 
 
@@ -53,14 +47,15 @@ def test_more_trials_deflate_more_and_noise_is_called_luck():
     rng = np.random.default_rng(7)
     # 400 noise strategies; the winner's Sharpe looks good only because it is the best of 400
     noise = rng.normal(0, 0.01, (400, 1500))
-    sharpes = noise.mean(axis=1) / noise.std(axis=1, ddof=1)
+    sharpes = noise.mean(axis=1) / noise.std(axis=1, ddof=1) * math.sqrt(252)
     winner = noise[np.argmax(sharpes)]
-    values = [guards.deflated_sharpe(winner, n, np.var(sharpes[:n], ddof=1))["dsr"] for n in (2, 20, 400)]
+    values = [guards.deflated_sharpe(winner, n, np.var(sharpes[:n], ddof=1), 252)["dsr"] for n in (2, 20, 400)]
     assert values[0] > values[1] > values[2]
-    verdict = guards.deflated_sharpe(winner, len(sharpes), np.var(sharpes, ddof=1))
+    verdict = guards.deflated_sharpe(winner, len(sharpes), np.var(sharpes, ddof=1), 252)
     assert verdict["dsr"] < 0.95 and "indistinguishable from luck" in verdict["verdict"]
+    assert f"{verdict['sr0']:.3f} a year" in verdict["verdict"]
     skilled = rng.normal(0.002, 0.01, 1500)  # a true Sharpe of 0.2 a day
-    assert guards.deflated_sharpe(skilled, len(sharpes), np.var(sharpes, ddof=1))["dsr"] > 0.95
+    assert guards.deflated_sharpe(skilled, len(sharpes), np.var(sharpes, ddof=1), 252)["dsr"] > 0.95
 
 
 def test_windows_roll_by_the_test_length():
@@ -98,6 +93,31 @@ def _best(records, metric="sharpe"):
     return max(records, key=lambda r: r["stats"][metric])
 
 
+def _french(shared_data):
+    """Dates, Lo 30 / Hi 30 returns and RF from the Ken French CSVs, read with the csv module."""
+    dates, values = reference.read_french_csv(shared_data / "kenfrench" / "Portfolios_Formed_on_ME_Daily.csv", ["Lo 30", "Hi 30"])
+    rf_dates, rf = reference.read_french_csv(shared_data / "kenfrench" / "F-F_Research_Data_Factors_daily.csv", ["RF"])
+    assert rf_dates == dates
+    return pd.DatetimeIndex(dates), values, pd.Series(rf[:, 0], index=pd.DatetimeIndex(dates))
+
+
+def _window_figures(equity, base, rf):
+    """CAGR and Sharpe of a window's equity from `base` (the close before it), by the README."""
+    years = (equity.index[-1] - equity.index[0]).days / 365.25
+    ppy = (len(equity) - 1) / years
+    r = equity / equity.shift(1, fill_value=base) - 1
+    x = r - rf.loc[equity.index]
+    return {"cagr": (equity.iloc[-1] / base) ** (1 / years) - 1, "sharpe": x.mean() / x.std(ddof=1) * math.sqrt(ppy)}, r
+
+
+def _newey_west(active):
+    import statsmodels.api as sm
+
+    lags = int(4 * (len(active) / 100) ** (2 / 9))
+    fit = sm.OLS(np.asarray(active), np.ones(len(active))).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False}, use_t=False)
+    return fit.tvalues[0], fit.pvalues[0]
+
+
 def test_split_on_real_data(shared_data, tmp_path):
     out = _sweep_json(tmp_path, "--set", "period.start=1950-01-01", "--split", "1950-01-01:1989-12-31")
     # the in-sample winner is the best row of the same grid swept on the in-sample period alone
@@ -105,29 +125,48 @@ def test_split_on_real_data(shared_data, tmp_path):
     winner = out["split"]["winners"][0]
     assert winner["params"] == _best(alone["results"])["params"]
     assert winner["in_sample"]["sharpe"] == pytest.approx(_best(alone["results"])["stats"]["sharpe"], rel=1e-12)
+    assert out["split"]["in_sample"] == ["1950-01-03", "1989-12-29"]
     # out of sample: the 1990.. part of a plain run with those params, from its own equity curve
     sets = [a for k, v in winner["params"].items() for a in ("--set", f"{k}={v}")]
     run = CliRunner().invoke(main, ["run", CONFIG, *sets, "--start", "1950-01-01", "--out", str(tmp_path / "run"), "--json"])
     run_id = json.loads(run.stdout)["run_id"]
     curves = pd.read_csv(tmp_path / "run" / run_id / "equity.csv", index_col="date", parse_dates=True)
-    bench = curves["benchmark"]
-    bench_cagr = (bench.iloc[-1] / bench[:"1989-12-31"].iloc[-1]) ** (252 / len(bench["1990-01-01":])) - 1
-    assert out["split"]["benchmark_out_of_sample"]["cagr"] == pytest.approx(bench_cagr, rel=1e-9)
+    dates, values, rf = _french(shared_data)
     equity = curves["strategy"]
-    before = equity[:"1989-12-31"].iloc[-1]
     oos = equity["1990-01-01":]
-    cagr = (oos.iloc[-1] / before) ** (252 / len(oos)) - 1
-    r = oos / oos.shift(1, fill_value=before) - 1
-    assert winner["out_of_sample"]["cagr"] == pytest.approx(cagr, rel=1e-9)
-    assert winner["out_of_sample"]["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252), rel=1e-9)
+    expected, r = _window_figures(oos, equity[:"1989-12-31"].iloc[-1], rf)
+    assert winner["out_of_sample"]["cagr"] == pytest.approx(expected["cagr"], rel=1e-9)
+    assert winner["out_of_sample"]["sharpe"] == pytest.approx(expected["sharpe"], rel=1e-9)
+    # the benchmark: 50/50 bought fresh at the last in-sample close (1989-12-29), not carried from 1950
+    base = dates.get_loc(pd.Timestamp("1989-12-29"))
+    prices = np.cumprod(1 + values[base:], axis=0)
+    hold = np.full(prices.shape, np.nan)
+    hold[0] = 0.5
+    bench, _ = reference.rebalance_loop(prices, hold, 100_000, 0.0005)
+    # measured, as every window, from its value at the close before the window (after buying)
+    bench_figures, b = _window_figures(pd.Series(bench[1:], index=dates[base + 1:]), bench[0], rf)
+    for name in ("cagr", "sharpe"):
+        assert out["split"]["benchmark_out_of_sample"][name] == pytest.approx(bench_figures[name], rel=1e-9), name
+    # excess return, information ratio and significance against that benchmark
+    years = (oos.index[-1] - oos.index[0]).days / 365.25
+    assert winner["out_of_sample"]["excess_cagr"] == pytest.approx(expected["cagr"] - bench_figures["cagr"], rel=1e-9)
+    active = r - b
+    ppy = (len(oos) - 1) / years
+    assert winner["out_of_sample"]["information_ratio"] == pytest.approx(active.mean() / active.std(ddof=1) * math.sqrt(ppy), rel=1e-9)
+    t, p = _newey_west(active)
+    assert winner["significance"]["t_stat"] == pytest.approx(t, rel=1e-9) and winner["significance"]["p_value"] == pytest.approx(p, rel=1e-9)
     assert out["deflated_sharpe"]["trials"] == 4 and 0 <= out["deflated_sharpe"]["dsr"] <= 1
-    assert {"dsr", "sr0", "sr_best", "trials", "verdict"} <= set(out["deflated_sharpe"])
-    assert "rebased to the initial cash" in out["split"]["note"]
+    assert {"dsr", "sr0", "sr_best", "trials", "verdict", "units", "cost_variants"} <= set(out["deflated_sharpe"])
+    assert "rebased to the initial cash" in out["split"]["note"] and "fresh" in out["split"]["note"]
+    table = CliRunner().invoke(main, ["sweep", CONFIG, *GRID, "--out", str(tmp_path), "--set", "period.start=1950-01-01",
+                                      "--split", "1950-01-01:1989-12-31"])
+    assert "in-sample (1950-01-03 → 1989-12-29)" in table.stdout and "benchmark, bought at the split" in table.stdout
 
 
 def test_walk_forward_on_real_data(shared_data, tmp_path):
     out = _sweep_json(tmp_path, "--set", "period.start=1960-01-01", "--walk-forward", "train=20y,test=10y")
-    windows = out["walk_forward"]["windows"]
+    report = out["walk_forward"]
+    windows = report["windows"]
     assert [w["test"][0][:4] for w in windows] == ["1980", "1990", "2000", "2010", "2020"]
     # each window's choice is the best of the grid swept on its training window
     for w in windows[:2]:
@@ -135,22 +174,56 @@ def test_walk_forward_on_real_data(shared_data, tmp_path):
         assert w["params"] == _best(alone["results"])["params"]
     # the stitched curve chains the windows: its return over a window is that window's return
     sweep_dir = tmp_path / out["sweep_id"]
-    stitched = pd.read_csv(sweep_dir / "walk_forward_equity.csv", index_col="date", parse_dates=True)["equity"]
+    curves = pd.read_csv(sweep_dir / "walk_forward_equity.csv", index_col="date", parse_dates=True)
+    stitched = curves["walk_forward"]
     value = 100_000.0
     for w in windows:
         part = stitched[w["test"][0]: w["test"][1]]
         assert part.iloc[-1] / value - 1 == pytest.approx(w["test_stats"]["total_return"], rel=1e-9)
         value = part.iloc[-1]
-    r = stitched / stitched.shift(1, fill_value=100_000.0) - 1
-    assert out["walk_forward"]["stitched"]["final_value"] == pytest.approx(stitched.iloc[-1], rel=1e-12)
-    assert out["walk_forward"]["stitched"]["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252), rel=1e-9)
-    # one source of truth: the stitched figures are backtest.stats.performance of the stitched curve
-    from backtest import stats
+    dates, values, rf = _french(shared_data)
+    expected, r = _window_figures(stitched, 100_000.0, rf)
+    assert report["stitched"]["final_value"] == pytest.approx(stitched.iloc[-1], rel=1e-12)
+    assert report["stitched"]["sharpe"] == pytest.approx(expected["sharpe"], rel=1e-9)
+    assert report["stitched"]["cagr"] == pytest.approx(expected["cagr"], rel=1e-9)
+    # the untuned config (lookback 10, tilt 0.7) over the same dates: a plain run, cut and rebased
+    run = CliRunner().invoke(main, ["run", CONFIG, "--start", "1960-01-01", "--out", str(tmp_path / "run"), "--json"])
+    plain = pd.read_csv(tmp_path / "run" / json.loads(run.stdout)["run_id"] / "equity.csv", index_col="date", parse_dates=True)["strategy"]
+    before = plain[: windows[0]["train"][1]].iloc[-1]
+    np.testing.assert_allclose(curves["untuned"].to_numpy(), plain[windows[0]["test"][0]:].to_numpy() * 100_000 / before, rtol=1e-12)
+    assert report["untuned_params"] == {"strategy.params.lookback": 10, "strategy.params.tilt": 0.7}
+    # the benchmark bought fresh at the close before the first test window
+    base = dates.get_loc(pd.Timestamp(windows[0]["train"][1]))
+    prices = np.cumprod(1 + values[base:], axis=0)
+    hold = np.full(prices.shape, np.nan)
+    hold[0] = 0.5
+    bench, _ = reference.rebalance_loop(prices, hold, 100_000, 0.0005)
+    np.testing.assert_allclose(curves["benchmark"].to_numpy(), bench[1:] * 100_000 / bench[0], rtol=1e-9)
+    bench_figures, b = _window_figures(curves["benchmark"], 100_000.0, rf)
+    assert report["benchmark"]["sharpe"] == pytest.approx(bench_figures["sharpe"], rel=1e-9)
+    t, p = _newey_west(r - b)
+    vs = report["significance"]["vs_benchmark"]
+    assert vs["t_stat"] == pytest.approx(t, rel=1e-9) and vs["p_value"] == pytest.approx(p, rel=1e-9)
+    assert "the benchmark" in vs["verdict"] and "the untuned config" in report["significance"]["vs_untuned"]["verdict"]
+    # saved in the sweep directory: the report (JSON), one row per window (CSV)
+    saved = json.loads((sweep_dir / "walk_forward.json").read_text())
+    assert saved == report
+    rows = pd.read_csv(sweep_dir / "walk_forward.csv")
+    assert rows["test_start"].tolist() == [w["test"][0] for w in windows]
+    assert rows["tuned_sharpe"].tolist() == pytest.approx([w["test_stats"]["sharpe"] for w in windows], rel=1e-12)
+    assert rows["benchmark_total_return"].tolist() == pytest.approx([w["benchmark_stats"]["total_return"] for w in windows], rel=1e-12)
+    assert rows["lookback"].tolist() == [w["params"]["strategy.params.lookback"] for w in windows]
+    assert "starting from the previous one's end value" in report["note"]
+    # and shown in the sweep's report
+    from html import escape
 
-    expected = stats.performance(stitched, 100_000.0, 252)
-    for name in ("cagr", "sharpe", "sortino", "calmar", "max_drawdown", "volatility", "total_return", "final_value"):
-        assert out["walk_forward"]["stitched"][name] == pytest.approx(expected[name], rel=1e-9, nan_ok=True), name
-    assert "starting from the previous one's end value" in out["walk_forward"]["note"]
+    shown = CliRunner().invoke(main, ["report", str(sweep_dir)])
+    assert shown.exit_code == 0, shown.output
+    document = (sweep_dir / "report.html").read_text()
+    assert "<h2>Walk-forward (out of sample)</h2>" in document
+    for block in report["significance"].values():
+        assert escape(block["verdict"]) in document
+    assert f"{report['stitched']['sharpe']:.3f}" in document and escape(windows[-1]["test"][1]) in document
 
 
 def test_split_and_walk_forward_together_is_an_error(shared_data, tmp_path):

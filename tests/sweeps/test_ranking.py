@@ -19,6 +19,7 @@ from backtest.sweeps import guards, store
 from backtest.cli import main
 from backtest.pipeline import run_backtest
 from backtest.sweeps.ranking import Moments, Ranking
+from tests import reference
 from tests.sweeps.test_sweep import config_file, fake_data, interrupt_after  # noqa: F401  (fixtures)
 
 
@@ -103,22 +104,29 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
         streamed.record(int(best_first[-1]))
     assert list(streamed.records()) == [in_memory.record(c) for c in range(total)]
 
-    # deflated Sharpe ratios: the streamed moments against every trial at once
+    # deflated Sharpe ratios: the streamed moments against the trials at the winner's costs
     got = guards.sweep_deflated_sharpes(streamed)
-    assert set(got) == {"deflated_sharpe", "deflated_sharpe_vs_benchmark"}
+    assert set(got) == {"deflated_sharpe", "deflated_sharpe_vs_benchmark", "significance", "conventions"}
+    assert got["conventions"]["risk_free"] == "ff_factors:RF"
+    fees = np.array([plan.params(c)["portfolio.fees"] for c in range(total)])
     for key, ratio_name in (("deflated_sharpe", "sharpe"), ("deflated_sharpe_vs_benchmark", "information_ratio")):
         ratio = in_memory.stats[:, names.index(ratio_name)]
         best = int(np.nanargmax(ratio))
         assert got[key]["params"] == plan.params(best)
-        trials = ratio[np.isfinite(ratio)] / math.sqrt(252)
+        same_costs = ratio[(fees == fees[best]) & np.isfinite(ratio)]  # 40 parameter sets, not 80 combinations
         run = run_backtest(plan.config(plan.params(best)))
+        dates = run.prepared.returns.index
         returns = guards.stats.daily_returns(run.strategy.simulation.equity, 100000.0)
         if ratio_name == "information_ratio":
-            returns = returns - guards.stats.daily_returns(run.benchmark.simulation.equity, 100000.0)
-        expected = guards.deflated_sharpe(returns.to_numpy(), len(trials), np.var(trials, ddof=1))
-        assert got[key]["trials"] == expected["trials"] == len(trials)
-        assert got[key]["dsr"] == pytest.approx(expected["dsr"], rel=1e-9)
-        assert got[key]["sr0"] == pytest.approx(expected["sr0"], rel=1e-9)
+            excess = returns - guards.stats.daily_returns(run.benchmark.simulation.equity, 100000.0)
+        else:
+            excess = returns - fake_data["ff_factors:RF"].loc[dates]  # the T-bill series, on the same calendar
+        ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)
+        dsr, sr0 = reference.deflated_sharpe(excess.to_numpy(), same_costs, ppy)
+        assert got[key]["trials"] == len(same_costs) == 40 and got[key]["cost_variants"] == 2
+        assert got[key]["dsr"] == pytest.approx(dsr, rel=1e-9)
+        assert got[key]["sr0"] == pytest.approx(sr0, rel=1e-9)
+        assert got[key]["sr_best"] == pytest.approx(ratio[best], rel=1e-9)  # the table's own figure
 
     # the heatmap grid from the streamed table equals pandas on the whole table
     grid = sweeps.metric_grid(streamed.frames(["strategy.params.lookback", "strategy.params.tilt", "sharpe"]),
@@ -147,7 +155,9 @@ def test_json_streams_every_combination_across_flushes(fake_data, config_file, t
     got = [r["stats"]["final_value"] for r in document["results"]]
     np.testing.assert_array_equal(got, table["final_value"].to_numpy())
     assert [r["params"]["portfolio.fees"] for r in document["results"][:2]] == [0.0, 0.0]
-    assert document["deflated_sharpe"]["trials"] == int(np.isfinite(table["sharpe"]).sum())
+    # only costs are swept: one strategy setting tried, at 10,100 costs (which are not trials)
+    assert document["deflated_sharpe"]["trials"] == 1 and document["deflated_sharpe"]["sr0"] == 0
+    assert document["deflated_sharpe"]["cost_variants"] == int(np.isfinite(table["sharpe"]).sum()) == 10_100
 
 
 def test_no_csv_above_the_row_limit(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811

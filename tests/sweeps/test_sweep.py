@@ -44,7 +44,7 @@ def _check_series_id(series_id, catalogs=()):
 
 FAKE_DATA = {
     "check_series_id": _check_series_id,
-    "load_returns": lambda ids, path=None, period=(None, None), catalogs=(): SYNTHETIC[list(ids)].loc[slice(*period)],
+    "load_returns": lambda ids, path=None, period=None, catalogs=(): SYNTHETIC[list(ids)].loc[slice(*(period or (None, None)))],
     "align_calendars": lambda frame: (frame.dropna(), 0),
     "default_search_path": lambda: [],
     "source_files": lambda ids, path=None, catalogs=(): {},
@@ -164,6 +164,7 @@ def test_batch_kernel_equals_single_runs_plus_summary():
     prices = np.cumprod(1 + rng.normal(0.0004, 0.012, (n, k)), axis=0)
     days = np.arange(n, dtype=np.int64) + 7300
     years = (1990 + days // 365).astype(np.int64)
+    rf = rng.uniform(0.0, 0.0003, n)
     sets = [_random_weights(rng, n, k, 30) for _ in range(3)]
     set_rows = [np.flatnonzero(~np.isnan(w).all(axis=1)) for w in sets]
     ptr = np.r_[0, np.cumsum([len(r) for r in set_rows])]
@@ -178,12 +179,12 @@ def test_batch_kernel_equals_single_runs_plus_summary():
     sweep_nb(
         prices, np.tile(np.arange(k), (3, 1)), np.full(3, k), np.zeros((3, k), bool), ptr, rows, weights,
         combo_set, fees, slippage, init, np.full(len(combo_set), -1), np.empty((0, n)), np.empty(0),
-        252.0, days, years, 2, out, equity_out,
+        252.0, rf, days, years, 2, out, equity_out,
     )
     for c, s in enumerate(combo_set):
         equity, traded, fees_paid = simulate_nb(prices, np.arange(k), np.zeros(k, bool), set_rows[s], sets[s][set_rows[s]], fees[c], slippage[c], init[c])
         expected = np.empty(len(STAT_NAMES))
-        summary_nb(equity, init[c], 252.0, days, years, traded, fees_paid, expected)
+        summary_nb(equity, init[c], 252.0, rf, days, years, traded, fees_paid, expected)
         np.testing.assert_array_equal(out[c], expected)
         np.testing.assert_array_equal(equity_out[c], equity)
 

@@ -136,6 +136,12 @@ def test_simulated_gpu_equals_cpu_and_backtest_run(fake_data, tmp_path, strategy
     plan = sweeps.make_plan(config, grid, set=SLICE)
     cpu = sweeps.run_sweep(plan, out=None, jobs=1)
     assert cpu.combinations >= 12
+    # the statistics are over the synthetic T-bill series (excess returns), as `backtest run`'s
+    from backtest.config import load_config
+    from backtest.pipeline import prepare
+
+    conventions = prepare(load_config(config, SLICE)).conventions
+    assert conventions.risk_free_source == "ff_factors:RF" and (conventions.risk_free > 0).all()
     rebalances = cpu.stats[:, cpu.names.index("rebalances")]
     assert np.nanmax(rebalances) >= 2  # the slice trades: the comparison covers the order logic
     sets, frames = _distinct_rules(config, SLICE, plan)
