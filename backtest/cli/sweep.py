@@ -19,7 +19,7 @@ from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, 
 @click.option("--metric", help="Statistic to rank by, descending (default: sweep.metric or sharpe).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Rows of the printed ranking.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True, help="Workers (threads, processes or Ray tasks); 0: every CPU.")
-@click.option("--backend", type=click.Choice(["local", "ray", "cuda", "auto"]), default="local", show_default=True, help="local: numba threads; ray: Ray tasks; cuda: an NVIDIA GPU (strategies declaring GPU = True); auto: cuda where a GPU is present, else local.")
+@click.option("--backend", type=click.Choice(["local", "ray", "cuda", "auto"]), default="local", show_default=True, help="local: numba threads; ray: Ray tasks; cuda: an NVIDIA GPU; auto: cuda where a GPU is present, else local. Strategies with a kernel form run their rule inside the kernel on each.")
 @click.option("--device", type=click.IntRange(min=0), default=0, show_default=True, help="GPU number for --backend cuda/auto.")
 @click.option("--address", metavar="HOST:PORT|auto", help="Ray cluster to join (default: start a local one).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every combination's statistics.")
