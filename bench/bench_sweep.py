@@ -16,7 +16,10 @@ run. Sections (all by default; --only picks some):
   10,200-combination grid, and `vbt.Portfolio.from_orders` on a 100-combination slice of it
   (one call, cash sharing, target percent) with its metrics; final values compared;
 - ray: the same first10 grids of 1,010, 10,100 and 96,960 combinations through the local
-  backend and through Ray (a local Ray started by the sweep), fresh processes.
+  backend and through Ray (a local Ray started by the sweep), fresh processes;
+- compile: the cost of compiling a strategy's kernel form (first10's), once per strategy file:
+  a small sweep with every other kernel cached, in a numba cache of its own, with the rule's
+  kernel not yet cached and then cached.
 
 Peak RSS is the largest process of the sweep (getrusage RUSAGE_CHILDREN of a clean parent; Ray's
 workers are not counted). Prints a summary and writes bench/out/bench_sweep.json.
@@ -180,10 +183,43 @@ def bench_vectorbt(repeat: int) -> dict:
     }
 
 
+HOST_FIRST10 = '"""first10 without its kernel form."""\nfrom strategies.first10 import PARAMS, target_weights\n'
+
+
+def bench_compile(repeat: int) -> dict:
+    """A 2-combination first10 sweep in fresh processes and a numba cache of their own, where every
+    kernel but first10's kernel form is cached (by a sweep of first10 without it): the first
+    compiles the rule's kernel, the next load it."""
+    cold, warm, loads = [], [], []
+    for _ in range(repeat):
+        cache = tempfile.mkdtemp(prefix="bench-numba-")
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        host = Path(cache) / "first10_host.py"
+        host.write_text(HOST_FIRST10)
+        config = Path(cache) / "host.yaml"
+        config.write_text((CONFIGS / "first10.yaml").read_text().replace("name: first10", f"file: {host}"))
+
+        def sweep(config):
+            out = tempfile.mkdtemp(prefix="bench-sweep-")
+            start = time.perf_counter()
+            subprocess.run([*BACKTEST, *sweep_args(str(config), ["strategy.params.lookback=3:4"]), "--out", out], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            shutil.rmtree(out, ignore_errors=True)
+            return time.perf_counter() - start
+
+        sweep(config)  # every shared kernel compiled and cached
+        loads.append(load())
+        cold.append(sweep(FIRST10))
+        warm.append(sweep(FIRST10))
+        shutil.rmtree(cache, ignore_errors=True)
+    return {"first_sweep_median_s": statistics.median(cold), "first_sweeps_s": cold, "next_sweep_median_s": statistics.median(warm),
+            "next_sweeps_s": warm, "compile_s": statistics.median(cold) - statistics.median(warm), "load_1min_before": loads}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    sections = ["run", "rules", "strategies", "costs", "million", "vectorbt", "ray"]
+    sections = ["run", "rules", "strategies", "costs", "million", "vectorbt", "ray", "compile"]
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     args = parser.parse_args()
     out_dir = ROOT / "bench" / "out"
@@ -224,6 +260,9 @@ def main():
                 "ray": command(sweep_args(FIRST10, grid, "--backend", "ray"), args.repeat, combinations),
             }
             save()
+    if "compile" in args.only:
+        report["compile"] = bench_compile(args.repeat)
+        save()
     summary(report)
     print(f"written: {path}")
 
@@ -252,6 +291,10 @@ def summary(report: dict) -> None:
         print(f"  kernel alone, {v['combinations']:,} combinations: {v['kernel_combos_per_s']:,.0f} combos/s; vectorbt from_orders "
               f"on {v['vectorbt_combinations']}: {v['vectorbt_combos_per_s']:,.1f} combos/s ({v['kernel_vs_vectorbt']:,.0f}x; final "
               f"values max rel diff {v['max_rel_diff_final_value']:.1e}; load {v['load_1min_before']})")
+    if "compile" in report:
+        c = report["compile"]
+        print(f"  first10's kernel form: a 2-combination sweep {c['first_sweep_median_s']:.2f} s compiling it, {c['next_sweep_median_s']:.2f} s "
+              f"with it cached: {c['compile_s']:.1f} s to compile (load {c['load_1min_before']})")
     for combinations, pair in report.get("ray", {}).items():
         line(f"local, {int(combinations):,}", pair["local"])
         line(f"ray,   {int(combinations):,}", pair["ray"])
