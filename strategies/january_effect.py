@@ -67,12 +67,13 @@ def kernel_weights(t, next_month, unused, rule_params, target):
     month = next_month[0, t]
     if month == 0 and t > 0:
         return False
-    # a month m is in the window start..end (wrapping over the year end) where m - start,
-    # counted modulo 12, is at most end - start modulo 12
-    span = (end - start + 12) % 12
-    small = tilt if month > 0 and (month - start + 12) % 12 <= span else 0.5
-    if t > 0:  # row t-1 decided by session t's month
-        before = tilt if (next_month[0, t - 1] - start + 12) % 12 <= span else 0.5
+    # in the window start..end as `in_window` says (comparisons: a remainder a row costs 4x more)
+    wraps = start > end
+    inside = month > 0 and ((month >= start or month <= end) if wraps else (start <= month <= end))
+    small = tilt if inside else 0.5
+    if t > 0:  # row t-1 decided by session t's month (never 0: only the last row's is)
+        month = next_month[0, t - 1]
+        before = tilt if ((month >= start or month <= end) if wraps else (start <= month <= end)) else 0.5
         if small == before:
             return False
     target[0] = small

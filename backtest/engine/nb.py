@@ -35,6 +35,8 @@ import types
 
 import numpy as np
 from numba import njit, prange
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from backtest.stats.nb import STAT_NAMES, relative_nb, summary_nb
 
@@ -257,17 +259,40 @@ def _fill(prices_t, cols, ncols, position, val_price, cash, start, stop, finite,
             equity[i] = _mark(prices_t, cols, ncols, i, cash, position, val_price)
 
 
+@intrinsic
+def _borrowed(typingctx, a):
+    """The array `a` without a reference count (the same data, shape and strides), valid while `a`
+    lives: an argument of the caller's, not a local it may free. numba counts the references of
+    the arrays handed to each call it does not inline, two atomic operations an array (~5 ns): in
+    a loop over every row, or every rebalance row, that costs more than the work."""
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(a)(context, builder, value=args[0])
+        array.meminfo = cgutils.get_null_value(array.meminfo.type)
+        array.parent = cgutils.get_null_value(array.parent.type)
+        return array._getvalue()
+
+    return a(a), codegen
+
+
 @njit(cache=True)
-def _run(prices_t, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded, fees_out):
+def _scratch(k):
+    """`_run`'s working arrays for up to k columns, made once by its caller and reused."""
+    return np.zeros(k), np.full(k, np.nan), np.empty(k), np.empty(k, dtype=np.int64)
+
+
+@njit(cache=True)
+def _run(prices_t, cols, ncols, fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded, fees_out, scratch):
     """Simulate one weight set; fill `equity` (length n) and write `traded`/`fees_out` on the
     rebalance rows only (the caller passes them zeroed). `prices_t` (K, n): the price levels,
-    one row per column; `finite`: no NaN among them."""
+    one row per column; `finite`: no NaN among them; `scratch`: `_scratch(k)`, k >= ncols."""
     n = prices_t.shape[1]
     m = rows.shape[0]
-    position = np.zeros(ncols)
-    val_price = np.full(ncols, np.nan)
-    order_value = np.empty(ncols)
-    call_seq = np.empty(ncols, dtype=np.int64)
+    prices_t, cols, fee_free, weights, equity = _borrowed(prices_t), _borrowed(cols), _borrowed(fee_free), _borrowed(weights), _borrowed(equity)
+    position, val_price, order_value, call_seq = _borrowed(scratch[0]), _borrowed(scratch[1]), _borrowed(scratch[2]), _borrowed(scratch[3])
+    for c in range(ncols):
+        position[c] = 0.0
+        val_price[c] = np.nan
     cash = float(init_cash)
     done = 0  # rows before `done` are filled
     for r in range(m):
@@ -294,7 +319,8 @@ def simulate_nb(prices, cols, fee_free, rows, weights, fees, slippage, init_cash
     traded = np.zeros(n)
     fees_out = np.zeros(n)
     finite = np.isfinite(prices).all()
-    _run(np.ascontiguousarray(prices.T), cols, cols.shape[0], fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded, fees_out)
+    _run(np.ascontiguousarray(prices.T), cols, cols.shape[0], fee_free, rows, weights, fees, slippage, init_cash, finite, equity, traded,
+         fees_out, _scratch(cols.shape[0]))
     return equity, traded, fees_out
 
 
@@ -310,8 +336,10 @@ def simulate_costs_nb(prices, cols, fee_free, rows, weights, fees, slippage, ini
     for j in prange((n_costs + chunk - 1) // chunk):
         traded = np.empty(n)  # written on rebalance rows, never read here
         fees_out = np.empty(n)
+        scratch = _scratch(cols.shape[0])
         for c in range(j * chunk, min(n_costs, (j + 1) * chunk)):
-            _run(prices_t, cols, cols.shape[0], fee_free, rows, weights, fees[c], slippage[c], init_cash[c], finite, equity[c], traded, fees_out)
+            _run(prices_t, cols, cols.shape[0], fee_free, rows, weights, fees[c], slippage[c], init_cash[c], finite, equity[c], traded,
+                 fees_out, scratch)
 
 
 @njit(cache=True)
@@ -328,19 +356,16 @@ def _cash_takes_the_rest(target, ncols, fee_free):
 def _kernel_targets(c, s, set_ptr, rows, weights, ncols, fee_free, rule_ints, rule_floats, combo_rule, rule_rows, rule_weights, target):
     """Combination c's rebalance rows and targets by the strategy's kernel form
     (`_kernel_weights`, bound by `kernel_form_sweep`), row by row: views of the thread's scratch
-    `rule_rows` (n,) and `rule_weights` (n, k) holding the rows that rebalance.
-
-    The rule is called here directly, with arrays this function was given: numba then inlines
-    it with no reference counting per row (through a helper, or on a view made per row, each
-    call costs two atomic counts: ~10 ns a row instead of ~1)."""
-    rule_params = combo_rule[c]
+    `rule_rows` (n,) and `rule_weights` (n, k) holding the rows that rebalance. The rule is
+    handed views without reference counts (`_borrowed`): ~1 ns a row for the shipped rules."""
+    ints, floats, rule_params, into = _borrowed(rule_ints), _borrowed(rule_floats), _borrowed(combo_rule[c]), _borrowed(target)
     m = 0
     for t in range(rule_rows.shape[0]):
-        if _kernel_weights(t, rule_ints, rule_floats, rule_params, target):  # noqa: F821
-            _cash_takes_the_rest(target, ncols, fee_free)
+        if _kernel_weights(t, ints, floats, rule_params, into):  # noqa: F821
+            _cash_takes_the_rest(into, ncols, fee_free)
             rule_rows[m] = t
             for k in range(ncols):
-                rule_weights[m, k] = target[k]
+                rule_weights[m, k] = into[k]
             m += 1
     return rule_rows[:m], rule_weights[:m]
 
@@ -407,14 +432,15 @@ def sweep_nb(
     n_chunks = (n_combos + chunk - 1) // chunk
     finite = np.isfinite(prices).all()
     prices_t = np.ascontiguousarray(prices.T)
-    scratch = n if _KERNEL_FORM else 0  # the kernel form's rows and targets of a combination
+    rule_length = n if _KERNEL_FORM else 0  # the kernel form's rows and targets of a combination
     for j in prange(n_chunks):
         equity = np.empty(n)
         traded = np.zeros(n)
         fees_out = np.zeros(n)
-        rule_rows = np.empty(scratch, dtype=np.int64)
-        rule_weights = np.empty((scratch, set_cols.shape[1]))
+        rule_rows = np.empty(rule_length, dtype=np.int64)
+        rule_weights = np.empty((rule_length, set_cols.shape[1]))
         target = np.empty(set_cols.shape[1])
+        scratch = _scratch(set_cols.shape[1])
         for c in range(j * chunk, min(n_combos, (j + 1) * chunk)):
             s = combo_set[c]
             set_rows, set_weights = _combination_targets(
@@ -434,6 +460,7 @@ def sweep_nb(
                 equity,
                 traded,
                 fees_out,
+                scratch,
             )
             if equity_out.shape[0] > 0:
                 equity_out[c, :] = equity
@@ -476,7 +503,8 @@ def kernel_form_sweep(kernel_weights):
     if kernel_weights not in _KERNEL_FORM_SWEEPS:
         source = _source_hash(kernel_weights)
         tag = f"{kernel_weights.__module__}_{kernel_weights.__name__}_{source or 'unsaved'}".replace(".", "_")
-        rule = njit(with_globals(kernel_weights, {}, f"{kernel_weights.__name__}_{tag}"))
+        # inlined where it is called: a call per row would cost more than the rule itself
+        rule = njit(inline="always")(with_globals(kernel_weights, {}, f"{kernel_weights.__name__}_{tag}"))
         targets = njit(with_globals(_kernel_targets, {"_kernel_weights": rule}, f"_kernel_targets_{tag}"))
         kernel = with_globals(sweep_nb, {"_combination_targets": targets, "_KERNEL_FORM": True}, f"sweep_nb_{tag}")
         _KERNEL_FORM_SWEEPS[kernel_weights] = njit(parallel=True, cache=source is not None, nogil=True)(kernel)
