@@ -49,7 +49,7 @@ ABS_TOL = 1e-12  # vectorbt.utils.math_.abs_tol
 # both targets compile: `math` (not NumPy) on scalars, and indexing of arrays they are given.
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_close(a, b):
     if math.isnan(a) or math.isnan(b):
         return False
@@ -60,14 +60,14 @@ def _is_close(a, b):
     return abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_close_or_less(a, b):
     if _is_close(a, b):
         return True
     return a < b
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sign(x):
     """np.sign on a float: -1.0, 0.0, 1.0, or NaN for NaN."""
     if x > 0:
@@ -79,7 +79,7 @@ def _sign(x):
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add(a, b):
     """vectorbt's add_nb: a + b, snapped to 0.0 when it is zero within tolerance."""
     if _sign(a) != _sign(b):
@@ -90,7 +90,7 @@ def _add(a, b):
     return a + b
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _insert_argsort(A, I, n):
     """vectorbt's insert_argsort_nb on the first n elements (NaN sorts last)."""
     for j in range(1, n):
@@ -105,7 +105,7 @@ def _insert_argsort(A, I, n):
         I[i + 1] = I_j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _execute_order(cash, pos, value, size, val_price, price, fee, slippage):
     """One column's order at a rebalance row (vectorbt's execute_order_nb / buy_nb / sell_nb,
     long only, no fixed fees, partial fills allowed) -> (cash, position, traded, fees paid).
@@ -167,7 +167,7 @@ def _execute_order(cash, pos, value, size, val_price, price, fee, slippage):
     return cash + final_acq_cash, _add(pos, -size_limit), size_limit * adj_price, fees_paid
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _value(cash, position, val_price, ncols):
     """cash + sum(position * valuation price) over the columns held, in column order."""
     total = cash
@@ -177,7 +177,7 @@ def _value(cash, position, val_price, ncols):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mark(prices_t, cols, ncols, i, cash, position, val_price):
     """The value at row i's close: valuation prices from its closes (a NaN close keeps the last)."""
     for c in range(ncols):
@@ -187,7 +187,7 @@ def _mark(prices_t, cols, ncols, i, cash, position, val_price):
     return _value(cash, position, val_price, ncols)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rebalance_row(prices_t, cols, ncols, fee_free, i, targets, fees, slippage, cash, position, val_price, order_value, call_seq):
     """Row i with orders to `targets` (k,) -> (cash, value after the orders, traded, fees paid).
 
