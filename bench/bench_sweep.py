@@ -15,8 +15,8 @@ run. Sections (all by default; --only picks some):
 - vectorbt: the kernel alone (simulation and every statistic, weights precomputed) on a
   10,200-combination grid, and `vbt.Portfolio.from_orders` on a 100-combination slice of it
   (one call, cash sharing, target percent) with its metrics; final values compared;
-- ray: the same first10 grids of 1,010, 10,100 and 96,960 combinations through the local
-  backend and through Ray (a local Ray started by the sweep), fresh processes;
+- ray: the same first10 grids of 1,010, 10,100, 96,960 and 999,900 combinations through the
+  local backend and through Ray (a local Ray started by the sweep), fresh processes;
 - compile: the cost of compiling a strategy's kernel form (first10's), once per strategy file:
   a small sweep with every other kernel cached, in a numba cache of its own, with the rule's
   kernel not yet cached and then cached.
@@ -68,6 +68,7 @@ RAY_GRIDS = {
     1010: ["strategy.params.lookback=1:10", "strategy.params.tilt=0:1:0.01"],
     10100: ["strategy.params.lookback=1:10", "strategy.params.tilt=0:1:0.01", "strategy.params.hold=0:9"],
     96960: RULES,
+    999900: MILLION,
 }
 VBT_GRID = ["strategy.params.lookback=1:40", "strategy.params.tilt=0.5:1.0:0.01", "portfolio.fees=0,0.0005,0.001,0.0015,0.002"]
 
