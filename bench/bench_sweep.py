@@ -24,7 +24,7 @@ run. Sections (all by default; --only picks some):
 Peak RSS is the largest process of the sweep (getrusage RUSAGE_CHILDREN of a clean parent; Ray's
 workers are not counted). Prints a summary and writes bench/out/bench_sweep.json.
 
-    python bench/bench_sweep.py [--repeat 3] [--only rules costs ...]
+    python bench/bench_sweep.py [--repeat 3] [--only rules costs ...] [--ray-sizes 999900]
 """
 
 from __future__ import annotations
@@ -222,6 +222,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     sections = ["run", "rules", "strategies", "costs", "million", "vectorbt", "ray", "compile"]
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
+    parser.add_argument("--ray-sizes", nargs="+", type=int, choices=sorted(RAY_GRIDS), default=sorted(RAY_GRIDS),
+                        help="the grids of the ray section to run (the others keep their last figures)")
     args = parser.parse_args()
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -254,8 +256,9 @@ def main():
         report["vectorbt"] = bench_vectorbt(args.repeat)
         save()
     if "ray" in args.only:
-        report["ray"] = {}
-        for combinations, grid in RAY_GRIDS.items():
+        report.setdefault("ray", {})
+        for combinations in args.ray_sizes:
+            grid = RAY_GRIDS[combinations]
             report["ray"][str(combinations)] = {
                 "local": command(sweep_args(FIRST10, grid), args.repeat, combinations),
                 "ray": command(sweep_args(FIRST10, grid, "--backend", "ray"), args.repeat, combinations),
@@ -296,7 +299,7 @@ def summary(report: dict) -> None:
         c = report["compile"]
         print(f"  first10's kernel form: a 2-combination sweep {c['first_sweep_median_s']:.2f} s compiling it, {c['next_sweep_median_s']:.2f} s "
               f"with it cached: {c['compile_s']:.1f} s to compile (load {c['load_1min_before']})")
-    for combinations, pair in report.get("ray", {}).items():
+    for combinations, pair in sorted(report.get("ray", {}).items(), key=lambda item: int(item[0])):
         line(f"local, {int(combinations):,}", pair["local"])
         line(f"ray,   {int(combinations):,}", pair["ray"])
 
