@@ -495,8 +495,8 @@ def kernel_form_sweep(kernel_weights):
 
     Cached on disk like every kernel here, under a name holding a hash of the file that defines
     `kernel_weights` (numba's cache watches only this file): an edited strategy compiles anew
-    (about 10 s on 2 cores; loading a cached one takes 0.5 s); a rule without a file (written in
-    a notebook) compiles in every process. Each function compiled here has a name of its own:
+    (4.5 s on 2 cores; a cached one loads in about 0.3 s); a rule without a file (written in a
+    notebook) compiles in every process. Each function compiled here has a name of its own:
     numba tells compiled functions apart by name and a counter that restarts in every process,
     so two kernels cached by different processes would otherwise share a callee's symbol when
     loaded into one."""
