@@ -12,9 +12,10 @@ run. Sections (all by default; --only picks some):
 - costs: first10 over lookback 1:21 x fees 47 values x slippage 101 values (99,687
   combinations, 4,747 cost pairs, a benchmark curve each): wall time and peak RSS;
 - million: first10 over lookback 1:60 x tilt 0:1:0.01 x hold 0:164 (999,900 distinct rules);
-- vectorbt: the kernel alone (simulation and every statistic, weights precomputed) on a
-  10,200-combination grid, and `vbt.Portfolio.from_orders` on a 100-combination slice of it
-  (one call, cash sharing, target percent) with its metrics; final values compared;
+- vectorbt: the kernel alone in this process (first10's rule in its kernel form, simulation and
+  every statistic) on a 10,200-combination grid, and `vbt.Portfolio.from_orders` on a
+  100-combination slice of it (one call, cash sharing, target percent; the weights given, from
+  `target_weights`) with its metrics; final values compared;
 - ray: the same first10 grids of 1,010, 10,100, 96,960 and 999,900 combinations through the
   local backend and through Ray (a local Ray started by the sweep), fresh processes;
 - compile: the cost of compiling a strategy's kernel form (first10's), once per strategy file:
@@ -127,7 +128,7 @@ def size(config: str, grid: list[str]) -> int:
 
 
 def bench_vectorbt(repeat: int) -> dict:
-    """The kernel alone on VBT_GRID (weights precomputed), and vectorbt on a 100-combination slice."""
+    """The kernel alone on VBT_GRID (first10's kernel form), and vectorbt on a 100-combination slice."""
     import numba
     import pandas as pd
     import vectorbt as vbt
