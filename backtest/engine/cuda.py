@@ -9,7 +9,7 @@ data, as the CPU kernel does. The kernel is written once; `_kernel` compiles it 
 source of targets.
 Each thread simulates its combination row by row and accumulates every statistic in that
 single pass, so no equity curve is stored. The order semantics and the statistic formulas are not
-rewritten here: the scalar functions of `rebalance` (`_rebalance_row` and what it calls) and of
+rewritten here: the scalar functions of `orders` (`_rebalance_row` and what it calls) and of
 `stats` (`summary_figures_nb`, `relative_figures_nb`, `cagr_nb`, `years_nb`) are compiled a second time, as
 CUDA device functions, from their Python source. Only the per-row accumulation below is GPU
 code of its own (the CPU kernel makes a few vectorised passes over a stored curve instead).
@@ -29,7 +29,7 @@ if not hasattr(np, "row_stack"):  # numba-cuda still calls np.row_stack, which n
 
 from numba import cuda, float64, int64  # noqa: E402
 
-from backtest.engine import nb  # noqa: E402
+from backtest.engine import nb, orders  # noqa: E402
 from backtest.stats import nb as stats_nb  # noqa: E402
 from backtest.stats.nb import EXCESS_CAGR, MIN_TRADE_SHARE, N_RELATIVE, N_STATS  # noqa: E402
 
@@ -49,15 +49,15 @@ def _device_functions(*functions, env: dict | None = None) -> dict:
 
 
 _DEVICE = _device_functions(
-    nb._is_close,
-    nb._is_close_or_less,
-    nb._sign,
-    nb._add,
-    nb._insert_argsort,
-    nb._value,
-    nb._mark,
-    nb._execute_order,
-    nb._rebalance_row,
+    orders._is_close,
+    orders._is_close_or_less,
+    orders._sign,
+    orders._add,
+    orders._insert_argsort,
+    orders._value,
+    orders._mark,
+    orders._execute_order,
+    orders._rebalance_row,
     nb._cash_takes_the_rest,
     stats_nb.years_nb,
     stats_nb.cagr_nb,
