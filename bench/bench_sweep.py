@@ -149,7 +149,7 @@ def bench_vectorbt(repeat: int) -> dict:
     returns = context.prepared.returns
     ids = np.linspace(0, combos - 1, 100).astype(int)
     closes, sizes, fees, groups = [], [], [], []
-    from backtest.sweeps.evaluate import weight_set
+    from backtest.sweeps.contexts import weight_set
 
     for g, c in enumerate(ids):
         leg = evaluator.point_leg[int(evaluator.point_of_combo[c])]

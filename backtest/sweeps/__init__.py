@@ -2,8 +2,9 @@
 
     grid      parse an axis's values (`a:b`, `a:b:step`, `v1,v2,...`)
     plan      the base config, axes and combinations; the sweep id
-    points    which combinations share data and strategy parameter sets
-    evaluate  contexts, weight sets, benchmark curves and the compiled batch
+    contexts  a loaded data set as the kernel's arrays; host weight sets and kernel rules
+    points    which combinations share data contexts and strategy parameter sets
+    evaluate  the strategy's targets, benchmark curves and the compiled batch
     backends  local (numba threads), Ray tasks, CUDA
     store     part files (resume) and the final table
     result    a finished sweep: ranking in memory, table read in pieces

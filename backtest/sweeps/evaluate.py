@@ -1,5 +1,6 @@
-"""Evaluating a plan's combinations: data contexts, the strategy's targets, benchmark curves and
-the compiled batch (the numba kernel locally, the CUDA kernel on a GPU).
+"""Evaluating a plan's combinations: the strategy's targets, benchmark curves and the compiled
+batch (the numba kernel locally, the CUDA kernel on a GPU), over the points and data contexts of
+`backtest.sweeps.points`.
 
 Work is shared across combinations:
 - keys read by the simulation only (`portfolio.fees`, `portfolio.slippage`,
@@ -17,108 +18,17 @@ Work is shared across combinations:
 
 from __future__ import annotations
 
-import copy
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from backtest.config import Config, set_dotted
-from backtest.errors import ConfigError
-from backtest.strategy import SERIES_KINDS
+from backtest.sweeps.contexts import Context, KernelRule, WeightSet, kernel_rule, weight_set
 from backtest.sweeps.plan import KERNEL_KEYS, Axis, Plan, stat_names
-from backtest.sweeps.points import ParameterLegs, PointLegs, codes, points_of
+from backtest.sweeps.points import points_of, set_up_points
 
-RF_SERIES = "ff_factors:RF"
 BENCH_CURVES_BYTES = 64 << 20  # benchmark curves held at once (a grid of many costs needs many)
-
-
-@dataclass
-class WeightSet:
-    cols: np.ndarray  # (k,) int64 price columns
-    fee_free: np.ndarray  # (k,) bool
-    rows: np.ndarray  # (m,) int64 rebalance rows
-    weights: np.ndarray  # (m, k) float64
-
-
-@dataclass
-class KernelRule:
-    """A context's strategy in its kernel form: the tables made once for every point of the
-    context, and each point's rule parameters."""
-
-    kernel_weights: Any  # the strategy's function
-    ints: np.ndarray  # (rows of the table, n) integer table
-    floats: np.ndarray  # (rows of the table, m) float64 table
-    points: np.ndarray  # the context's points, ascending
-    params: np.ndarray  # (len(points), p) their rule parameters
-    cols: np.ndarray  # (k,) int64 price columns traded (the cash asset last, where there is one)
-    fee_free: np.ndarray  # (k,) bool
-
-
-@dataclass
-class Context:
-    """One loaded data set and what depends only on it."""
-
-    prepared: Any  # backtest.pipeline.Prepared
-    prices: np.ndarray  # (n, K) price levels of every column of prepared.returns
-    columns: dict  # series id -> price column
-    day_number: np.ndarray
-    year: np.ndarray
-    index_ns: np.ndarray  # the calendar as int64 nanoseconds (rebalance dates -> rows)
-    ppy: float
-    rf: np.ndarray  # each row's risk-free return (the statistics' conventions, prepared.conventions)
-    cash_asset: str | None
-    benchmark: Any = None  # Leg or None
-    bench_set: WeightSet | None = None
-
-
-def weight_set(context: Context, target_weights) -> WeightSet:
-    """A strategy's target weights as the engine's order inputs (`backtest.engine.simulate`):
-    its columns, plus the fee-free cash asset taking max(1 - sum(w), 0) on rebalance rows."""
-    values = target_weights.to_numpy(dtype=np.float64)
-    cols, fee_free = set_columns(context, list(target_weights.columns))
-    if context.cash_asset is not None:
-        missing = np.isnan(values)
-        # pandas' sum(axis=1, min_count=1), as `backtest run` and the kernel form add: column by
-        # column (numpy's row sum adds 8 columns or more pairwise, another last bit)
-        invested = np.zeros(len(values))
-        for column in np.where(missing, 0.0, values).T:
-            invested += column
-        invested[missing.all(axis=1)] = np.nan
-        values = np.column_stack([values, np.maximum(1.0 - invested, 0.0)])
-    keep = ~np.isnan(values).all(axis=1)
-    rows = np.searchsorted(context.index_ns, target_weights.index.to_numpy(dtype="datetime64[ns]").view(np.int64))
-    return WeightSet(
-        cols=cols,
-        fee_free=fee_free,
-        rows=np.ascontiguousarray(rows[keep], dtype=np.int64),
-        weights=np.ascontiguousarray(values[keep]),
-    )
-
-
-def set_columns(context: Context, assets: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The price columns a strategy trading `assets` uses, and which are fee-free: its assets,
-    then the cash asset (where the portfolio has one)."""
-    fee_free = [False] * len(assets)
-    if context.cash_asset is not None:
-        assets = [*assets, context.cash_asset]
-        fee_free.append(True)
-    return np.array([context.columns[a] for a in assets], dtype=np.int64), np.array(fee_free, dtype=np.bool_)
-
-
-def _context_key(config: Config, strategy_series: list[str]) -> str:
-    d = config.to_dict()
-    d.pop("sweep", None)
-    d["strategy"] = {k: v for k, v in d["strategy"].items() if k != "params"}
-    d["portfolio"] = {k: v for k, v in d["portfolio"].items() if f"portfolio.{k}" not in KERNEL_KEYS}
-    return json.dumps([d, str(config.base_dir), strategy_series], sort_keys=True, default=str)
-
-
-def _params_key(leg) -> str:
-    return json.dumps([leg.strategy.name, leg.strategy.source, vars(leg.params)], sort_keys=True, default=str)
-
 
 _POOL_STATE: dict = {}
 
@@ -141,22 +51,15 @@ class Evaluator:
         kernel_axes = [i for i, a in enumerate(plan.axes) if a.key in KERNEL_KEYS]
         point_axes = [i for i, a in enumerate(plan.axes) if a.key not in KERNEL_KEYS]
         point_values, self.point_of_combo = points_of(plan, point_axes)
-        self.contexts: list[Context] = []
-        self.point_context = np.empty(len(point_values), dtype=np.int64)
-        self.point_set = np.empty(len(point_values), dtype=np.int64)  # weight-set id
-        self.set_points: list[int] | np.ndarray = []  # a representative point of each weight set
-        kernel = np.empty((len(point_values), 3))
-        if all(plan.axes[i].key.startswith("strategy.params.") and plan.axes[i].key.count(".") == 2 for i in point_axes):
-            # only whole strategy parameters vary: the config is the base one for every point
-            self.point_leg = self._parameter_points(point_axes, point_values)
-            portfolio = self._base.portfolio
-            kernel[:] = (portfolio.fees, portfolio.slippage, portfolio.initial_cash)
-        else:
-            self.point_leg = PointLegs()
-            self._config_points(point_axes, point_values, kernel)
+        points = set_up_points(plan, point_axes, point_values)
+        self.contexts = points.contexts
+        self.point_leg = points.legs
+        self.point_context = points.context
+        self.point_set = points.weight_set
+        self.set_points = points.set_points  # a representative point of each weight set
         # the kernel's scalars (fees, slippage, initial cash): each point's, where a swept kernel
         # key does not replace them per combination (`kernel_scalars`; no array per combination)
-        self.point_kernel = kernel
+        self.point_kernel = points.kernel
         self.kernel_axes = [(i, KERNEL_KEYS.index(plan.axes[i].key), np.array([float(v) for v in plan.axes[i].values])) for i in kernel_axes]
         self.with_relative = any(c.benchmark is not None for c in self.contexts)
         self.names = stat_names(self.with_relative)
@@ -173,133 +76,6 @@ class Evaluator:
         for axis, column, values in self.kernel_axes:
             scalars[:, column] = values[self.plan.combos[combo_ids, axis]]
         return tuple(np.ascontiguousarray(scalars[:, j]) for j in range(3))
-
-    # -- set-up
-
-    def _parameter_points(self, point_axes: list[int], point_values: np.ndarray) -> "ParameterLegs":
-        """Points that differ in top-level strategy parameters only: each axis value is resolved
-        once, and points are told apart by integer codes per axis (no config, key or copy per
-        point). Equal to `_config_points`: a parameter is coerced on its own (`resolve_params`)."""
-        from backtest.pipeline import catalogs, prepare, resolve_leg
-
-        plan = self.plan
-        base = self._base = plan.config()
-        base_leg = resolve_leg(base.strategy, "strategy", base)
-        user_catalogs = catalogs(base)
-        names, values = [], []
-        coded = np.empty_like(point_values)
-        for a, axis_i in enumerate(point_axes):
-            axis = plan.axes[axis_i]
-            name = axis.key.removeprefix("strategy.params.")
-            distinct: dict[str, int] = {}  # coerced values by their JSON form (as _params_key)
-            resolved, code = [], np.empty(len(axis.values), dtype=np.int64)
-            for j, value in enumerate(axis.values):
-                params = base_leg.strategy.resolve_params({**base.strategy.params, name: value}, where="strategy.params",
-                                                          catalogs=user_catalogs)
-                coerced = getattr(params, name)
-                key = json.dumps(coerced, sort_keys=True, default=str)
-                if key not in distinct:
-                    distinct[key] = len(resolved)
-                    resolved.append(coerced)
-                code[j] = distinct[key]
-            names.append(name)
-            values.append(resolved)
-            coded[:, a] = code[point_values[:, a]]
-        legs = ParameterLegs(base_leg, names, values, coded)
-        # weight sets: points with equal coerced parameters, numbered by first appearance
-        keys = codes(coded, [len(v) for v in values])
-        keys = coded if keys is None else keys
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True, axis=0 if keys.ndim == 2 else None)
-        order = np.argsort(first, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        self.point_set[:] = rank[inverse.ravel()]
-        self.set_points = first[order]  # an array: a Python list of 10^7 ints costs seconds and ~0.3 GB
-        # contexts: one per distinct list of traded series (all that parameters change in the data),
-        # looked at once per distinct combination of the series parameters' values
-        kinds = {param.name: param.kind for param in base_leg.strategy.params}
-        series_axes = [a for a, name in enumerate(names) if kinds[name] in SERIES_KINDS]
-        keys = codes(coded[:, series_axes], [len(values[a]) for a in series_axes])
-        keys = coded[:, series_axes] if keys is None else keys
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True, axis=0 if keys.ndim == 2 else None)
-        context_ids: dict[str, int] = {}
-        group_context = np.empty(len(first), dtype=np.int64)
-        for g in np.argsort(first, kind="stable").tolist():  # contexts numbered by first appearance
-            p = int(first[g])
-            key = _context_key(base, legs[p].reads)
-            if key not in context_ids:
-                context_ids[key] = len(self.contexts)
-                self.contexts.append(self._context(prepare(plan.config(self._point_params(point_axes, point_values[p])))))
-            group_context[g] = context_ids[key]
-        self.point_context[:] = group_context[inverse.ravel()]
-        return legs
-
-    def _config_points(self, point_axes: list[int], point_values: np.ndarray, kernel: np.ndarray) -> None:
-        """Points that differ in any config key: a validated config, data context and strategy
-        parameter set per point."""
-        from backtest.pipeline import Leg, catalogs, prepare, resolve_leg
-
-        plan = self.plan
-        context_ids: dict[str, int] = {}
-        set_ids: dict[tuple, int] = {}
-        params_only = all(plan.axes[i].key.startswith("strategy.params.") for i in point_axes)
-        if params_only:
-            # only strategy parameters vary: the config is the base one (its params are a free
-            # mapping), and each point's parameters are checked by the strategy's declarations
-            base = plan.config()
-            base_leg = resolve_leg(base.strategy, "strategy", base)
-            user_catalogs = catalogs(base)
-        for p, indices in enumerate(point_values):
-            params = self._point_params(point_axes, indices)
-            if params_only:
-                config = base
-                holder = {"params": copy.deepcopy(base.strategy.params)}
-                for key, value in params.items():
-                    set_dotted(holder, key.removeprefix("strategy."), value, where="--grid")
-                leg = Leg("strategy", base_leg.strategy,
-                          base_leg.strategy.resolve_params(holder["params"], where="strategy.params", catalogs=user_catalogs))
-            else:
-                config = plan.config(params)
-                leg = resolve_leg(config.strategy, "strategy", config)
-            key = _context_key(config, leg.reads)
-            if key not in context_ids:
-                context_ids[key] = len(self.contexts)
-                # the point's own config: its series decide the data loaded
-                self.contexts.append(self._context(prepare(plan.config(params) if params_only else config)))
-            ctx = context_ids[key]
-            self.point_context[p] = ctx
-            self.point_leg.append(leg)
-            skey = (ctx, _params_key(leg))
-            if skey not in set_ids:
-                set_ids[skey] = len(self.set_points)
-                self.set_points.append(p)
-            self.point_set[p] = set_ids[skey]
-            kernel[p] = (config.portfolio.fees, config.portfolio.slippage, config.portfolio.initial_cash)
-
-    def _point_params(self, point_axes: list[int], indices) -> dict:
-        """The swept values (by dotted key) of a point, from its value indices on the point axes."""
-        return {self.plan.axes[a].key: self.plan.axes[a].values[int(i)] for a, i in zip(point_axes, indices)}
-
-    def _context(self, prepared) -> Context:
-        from backtest.engine import price_levels
-
-        returns = prepared.returns
-        config = prepared.config
-        index = returns.index
-        if index.tz is not None:
-            index = index.tz_localize(None)
-        return Context(
-            prepared=prepared,
-            prices=np.ascontiguousarray(price_levels(returns)),
-            columns={c: i for i, c in enumerate(returns.columns)},
-            day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
-            year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),
-            index_ns=returns.index.to_numpy(dtype="datetime64[ns]").view(np.int64),
-            ppy=prepared.conventions.periods_per_year,
-            rf=np.ascontiguousarray(prepared.conventions.risk_free.to_numpy(dtype=np.float64)),
-            cash_asset=RF_SERIES if config.portfolio.cash == "rf" else None,
-            benchmark=prepared.legs[1] if len(prepared.legs) > 1 else None,
-        )
 
     def _compute_weight_set(self, point: int) -> WeightSet:
         context = self.contexts[self.point_context[point]]
@@ -429,14 +205,7 @@ class Evaluator:
         the context; None where the strategy has no kernel form."""
         if ctx_id not in self.kernel_rules:
             points = np.flatnonzero(self.point_context == ctx_id)
-            leg = self.point_leg[points[0]]
-            rule = None
-            if leg.strategy.kernel_form is not None:
-                context = self.contexts[ctx_id]
-                ints, floats, params = leg.strategy.kernel_tables(context.prepared.returns, self.point_leg.columns(points), len(points))
-                cols, fee_free = set_columns(context, leg.series)
-                rule = KernelRule(leg.strategy.kernel_form[1], ints, floats, points, params, cols, fee_free)
-            self.kernel_rules[ctx_id] = rule
+            self.kernel_rules[ctx_id] = kernel_rule(self.contexts[ctx_id], self.point_leg, points)
         return self.kernel_rules[ctx_id]
 
     def host_sets(self, combo_ids: np.ndarray) -> np.ndarray:
