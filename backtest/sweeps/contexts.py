@@ -1,6 +1,6 @@
 """What a sweep's combinations are simulated on: a loaded data set ("context") as the kernel's
-plain arrays, and a strategy's targets in the kernel's two input forms (host weight sets, or the
-strategy's kernel form with its tables)."""
+plain arrays, and a strategy's targets in the batch engine's two input forms (host weight sets,
+or the strategy's kernel form with its tables)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,7 @@ from typing import Any
 
 import numpy as np
 
-
-@dataclass
-class WeightSet:
-    """One parameter set's target weights, computed on the host by the strategy's `target_weights`."""
-
-    cols: np.ndarray  # (k,) int64 price columns
-    fee_free: np.ndarray  # (k,) bool
-    rows: np.ndarray  # (m,) int64 rebalance rows
-    weights: np.ndarray  # (m, k) float64
+from backtest.engine.batch import WeightSet
 
 
 @dataclass
@@ -75,8 +67,9 @@ def make_context(prepared) -> Context:
 
 
 def weight_set(context: Context, target_weights) -> WeightSet:
-    """A strategy's target weights as the engine's order inputs (`backtest.engine.simulate`):
-    its columns, plus the fee-free cash asset taking max(1 - sum(w), 0) on rebalance rows."""
+    """A strategy's target weights (computed on the host by its `target_weights`) as the batch
+    engine's inputs: its columns, plus the fee-free cash asset taking max(1 - sum(w), 0) on
+    rebalance rows, as `backtest.engine.simulate` gives it."""
     values = target_weights.to_numpy(dtype=np.float64)
     cols, fee_free = set_columns(context, list(target_weights.columns))
     if context.cash_asset is not None:

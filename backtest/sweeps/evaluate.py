@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from backtest.sweeps.contexts import Context, KernelRule, WeightSet, kernel_rule, weight_set
+from backtest.engine.batch import Targets, WeightSet, simulate_batch, simulate_curves
+from backtest.sweeps.contexts import Context, KernelRule, kernel_rule, weight_set
 from backtest.sweeps.plan import KERNEL_KEYS, Axis, Plan, stat_names
 from backtest.sweeps.points import points_of, set_up_points
 
@@ -160,17 +161,10 @@ class Evaluator:
         cash) of `triples`, simulated together (into `equity` where given). Not kept: a grid of
         many costs would need a curve per cost (26,000 rows: 0.2 MB each), and simulating one
         (~15 us) costs far less than a combination's statistics."""
-        from backtest.engine.nb import simulate_costs_nb
-
         if context.bench_set is None:
             leg = context.benchmark
             context.bench_set = weight_set(context, leg.strategy.target_weights(context.prepared.returns, leg.params))
-        ws = context.bench_set
-        if equity is None:
-            equity = np.empty((len(triples), context.prices.shape[0]))
-        fees, slippage, init = (np.ascontiguousarray(triples[:, j], dtype=np.float64) for j in range(3))
-        simulate_costs_nb(context.prices, ws.cols, ws.fee_free, ws.rows, ws.weights, fees, slippage, init, equity)
-        return equity
+        return simulate_curves(context.prices, context.bench_set, triples[:, 0], triples[:, 1], triples[:, 2], equity)
 
     def _benchmark_groups(self, context: Context, fees: np.ndarray, slippage: np.ndarray, init: np.ndarray):
         """The combinations (of one context) in groups, with the benchmark curves each needs:
@@ -216,32 +210,9 @@ class Evaluator:
         on_host = np.isin(contexts, [c for c in np.unique(contexts) if self._kernel_rule(int(c)) is None])
         return np.unique(self.point_set[points[on_host]])
 
-    def _weight_set_inputs(self, set_ids: np.ndarray):
-        """Host weight sets in `sweep_nb`'s CSR form: (cols, ncols, fee_free, ptr, rows, weights)."""
-        sets = [self.sets[int(s)] for s in set_ids]
-        kmax = max(ws.cols.shape[0] for ws in sets)
-        set_cols = np.zeros((len(sets), kmax), dtype=np.int64)
-        set_fee_free = np.zeros((len(sets), kmax), dtype=np.bool_)
-        set_ncols = np.zeros(len(sets), dtype=np.int64)
-        ptr = np.zeros(len(sets) + 1, dtype=np.int64)
-        for j, ws in enumerate(sets):
-            k = ws.cols.shape[0]
-            set_cols[j, :k] = ws.cols
-            set_fee_free[j, :k] = ws.fee_free
-            set_ncols[j] = k
-            ptr[j + 1] = ptr[j] + ws.rows.shape[0]
-        rows = np.zeros(ptr[-1], dtype=np.int64)
-        weights = np.full((ptr[-1], kmax), np.nan)
-        for j, ws in enumerate(sets):
-            rows[ptr[j] : ptr[j + 1]] = ws.rows
-            weights[ptr[j] : ptr[j + 1], : ws.cols.shape[0]] = ws.weights
-        return set_cols, set_ncols, set_fee_free, ptr, rows, weights
-
     def run_batch(self, combo_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Statistics (len(combo_ids), len(self.names)) and, with keep_equity, equity curves
         (len(combo_ids), rows) of the given combinations."""
-        from backtest.engine.nb import kernel_form_sweep, sweep_nb
-
         combo_ids = np.asarray(combo_ids, dtype=np.int64)
         points = self.point_of_combo[combo_ids]
         sets = self.point_set[points]
@@ -254,42 +225,30 @@ class Evaluator:
             members = np.flatnonzero(contexts == ctx_id)
             n = context.prices.shape[0]
             rule = self._kernel_rule(int(ctx_id))
-            if rule is None:  # host weight sets, in sweep_nb's CSR form
+            if rule is None:  # host weight sets
                 local_sets, combo_set = np.unique(sets[members], return_inverse=True)
-                combo_set = combo_set.astype(np.int64).ravel()
-                set_cols, set_ncols, set_fee_free, ptr, rows, weights = self._weight_set_inputs(local_sets)
-            else:  # the kernel form: one set of columns; each combination's own rule parameters
-                set_cols, set_ncols, set_fee_free = rule.cols[None, :], np.array([len(rule.cols)]), rule.fee_free[None, :]
-                combo_set = np.zeros(len(members), dtype=np.int64)
-                ptr, rows, weights = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, len(rule.cols)))
+                targets = Targets.from_weight_sets([self.sets[int(s)] for s in local_sets], combo_set.ravel())
+            else:  # the kernel form: each combination's own rule parameters
                 combo_rule = rule.params[np.searchsorted(rule.points, points[members])]
+                targets = Targets.from_kernel_form(rule.kernel_weights, rule.cols, rule.fee_free, rule.ints, rule.floats, combo_rule)
+            prices_t = self._prices_t(int(ctx_id)) if self.on_gpu else None
             fees, slippage, init = self.kernel_scalars(combo_ids[members])
             for part, combo_bench, bench_equity, bench_init in self._benchmark_groups(context, fees, slippage, init):
                 local_out = np.empty((len(part), len(self.names)))
-                local_equity = np.empty((len(part) if self.keep_equity else 0, n))
-                per_combo = (fees[part], slippage[part], init[part], combo_bench, bench_equity, bench_init, context.ppy,
-                             context.rf, context.day_number, context.year)
-                if self.on_gpu:
-                    from backtest.engine.cuda import csr_rule, sweep_cuda
-
-                    if rule is None:
-                        kernel_weights, targets = None, csr_rule(ptr, rows, weights, combo_set[part])
-                    else:
-                        kernel_weights, targets = rule.kernel_weights, (rule.ints, rule.floats, combo_rule[part])
-                    prices_t = self.prices_t.setdefault(int(ctx_id), np.ascontiguousarray(context.prices.T))
-                    sweep_cuda(prices_t, set_cols, set_ncols, set_fee_free, combo_set[part], kernel_weights, *targets, *per_combo, local_out)
-                else:
-                    chunk = max(1, min(64, math.ceil(len(part) / (_threads() * 4))))
-                    inputs = (context.prices, set_cols, set_ncols, set_fee_free, ptr, rows, weights, combo_set[part], *per_combo,
-                              chunk, local_out, local_equity)
-                    if rule is None:
-                        sweep_nb(*inputs)
-                    else:
-                        kernel_form_sweep(rule.kernel_weights)(*inputs, rule.ints, rule.floats, combo_rule[part])
+                local_equity = np.empty((len(part), n)) if self.keep_equity else None
+                simulate_batch(context.prices, targets.take(part), fees[part], slippage[part], init[part], combo_bench, bench_equity,
+                               bench_init, context.ppy, context.rf, context.day_number, context.year, local_out, local_equity,
+                               gpu=self.on_gpu, prices_t=prices_t)
                 out[members[part]] = local_out
                 if self.keep_equity:
                     equity_out[members[part], :n] = local_equity
         return out, equity_out
+
+    def _prices_t(self, ctx_id: int) -> np.ndarray:
+        """The context's prices transposed, as the GPU kernel reads them (made once)."""
+        if ctx_id not in self.prices_t:
+            self.prices_t[ctx_id] = np.ascontiguousarray(self.contexts[ctx_id].prices.T)
+        return self.prices_t[ctx_id]
 
     def dates(self, combo: int):
         return self.contexts[self.point_context[self.point_of_combo[combo]]].prepared.returns.index
@@ -335,8 +294,3 @@ def host_rule_notice(plan: Plan) -> str | None:
     return (f"strategy {strategy.name} has no kernel form (kernel_tables, kernel_weights), so its rule runs on the host: "
             "a Python call per parameter set, slower than the rule inside the kernel")
 
-
-def _threads() -> int:
-    import numba
-
-    return numba.get_num_threads()
