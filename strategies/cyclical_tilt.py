@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.strategy import Param
-from backtest.strategy.lib import StrategyError, distinct_values, month_starts, price_levels, trailing_returns
+from backtest.strategy.lib import distinct_values, month_starts, price_levels, trailing_returns
 
 PARAMS = (
     Param("cyclicals", "series_list", ("ff_industry10:Manuf", "ff_industry10:Enrgy", "ff_industry10:Durbl"), help="the cyclical group"),
@@ -23,12 +23,6 @@ PARAMS = (
     Param("lookback", "int", 126, min=1, max=756, history="sessions", help="L: sessions of trailing return compared"),
     Param("tilt", "float", 0.7, min=0.0, max=1.0, help="W: total weight of the leading group"),
 )
-
-
-def check_groups(cyclicals: list, defensives: list) -> None:
-    shared = sorted(set(cyclicals) & set(defensives))
-    if shared:
-        raise StrategyError(f"strategy 'cyclical_tilt': {shared[0]!r} is in both cyclicals and defensives")
 
 
 def cyclicals_led(levels: np.ndarray, rows: np.ndarray, lookback: int, n_cyclicals: int) -> np.ndarray:
@@ -40,7 +34,6 @@ def cyclicals_led(levels: np.ndarray, rows: np.ndarray, lookback: int, n_cyclica
 
 def target_weights(returns: pd.DataFrame, params) -> pd.DataFrame:
     cyclicals, defensives = list(params.cyclicals), list(params.defensives)
-    check_groups(cyclicals, defensives)
     lookback = params.lookback
     levels = price_levels(returns[cyclicals + defensives])
     rows, _ = month_starts(returns.index)
@@ -70,8 +63,6 @@ def kernel_tables(returns: pd.DataFrame, sets) -> tuple[np.ndarray, np.ndarray, 
     size = returns.shape[1]
     splits, split_of_set = distinct_values(sets.cyclicals)
     defensive_groups, defensives_of_set = distinct_values(sets.defensives)
-    for pair in np.unique(split_of_set * len(defensive_groups) + defensives_of_set).tolist():
-        check_groups(splits[pair // len(defensive_groups)], defensive_groups[pair % len(defensive_groups)])
     n_cyclicals = np.array([len(c) for c in splits])[split_of_set]
     keys, table_of_set = np.unique(sets.lookback * size + n_cyclicals, return_inverse=True)  # (L, number of cyclicals)
     levels = price_levels(returns)

@@ -132,3 +132,11 @@ def test_compare_and_check_take_results_and_configs(run_1990s, shared_data):
 def test_study_objects(shared_data):
     result = backtest.study.first10(start="1990-01-01", end="1999-12-31", resamples=200)
     assert list(result.rows["year"]) == list(range(1990, 2000)) and result.directory is None
+
+
+def test_a_sweep_whose_axes_combine_into_one_series_twice_stops_and_writes_nothing(shared_data, tmp_path):
+    # each axis value is valid on its own; small = large arises only in combination
+    grid = {"strategy.params.small": ["ff_size:Lo 30", "ff_size:Hi 30"], "strategy.params.large": ["ff_size:Hi 30"]}
+    with pytest.raises(StrategyError, match="strategy.params.large: 'ff_size:Hi 30' is already traded through parameter 'small'"):
+        backtest.sweep(CONFIG, grid, out=tmp_path / "sweeps", **PERIOD)
+    assert not any((tmp_path / "sweeps").rglob("*.*"))

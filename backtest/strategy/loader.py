@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import StrategyError, did_you_mean
-from backtest.strategy.params import Param, parameter_columns
+from backtest.strategy.params import SERIES_KINDS, Param, parameter_columns
 from backtest.strategy.weights import check_weights
 
 
@@ -71,10 +71,24 @@ class Strategy:
             known = ", ".join(declared) or "none"
             raise StrategyError(f"{where}.{unknown[0]}: unknown parameter of strategy {self.name!r}"
                                 f"{did_you_mean(unknown[0], list(declared))} (known: {known})")
-        resolved = {}
-        for name, param in declared.items():
-            resolved[name] = param.coerce(values.get(name, param.default), f"{where}.{name}", catalogs)
-        return SimpleNamespace(**resolved)
+        resolved = {name: param.coerce(values.get(name, param.default), f"{where}.{name}", catalogs) for name, param in declared.items()}
+        params = SimpleNamespace(**resolved)
+        self.check_traded_once(params, where)
+        return params
+
+    def check_traded_once(self, params: SimpleNamespace, where: str = "strategy.params") -> None:
+        """Refuse parameters that name one traded series twice (small == large, a series in two
+        groups): the weights have one column per series and could not say whose share is whose."""
+        named_by: dict[str, str] = {}  # series id -> the parameter naming it first
+        for param in self.params:
+            if param.signal or param.kind not in SERIES_KINDS:
+                continue
+            value = getattr(params, param.name)
+            for sid in [value] if param.kind == "series" else value:
+                if sid in named_by:  # (a list names each series once: `Param.coerce`)
+                    raise StrategyError(f"{where}.{param.name}: {sid!r} is already traded through parameter {named_by[sid]!r}; "
+                                        "a strategy trades each series once")
+                named_by[sid] = param.name
 
     def series(self, params: SimpleNamespace) -> list[str]:
         """The series ids the strategy trades (its weights' columns), in the order the parameters
@@ -103,6 +117,7 @@ class Strategy:
 
     def target_weights(self, returns: pd.DataFrame, params: SimpleNamespace) -> pd.DataFrame:
         """Call the strategy on the series it declares and check what it gives back."""
+        self.check_traded_once(params)
         assets = self.series(params)
         try:
             weights = self.target_weights_fn(returns[self.reads(params)], params)

@@ -154,6 +154,8 @@ def _parameter_points(plan: Plan, point_axes: list[int], point_values: np.ndarra
     group_context = np.empty(len(first), dtype=np.int64)
     for g in np.argsort(first, kind="stable").tolist():  # contexts numbered by first appearance
         p = int(first[g])
+        # the axes were resolved one at a time: their series may clash only in combination
+        base_leg.strategy.check_traded_once(legs[p].params, where="--grid strategy.params")
         key = _context_key(base, legs[p].reads)
         if key not in context_ids:
             context_ids[key] = len(contexts)

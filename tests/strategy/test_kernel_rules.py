@@ -210,8 +210,7 @@ def test_sets_that_split_the_same_series_differently_share_one_table(shared_data
     assert len({w.to_numpy().tobytes() for w in expected}) == len(params_list)
 
 
-@pytest.mark.parametrize("name,values", [("rate_regime", {"rate": "ff_size:Lo 30"}),
-                                         ("cyclical_tilt", {"defensives": ["ff_industry10:NoDur", "ff_industry10:Manuf"]})])
+@pytest.mark.parametrize("name,values", [("rate_regime", {"rate": "ff_size:Lo 30"})])
 def test_kernel_form_refuses_what_target_weights_refuses(shared_data, name, values):
     from backtest.errors import StrategyError
 

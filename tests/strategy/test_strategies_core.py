@@ -93,6 +93,22 @@ def test_bad_params_name_the_key(values, message):
         load_strategy("first10").resolve_params(values)
 
 
+@pytest.mark.parametrize("name,values,message", [
+    ("first10", {"small": "ff_size:Hi 30"}, "strategy.params.large: 'ff_size:Hi 30' is already traded through parameter 'small'"),
+    ("cyclical_tilt", {"defensives": ["ff_industry10:NoDur", "ff_industry10:Manuf"]},
+     "strategy.params.defensives: 'ff_industry10:Manuf' is already traded through parameter 'cyclicals'"),
+])
+def test_a_series_is_traded_through_one_parameter_only(name, values, message):
+    with pytest.raises(StrategyError, match=message):
+        load_strategy(name).resolve_params(values)
+
+
+def test_a_signal_may_also_be_a_traded_series_at_resolution():
+    # rate_regime reads its rate as a signal: naming a traded series there is the rule's own business
+    params = load_strategy("rate_regime").resolve_params({"rate": "ff_size:Lo 30"})
+    assert params.rate == params.small == "ff_size:Lo 30"
+
+
 def test_weights_with_leverage_are_rejected():
     strategy = load_strategy("buy_and_hold")
     with pytest.raises(StrategyError, match="more than 1"):

@@ -278,7 +278,7 @@ def test_cyclical_tilt_hand_case():
 
 def test_cyclical_tilt_rejects_a_series_in_both_groups():
     returns = _frame(["2000-01-03", "2000-02-01"], ["sector:XLB", "sector:XLU"])
-    with pytest.raises(StrategyError, match="both"):
+    with pytest.raises(StrategyError, match="'sector:XLU' is already traded through parameter 'cyclicals'"):
         _run("cyclical_tilt", returns, cyclicals=["sector:XLB", "sector:XLU"], defensives=["sector:XLU"])
 
 
