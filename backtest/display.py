@@ -92,7 +92,7 @@ def significance_lines(block: dict) -> list[str]:
     return [
         f"Significance: {block['verdict']}",
         f"  Sharpe {block['sharpe']:.3f} (95 % {lo:.3f} … {hi:.3f}) vs {block['benchmark_sharpe']:.3f}; difference "
-        f"{block['sharpe_difference']:+.3f} (95 % {dlo:+.3f} … {dhi:+.3f}); P(true Sharpe > the other's) = "
+        f"{block['sharpe_difference']:+.3f} (95 % {dlo:+.3f} … {dhi:+.3f}); P(true Sharpe > the other's observed) = "
         f"{block['probabilistic_sharpe']:.2f}; Newey-West t with {block['lags']} lags; stationary bootstrap "
         f"{boot['resamples']:,} resamples, mean block {boot['mean_block']:g}, seed {boot['seed']}",
     ]

@@ -59,6 +59,7 @@ _DEVICE = _device_functions(
     orders._execute_order,
     orders._rebalance_row,
     nb._cash_takes_the_rest,
+    nb._cash_from_the_start,
     stats_nb.years_nb,
     stats_nb.cagr_nb,
     stats_nb.return_step_nb,
@@ -104,7 +105,7 @@ def _strategy_weights(t, ints, floats, rule_params, cursor, ncols, fee_free, tar
     """Row t's targets from the strategy's own `kernel_weights`, and the cash asset taking what
     they leave, as in the CPU kernel (`backtest.engine.nb._kernel_targets`)."""
     if not _kernel_weights(t, ints, floats, rule_params, target):
-        return False
+        return t == 0 and _cash_from_the_start(target, ncols, fee_free)
     _cash_takes_the_rest(target, ncols, fee_free)
     return True
 

@@ -17,6 +17,7 @@ No vectorbt import here: the kernels stay cheap to load for the sweep command.
 
 from __future__ import annotations
 
+import math
 import types
 
 import numpy as np
@@ -170,6 +171,19 @@ def _cash_takes_the_rest(target, ncols, fee_free):
         target[ncols - 1] = max(1.0 - invested, 0.0)
 
 
+@njit(cache=True)
+def _cash_from_the_start(target, ncols, fee_free):
+    """Row 0 without the strategy's targets, where the set has a cash asset: everything goes into
+    it (no order for the other columns) until the first decision, as the host's weight sets and
+    `backtest.engine.simulate` give it. False where the set has no cash asset."""
+    if not fee_free[ncols - 1]:
+        return False
+    for k in range(ncols - 1):
+        target[k] = math.nan  # (math, not NumPy: `backtest.engine.cuda` compiles this for the GPU)
+    target[ncols - 1] = 1.0
+    return True
+
+
 def _kernel_targets(c, s, set_ptr, rows, weights, ncols, fee_free, rule_ints, rule_floats, combo_rule, rule_rows, rule_weights, target):
     """Combination c's rebalance rows and targets by the strategy's kernel form
     (`_kernel_weights`, bound by `kernel_form_sweep`), row by row: views of the thread's scratch
@@ -180,10 +194,12 @@ def _kernel_targets(c, s, set_ptr, rows, weights, ncols, fee_free, rule_ints, ru
     for t in range(rule_rows.shape[0]):
         if _kernel_weights(t, ints, floats, rule_params, into):  # noqa: F821
             _cash_takes_the_rest(into, ncols, fee_free)
-            rule_rows[m] = t
-            for k in range(ncols):
-                rule_weights[m, k] = into[k]
-            m += 1
+        elif t > 0 or not _cash_from_the_start(into, ncols, fee_free):
+            continue
+        rule_rows[m] = t
+        for k in range(ncols):
+            rule_weights[m, k] = into[k]
+        m += 1
     return rule_rows[:m], rule_weights[:m]
 
 

@@ -101,7 +101,8 @@ def portfolio(
     cash_asset: str | None = None,
 ):
     """vectorbt's `Portfolio` of rebalancing to `target_weights` over `returns` (the simulation
-    behind `simulate`; with `cash_asset`, that column takes what the targets leave uninvested)."""
+    behind `simulate`; with `cash_asset`, that column takes what the targets leave uninvested, and
+    everything from the first row until the strategy's first decision)."""
     vbt = _vectorbt()
 
     assets = list(target_weights.columns)
@@ -112,6 +113,8 @@ def portfolio(
             assets.append(cash_asset)
         invested = size.drop(columns=cash_asset, errors="ignore").sum(axis=1, min_count=1)
         size[cash_asset] = (1.0 - invested).clip(lower=0.0)
+        if np.isnan(size[cash_asset].iloc[0]):  # before the first decision, all in the cash asset
+            size.loc[size.index[0], cash_asset] = 1.0
     fee_rates = np.array([0.0 if asset == cash_asset else fees for asset in assets])
     prices = price_levels(returns[assets])
     close = pd.DataFrame(prices, index=returns.index, columns=assets)

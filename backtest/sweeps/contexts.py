@@ -69,7 +69,7 @@ def make_context(prepared) -> Context:
 def weight_set(context: Context, target_weights) -> WeightSet:
     """A strategy's target weights (computed on the host by its `target_weights`) as the batch
     engine's inputs: its columns, plus the fee-free cash asset taking max(1 - sum(w), 0) on
-    rebalance rows, as `backtest.engine.simulate` gives it."""
+    rebalance rows and everything before the first decision, as `backtest.engine.simulate` gives it."""
     values = target_weights.to_numpy(dtype=np.float64)
     cols, fee_free = set_columns(context, list(target_weights.columns))
     if context.cash_asset is not None:
@@ -83,11 +83,16 @@ def weight_set(context: Context, target_weights) -> WeightSet:
         values = np.column_stack([values, np.maximum(1.0 - invested, 0.0)])
     keep = ~np.isnan(values).all(axis=1)
     rows = np.searchsorted(context.index_ns, target_weights.index.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    rows, values = rows[keep], values[keep]
+    if context.cash_asset is not None and (len(rows) == 0 or rows[0] > 0):  # all in the cash asset until the first decision
+        start = np.full((1, len(cols)), np.nan)
+        start[0, -1] = 1.0
+        rows, values = np.r_[0, rows], np.vstack([start, values])
     return WeightSet(
         cols=cols,
         fee_free=fee_free,
-        rows=np.ascontiguousarray(rows[keep], dtype=np.int64),
-        weights=np.ascontiguousarray(values[keep]),
+        rows=np.ascontiguousarray(rows, dtype=np.int64),
+        weights=np.ascontiguousarray(values),
     )
 
 

@@ -64,6 +64,22 @@ def test_cash_asset_takes_the_uninvested_share():
     assert sim.equity.iloc[2] == pytest.approx(a_value * 1.02 * 1.01 + 400 * 1.001**2, rel=1e-12)
 
 
+def test_cash_asset_is_held_from_the_first_row_until_the_first_decision():
+    # a rule with a warm-up (a moving average) decides first at row 2: until then the money earns
+    # the T-bill return, as the README's "uninvested is held in T-bills" says, not nothing
+    returns = _frame([[0.05, 0.001], [-0.03, 0.001], [0.02, 0.001], [0.01, 0.001]], columns=("a", "rf"))
+    weights = _frame([[1.0]], columns=("a",)).iloc[:1]
+    weights.index = returns.index[2:3]
+    sim = simulate(returns, weights, 1000.0, fees=0.001, cash_asset="rf")
+    a_value = 1002.001 / 1.001  # row 2: the T-bills sold (1000 * 1.001^2) go into a, the buy cut by its fee
+    assert sim.equity.iloc[:3].tolist() == pytest.approx([1000.0, 1001.0, a_value], rel=1e-12)
+    assert sim.orders[["date", "asset", "side"]].values.tolist() == [
+        [returns.index[0], "rf", "buy"], [returns.index[2], "rf", "sell"], [returns.index[2], "a", "buy"]]
+    assert sim.equity.iloc[3] == pytest.approx(a_value * 1.01, rel=1e-12)
+    without = simulate(returns, weights, 1000.0, fees=0.001)  # no cash asset: idle cash until row 2
+    assert without.equity.iloc[:2].tolist() == [1000.0, 1000.0]
+
+
 def test_cash_asset_named_by_the_strategy_is_not_doubled():
     returns = _frame([[0.01, 0.001], [0.02, 0.001]], columns=("a", "rf"))
     named = _frame([[0.6, 0.0]], columns=("a", "rf")).iloc[:1]
