@@ -46,9 +46,10 @@ class StrategyBlock(_Section):
 
 
 class PortfolioSection(_Section):
-    initial_cash: float = Field(100_000.0, gt=0)
-    fees: float = Field(0.0005, ge=0, lt=1)
-    slippage: float = Field(0.0, ge=0, lt=1)
+    # at least 1: orders of a few 1e-12 units fall under the engine's tolerances (vectorbt's too)
+    initial_cash: float = Field(100_000.0, ge=1, allow_inf_nan=False)
+    fees: float = Field(0.0005, ge=0, lt=1, allow_inf_nan=False)
+    slippage: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
     cash: Literal["none", "rf"] = "none"
 
 
