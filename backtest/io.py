@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Callable
 
@@ -90,17 +91,40 @@ def atomic_dir(path: Path, build: Callable[[Path], Any]) -> Path:
     return path
 
 
+_UNIQUE_KEY_LOADERS: dict = {}
+
+
+def _unique_keys(loader):
+    """`loader` refusing a key given twice in one mapping (YAML keeps the last, silently: a
+    second `strategy:` would replace the first)."""
+    if loader not in _UNIQUE_KEY_LOADERS:
+        class UniqueKeys(loader):
+            def construct_mapping(self, node, deep=False):
+                seen = set()
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=deep)
+                    if not isinstance(key, Hashable):
+                        continue  # the constructor below refuses it in its own words
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    seen.add(key)
+                return super().construct_mapping(node, deep)
+
+        _UNIQUE_KEY_LOADERS[loader] = UniqueKeys
+    return _UNIQUE_KEY_LOADERS[loader]
+
+
 def read_yaml(path: Path, what: str, error: type[Exception], loader=yaml.SafeLoader, encoding: str = "utf-8") -> Any:
-    """A YAML file's contents; `error` naming the file (and the line of a syntax error) when it
-    cannot be read or parsed: "<path>: cannot read the <what> (...)", "<path>: line N: invalid
-    YAML in the <what> (...)"."""
+    """A YAML file's contents; `error` naming the file (and the line of a syntax error or of a key
+    given twice) when it cannot be read or parsed: "<path>: cannot read the <what> (...)",
+    "<path>: line N: invalid YAML in the <what> (...)"."""
     path = Path(path)
     try:
         text = path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read the {what} ({getattr(exc, 'strerror', None) or exc})") from None
     try:
-        return yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=_unique_keys(loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark else ""
