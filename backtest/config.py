@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
@@ -56,6 +57,16 @@ class PortfolioSection(_Section):
 class PeriodSection(_Section):
     start: dt.date | None = None
     end: dt.date | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _calendar_date(cls, value):
+        # pydantic also reads numbers (and digit strings) as Unix timestamps: 0 would be 1970-01-01
+        if value is None or isinstance(value, dt.date):
+            return value
+        if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())):
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return value.strip()
 
     @model_validator(mode="after")
     def _ordered(self):
