@@ -3,7 +3,8 @@
 Each check is a pure function of a file's rows in file order (`kenfrench.rows`, `yahoo.rows`,
 `returns_csv.rows`):
 
-    duplicate   a date listed more than once                                   error
+    duplicate   a date listed more than once (outside Ken French files, a row   error
+                repeated whole is read once by runs: a warning)
     unsorted    a date that turns back against the file's direction            error
     parse       the file cannot be read at all (bad zip, malformed date...)    error
     gap         more than MAX_GAP_DAYS calendar days between two sessions,
@@ -145,8 +146,18 @@ def check_source(source: Source, path: Path, columns: Sequence[str] | None = Non
     dates = frame.index
     count, first = duplicates(dates)
     if count:
-        line = lines[int(np.argmax(dates.duplicated(keep="first")))]
-        findings.append(finding("duplicate", "error", first, None, count, f"{count} repeated date(s), first {_iso(first)} on line {line}"))
+        # as the readers do: a Ken French file may not repeat a date; in other files a row repeated
+        # whole is read once (`table.ascending`), and a date with two different rows is an error
+        repeats = frame[dates.duplicated(keep=False)]
+        differing = [date for date, group in repeats.groupby(level=0) if len(group.drop_duplicates()) > 1]
+        if differing:
+            line = lines[int(np.flatnonzero((dates == differing[0]) & dates.duplicated(keep="first"))[0])]
+            findings.append(finding("duplicate", "error", differing[0], None, len(differing),
+                                    f"{len(differing)} date(s) listed twice with different values, first {_iso(differing[0])} on line {line}"))
+        else:
+            line = lines[int(np.argmax(dates.duplicated(keep="first")))]
+            severity, read = ("error", "") if source.kind == "kenfrench" else ("warning", " (each read once)")
+            findings.append(finding("duplicate", severity, first, None, count, f"{count} repeated date(s){read}, first {_iso(first)} on line {line}"))
     if source.kind != "kenfrench":  # oldest or newest first (Yahoo's web export, other vendors)
         wrong, newest_first = table.out_of_order(dates)
     else:  # Ken French files run oldest first

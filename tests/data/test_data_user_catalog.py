@@ -550,3 +550,20 @@ def test_the_price_column_by_name(header, expected):
     row = ",".join("2024-01-02" if c.lower().startswith("date") else str(10 + i) for i, c in enumerate(columns))
     frame = yahoo.parse(f"{header}\n{row}\n".encode(), "f")
     assert frame.columns.tolist() == [expected] and frame.iloc[0, 0] == 10 + columns.index(expected)
+
+
+@pytest.mark.parametrize("repeat,severity,detail", [
+    ("2024-01-03,1.5", "warning", "1 repeated date(s) (each read once), first 2024-01-03 on line 4"),
+    ("2024-01-03,1.7", "error", "1 date(s) listed twice with different values, first 2024-01-03 on line 4"),
+])
+def test_validate_judges_a_repeated_date_as_runs_read_it(tmp_path, repeat, severity, detail):
+    (tmp_path / "F.csv").write_text(f"Date,Close\n2024-01-02,1.0\n2024-01-03,1.5\n{repeat}\n2024-01-04,1.6\n")
+    catalog = tmp_path / "cat.yaml"
+    catalog.write_text("fund:\n  kind: prices\n  returns: price\n  symbols:\n    F: {file: F.csv}\n")
+    [finding] = validate_data(["fund"], [], catalogs=[catalog])
+    assert (finding.check, finding.severity, finding.detail) == ("duplicate", severity, detail)
+    if severity == "warning":  # runs read the repeated row once: three sessions, two returns
+        assert len(backtest.load(["fund:F"], catalog=catalog)) == 2
+    else:
+        with pytest.raises(DataError, match="date 2024-01-03 listed twice with different values"):
+            backtest.load(["fund:F"], catalog=catalog)
