@@ -16,6 +16,7 @@ import pandas as pd
 
 from backtest import data, stats
 from backtest.config import Config, StatsSection, StrategyBlock
+from backtest.engine import price_levels
 from backtest.errors import ConfigError, UserError
 from backtest.stats.conventions import AUTO, Conventions, risk_free_coverage
 from backtest.strategy import Strategy, load_strategy, strategy_from
@@ -116,6 +117,7 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
         raise ConfigError(f"{config.source}: period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
+    price_levels(returns)  # a level at or below zero, or overflowing, is named before any rule computes on it
     conventions = resolve_conventions(config.stats, returns.index, path, catalogs(config), config.source)
     return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config), conventions)
 

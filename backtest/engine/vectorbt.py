@@ -29,15 +29,17 @@ MIN_PRICE_LEVEL = 1e-12
 
 def price_levels(returns: pd.DataFrame) -> np.ndarray:
     """P_t = prod_{s<=t} (1 + r_s) per column, as a float64 array; DataError naming the series and
-    date where a level is not above MIN_PRICE_LEVEL (NaN levels pass: no price that day)."""
-    prices = np.cumprod(1.0 + returns.to_numpy(dtype=np.float64), axis=0)
-    bad = prices <= MIN_PRICE_LEVEL
+    date where a level is not above MIN_PRICE_LEVEL or overflows (NaN levels pass: no price that day)."""
+    with np.errstate(over="ignore"):
+        prices = np.cumprod(1.0 + returns.to_numpy(dtype=np.float64), axis=0)
+    bad = (prices <= MIN_PRICE_LEVEL) | np.isinf(prices)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        fate = "overflows" if np.isinf(prices[row, col]) else f"falls to {prices[row, col]:.3g}"
         raise DataError(
-            f"series {returns.columns[col]}: its price level (the product of 1 + return) falls to "
-            f"{prices[row, col]:.3g} on {returns.index[row].date()} (return {returns.iat[row, col]:.6g} that day); "
-            f"a backtest needs it above {MIN_PRICE_LEVEL:g}"
+            f"series {returns.columns[col]}: its price level (the product of 1 + return) {fate} "
+            f"on {returns.index[row].date()} (return {returns.iat[row, col]:.6g} that day); "
+            f"a backtest needs it above {MIN_PRICE_LEVEL:g} and finite (a file of prices or percents read as returns?)"
         )
     return prices
 

@@ -120,6 +120,22 @@ def test_a_price_level_at_or_below_zero_is_refused_by_name(bad_return):
         simulate(returns, weights, initial_cash=100.0)
 
 
+def test_a_price_level_that_overflows_is_refused_by_name(tmp_path):
+    """Prices read as returns (100 to 106: +10,000 % a day) overflow the level within 160 rows:
+    a data error naming the series and the date, before any rule computes on it, never a run of inf
+    and exit 0."""
+    import backtest
+    from backtest.errors import DataError
+
+    dates = pd.bdate_range("2001-01-01", periods=400)
+    (tmp_path / "P.csv").write_text("Date,P\n" + "".join(f"{d:%Y-%m-%d},{100 + k % 7}\n" for k, d in enumerate(dates)))
+    (tmp_path / "cat.yaml").write_text("pct:\n  kind: returns\n  returns: total\n  unit: fraction\n  file: P.csv\n")
+    config = {"strategy": {"name": "buy_and_hold", "params": {"weights": {"pct:P": 1.0}}}, "benchmark": None,
+              "data": {"catalog": str(tmp_path / "cat.yaml")}}
+    with pytest.raises(DataError, match=r"series pct:P: its price level \(the product of 1 \+ return\) overflows on 2001-"):
+        backtest.run(config)
+
+
 def test_vectorbt_loads_without_quantstats_which_stays_importable():
     """vectorbt would import quantstats (matplotlib, seaborn, statsmodels) for an accessor the
     engine never uses: the engine hides it while vectorbt loads, and it imports normally after."""
