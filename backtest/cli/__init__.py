@@ -24,6 +24,11 @@ class _Group(click.Group):
         except UserError as exc:
             click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
+        except click.UsageError as exc:  # one line, not click's usage block
+            where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+            help_hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"error: {where}{_one_line(exc.format_message())}{help_hint}", err=True)
+            sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
