@@ -51,6 +51,9 @@ def data_list(config):
         if info.found_path:
             click.echo(textwrap.fill(f"file: {info.found_path} (values from {info.price_field})", width,
                                      initial_indent="  ", subsequent_indent="    "))
+        if info.series == [info.name]:  # a price file of one symbol: the dataset's name is its series id
+            click.echo(f"  series: {info.name}")
+            continue
         for line in wrap_items(f"series ({info.name}:<name>):", [s.split(":", 1)[1] for s in info.series], width):
             click.echo(line)
 

@@ -187,6 +187,9 @@ def test_data_list_and_strategies_commands(shared_data, monkeypatch):
     assert listing.exit_code == 0, listing.output
     for expected in ("ff_size", "Portfolios_Formed_on_ME_Daily.csv", "1926-07-01", "26,003", "etf:IWM", "Adj Close"):
         assert expected in listing.output
+    # every series id the listing shows is one a config can name
+    assert "  series (ff_factors:<name>): Mkt-RF, SMB, HML, RF, Mkt" in listing.output
+    assert "  series: index:SPX\n" in listing.output and "index:SPX:<name>" not in listing.output
     strategies = CliRunner().invoke(main, ["strategies"])
     assert strategies.exit_code == 0, strategies.output
     assert "first10" in strategies.output and "lookback" in strategies.output
