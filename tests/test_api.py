@@ -118,6 +118,10 @@ def test_sweep_in_memory(shared_data, tmp_path, monkeypatch):
     assert table.loc[best.index[0], "sharpe"] == pytest.approx(max(table["sharpe"]))
     assert grid.loc[0.9, 6] == pytest.approx(one.stats["sharpe"], rel=1e-9)
     assert 0 <= result.deflated_sharpe["dsr"] <= 1 and result.deflated_sharpe["trials"] == 6
+    winner = table.loc[best.index[0]]
+    assert repr(result) == (f"<SweepResult {result.plan.sweep_id}: 6 combinations over lookback (3) x tilt (2); best sharpe "
+                            f"{winner['sharpe']:.4g} at lookback={winner['strategy.params.lookback']:g}, "
+                            f"tilt={winner['strategy.params.tilt']:g}>")
 
 
 def test_compare_and_check_take_results_and_configs(run_1990s, shared_data):

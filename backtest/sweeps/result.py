@@ -36,6 +36,19 @@ class SweepResult:
     def combinations(self) -> int:
         return len(self.plan.combos)
 
+    def __repr__(self) -> str:
+        """One line (the dataclass's own would print the plan's every array)."""
+        axes = " x ".join(f"{a.key.rsplit('.', 1)[-1]} ({len(a.values)})" for a in self.plan.axes)
+        best = ""
+        order = self.order()
+        if len(order):
+            record = self.record(int(order[0]))
+            value = record["stats"].get(self.plan.metric)
+            params = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in record["params"].items())
+            best = f"; best {self.plan.metric} {value:.4g} at {params}" if isinstance(value, float) else f"; best at {params}"
+        where = f", table in {self.directory}" if self.directory is not None else ""
+        return f"<SweepResult {self.plan.sweep_id}: {self.combinations:,} combinations over {axes}{best}{where}>"
+
     def chunks(self, names: list[str] | None = None, rows: int | None = None):
         """(combination indices, (rows, len(names)) statistics) of every combination, a chunk at
         a time in combination order: from the table written, or from memory."""
