@@ -128,7 +128,7 @@ class Strategy:
             raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights reads series {undeclared[0]!r}, "
                                 "which no parameter declares (add a Param of kind 'series'; signal=True for a series "
                                 "it reads but does not trade)") from exc
-        except Exception as exc:  # the rule's own code (a user's file, perhaps): one line naming it
+        except (Exception, SystemExit) as exc:  # the rule's own code (a user's file, perhaps), sys.exit too: one line naming it
             raise StrategyError(f"strategy {self.name!r} ({self.source}): target_weights raised "
                                 f"{type(exc).__name__}: {exc}") from exc
         return check_weights(weights, returns.index, assets, self.name, self.source)
@@ -143,7 +143,7 @@ class Strategy:
             ints = np.asarray(ints)  # any signed integer type (int8 tables are 8x smaller), else int64
             ints = np.ascontiguousarray(ints, dtype=ints.dtype if np.issubdtype(ints.dtype, np.signedinteger) else np.int64)
             floats, rule_params = (np.ascontiguousarray(a, dtype=np.float64) for a in (floats, rule_params))
-        except Exception as exc:  # the rule's own code: one line naming it
+        except (Exception, SystemExit) as exc:  # the rule's own code: one line naming it
             raise StrategyError(f"{who} raised {type(exc).__name__}: {exc}") from exc
         if ints.ndim != 2 or floats.ndim != 2 or rule_params.shape[:1] != (count,) or rule_params.ndim != 2:
             raise StrategyError(f"{who} must return two 2-D tables and one row of rule parameters per parameter set "
@@ -230,7 +230,7 @@ def load_strategy(name: str | None = None, file: str | Path | None = None, where
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:  # a user's file: report it on one line
+        except (Exception, SystemExit) as exc:  # a user's file (sys.exit too): report it on one line
             raise StrategyError(f"{where}.file: {path} failed to import: {type(exc).__name__}: {exc}") from exc
         return _from_module(module, name or path.stem, str(path))
     if not name:
