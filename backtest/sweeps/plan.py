@@ -78,7 +78,11 @@ def make_plan(
         for key, spec in section.grid.items():
             axes[key] = parse_values(spec, where=f"{base.source}: sweep.grid.{key}")
     if grid is not None and not isinstance(grid, Mapping):
-        grid = dict(map(parse_grid_option, grid))
+        options = [parse_grid_option(option) for option in grid]
+        grid = dict(options)
+        if len(grid) < len(options):  # a dict would keep the last of a key given twice, silently
+            twice = next(key for k, (key, _) in enumerate(options) if key in [other for other, _ in options[:k]])
+            raise ConfigError(f"--grid {twice}: given twice; give all its values in one --grid (e.g. {twice}=1,2,3)")
     for key, spec in (grid or {}).items():
         axes[key] = parse_values(spec, where=f"--grid {key}")
     if not axes:
