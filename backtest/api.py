@@ -140,7 +140,7 @@ def sweep(
         sweep_base = base.derive(configs.period_changes(in_sample_start, in_sample_end))
     walk = guards.parse_walk_forward(walk_forward) if walk_forward else None
     if split or walk:
-        guards.check_periods(whole, in_sample_end if split else None, walk)
+        guards.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
     plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric)
     axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys
     if heatmap and (len(axes) != 2 or axes[0] == axes[1]):
@@ -168,6 +168,8 @@ def sweep(
 
             report = guards.walk_forward(plan, *walk, window_sweep)
             equity = report.pop("equity")
+            if report["left_out"]:
+                result.notes.append(report["left_out"])
             if out is not None:
                 from backtest.sweeps.store import write_walk_forward
 

@@ -306,7 +306,7 @@ def _walk_forward_section(sweep_dir: Path) -> str:
     growth = curves / curves.iloc[0]  # rebased to 1 at the first test date
     return html.section("Walk-forward (out of sample)", html.plot(html.equity_figure(growth, benchmark=False), "walk_forward"),
                         html.text(f"Untuned: {json.dumps(report['untuned_params'])}"), stitched, *(html.text(line) for line in lines),
-                        windows, html.text(report["note"]))
+                        windows, html.text(report["note"]), html.text(report.get("left_out") or ""))
 
 
 def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
