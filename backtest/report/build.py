@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 from backtest.display import STAT_FORMATS, conventions_line, drawdown_rows, format_value, significance_lines, stat_rows
-from backtest.io import write_text
+from backtest.io import check_writable, write_text
 from backtest.report import data
 from backtest.report.data import ReportError
 
@@ -357,6 +357,10 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
     """Report on a run id, sweep id (or unique prefix in root's registry) or a directory."""
     from backtest.store import registry
 
+    if out is not None:
+        check_writable(out, "the report", "--html", file=True)
+    if png_dir is not None:
+        check_writable(png_dir, "charts", "--png")
     path, record = Path(target), None
     if not path.is_dir():
         record = registry.get_run(root, target)
