@@ -173,6 +173,14 @@ def test_study_report_embeds_its_plot_and_tables(shared_data, tmp_path):
     assert out.exit_code == 0, out.output
     document = (directory / "report.html").read_text()
     assert "data:image/png;base64," in document and "<h2>Per period</h2>" in document and "<h2>Summary</h2>" in document
+    # --png DIR: the study's chart(s), as the study wrote them
+    charts = CliRunner().invoke(main, ["report", str(directory), "--html", str(tmp_path / "study.html"), "--png", str(tmp_path / "png")])
+    assert charts.exit_code == 0, charts.output
+    written = sorted(p.name for p in directory.glob("*.png"))
+    assert written and sorted(p.name for p in (tmp_path / "png").iterdir()) == written
+    for name in written:
+        assert (tmp_path / "png" / name).read_bytes() == (directory / name).read_bytes()
+        assert f"Chart: {tmp_path / 'png' / name}" in charts.output
 
 
 def test_report_of_a_strategy_with_flat_returns(shared_data, tmp_path):
