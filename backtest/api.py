@@ -25,6 +25,7 @@ import pandas as pd
 from backtest import config as configs
 from backtest import pipeline
 from backtest.errors import ConfigError
+from backtest.io import check_writable
 
 
 @dataclasses.dataclass(repr=False)
@@ -78,11 +79,9 @@ def run(
     strategy section is fine then). With `out`, the run directory is written under it and
     recorded in its registry (`RunResult.directory`).
     """
-    from backtest.store import rundir
-
     resolved = _config(config, set, start, end, strategy)
     if out is not None:
-        rundir.check_writable(out)
+        check_writable(out)
     result = RunResult.of(pipeline.run_backtest(resolved, strategy))
     if out is not None:
         result.save(out)
@@ -122,14 +121,14 @@ def sweep(
     sweep is written to `<out>/<sweep_id>/` as it runs (an interrupted sweep resumes), with the
     heatmap over `heatmap` (two swept keys; default: when exactly two are swept), and recorded.
     """
-    from backtest.store import registry, rundir
+    from backtest.store import registry
     from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
     from backtest.sweeps.run import TOP_KEPT, removed_on_user_error
 
     base = configs.read(config).derive(configs.overrides(set, start, end))
     whole = base.validate()
     if out is not None:
-        rundir.check_writable(out)
+        check_writable(out)
     split = split or (whole.sweep.split if whole.sweep else None)
     walk_forward = walk_forward or (whole.sweep.walk_forward if whole.sweep else None)
     if split and walk_forward:
@@ -140,7 +139,7 @@ def sweep(
         sweep_base = base.derive(configs.period_changes(in_sample_start, in_sample_end))
     walk = guards.parse_walk_forward(walk_forward) if walk_forward else None
     if split or walk:
-        guards.check_periods(whole, in_sample_end if split else None, walk)
+        guards.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
     plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric)
     axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys
     if heatmap and (len(axes) != 2 or axes[0] == axes[1]):
@@ -168,6 +167,8 @@ def sweep(
 
             report = guards.walk_forward(plan, *walk, window_sweep)
             equity = report.pop("equity")
+            if report["left_out"]:
+                result.notes.append(report["left_out"])
             if out is not None:
                 from backtest.sweeps.store import write_walk_forward
 
@@ -217,6 +218,8 @@ def compare(
     """
     from backtest import comparison
 
+    if out is not None:
+        check_writable(out)
     options = {"resamples": resamples, "block": block, "seed": seed}
     result = comparison.compare(list(runs_or_configs), root=root, labels=labels, **{k: v for k, v in options.items() if v is not None})
     if out is not None:

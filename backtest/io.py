@@ -9,12 +9,14 @@ next writer on the same host removes the temporaries whose process is gone.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import math
 import os
 import re
 import shutil
 import socket
+import tempfile
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +24,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import yaml
+
+from backtest.errors import OutputError
 
 _TEMP_NAME = re.compile(r"^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.tmp$")
 
@@ -60,6 +64,30 @@ def remove_stale_temps(directory: Path) -> list[Path]:
             path.unlink(missing_ok=True)
         removed.append(path)
     return removed
+
+
+def check_writable(path: Path | str, what: str = "results", option: str = "--out", file: bool = False) -> None:
+    """OutputError unless the directory `path` (with `file`, the directory of the file `path`) or
+    its nearest existing parent, where it will be created, is a directory a file can be written
+    in. Called before any work, so an unwritable output fails at once rather than after it; it
+    creates nothing. The one line names the path and the option: "<path>: cannot write <what>
+    there (<why>); choose another <option>"."""
+    path = Path(path)
+    existing = (path.parent if file else path).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a directory")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise unwritable(path, exc, what, option) from None
+
+
+def unwritable(path: Path | str, exc: OSError, what: str = "results", option: str = "--out") -> OutputError:
+    """The OutputError of an output that could not be written (see `check_writable`)."""
+    return OutputError(f"{path}: cannot write {what} there ({exc.strerror or exc}); choose another {option}")
 
 
 def atomic_file(path: Path, write: Callable[[Path], Any]) -> Path:

@@ -19,9 +19,11 @@ from backtest.config import Config, StatsSection, StrategyBlock
 from backtest.engine import price_levels
 from backtest.errors import ConfigError, UserError
 from backtest.stats.conventions import AUTO, Conventions, risk_free_coverage
+from backtest.stats.significance import MIN_RETURNS
 from backtest.strategy import Strategy, load_strategy, strategy_from
 
 RF_SERIES = "ff_factors:RF"  # the daily T-bill return: the cash asset of `portfolio.cash: rf`
+MIN_SESSIONS = MIN_RETURNS  # the fewest sessions a period needs: n sessions give the significance tests n returns
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,11 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
     start, end = config.period.start, config.period.end
     period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
     returns, dropped = data.align_calendars(data.load_returns(ids, path, period, catalogs(config)))
-    if len(returns) < 2:
+    if len(returns) < MIN_SESSIONS:
         span = f"{start or 'the first date'} to {end or 'the last date'}"
-        raise ConfigError(f"{config.source}: period: fewer than 2 common trading dates of {', '.join(ids)} from {span}")
+        count = "fewer than 2" if len(returns) < 2 else f"only {len(returns)}"
+        raise ConfigError(f"{config.source}: period: {count} common trading dates of {', '.join(ids)} from {span} "
+                          f"(the statistics need at least {MIN_SESSIONS})")
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
     price_levels(returns)  # a level at or below zero, or overflowing, is named before any rule computes on it

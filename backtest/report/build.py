@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
 from backtest.display import STAT_FORMATS, conventions_line, drawdown_rows, format_value, significance_lines, stat_rows
-from backtest.io import write_text
+from backtest.io import atomic_file, check_writable, write_text
 from backtest.report import data
 from backtest.report.data import ReportError
 
@@ -306,11 +307,12 @@ def _walk_forward_section(sweep_dir: Path) -> str:
     growth = curves / curves.iloc[0]  # rebased to 1 at the first test date
     return html.section("Walk-forward (out of sample)", html.plot(html.equity_figure(growth, benchmark=False), "walk_forward"),
                         html.text(f"Untuned: {json.dumps(report['untuned_params'])}"), stitched, *(html.text(line) for line in lines),
-                        windows, html.text(report["note"]))
+                        windows, html.text(report["note"]), html.text(report.get("left_out") or ""))
 
 
-def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
-    """A study: its parameters, summary, plot (the PNG it wrote, embedded) and per-period rows."""
+def study_report(study_dir: Path, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
+    """A study: its parameters, summary, plot (the PNG it wrote, embedded) and per-period rows;
+    with png_dir, that PNG copied there."""
     from backtest.report import html
 
     try:
@@ -329,7 +331,8 @@ def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
              for c in summary.get("comparisons", [])]
     body.append(html.section("Tests", html.table(["claim", "difference", "p", "p (Holm)", "p (Benjamini-Hochberg)", "verdict"], tests),
                              html.table(["", ""], scalars, "meta")))
-    for picture in sorted(study_dir.glob("*.png")):
+    pictures = sorted(study_dir.glob("*.png"))
+    for picture in pictures:
         encoded = base64.b64encode(picture.read_bytes()).decode()
         body.append(html.section(picture.stem, f'<img alt="{picture.stem}" style="max-width:100%" src="data:image/png;base64,{encoded}">'))
     periods = result.get("years") or result.get("rows") or []
@@ -337,7 +340,12 @@ def study_report(study_dir: Path, out: Path | str | None = None) -> Report:
         columns = list(periods[0])
         body.append(html.section("Per period", html.table(columns, [[_cell(p.get(c)) for c in columns] for p in periods])))
     document = html.page(f"Study {name}", study_dir.name, body)
-    return Report(_write_html(document, Path(out) if out else study_dir / "report.html"))
+    report = Report(_write_html(document, Path(out) if out else study_dir / "report.html"))
+    if png_dir is not None:
+        Path(png_dir).mkdir(parents=True, exist_ok=True)
+        report.pngs = [atomic_file(Path(png_dir) / picture.name, lambda tmp, source=picture: shutil.copyfile(source, tmp))
+                       for picture in pictures]
+    return report
 
 
 def _cell(value) -> str:
@@ -357,6 +365,10 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
     """Report on a run id, sweep id (or unique prefix in root's registry) or a directory."""
     from backtest.store import registry
 
+    if out is not None:
+        check_writable(out, "the report", "--html", file=True)
+    if png_dir is not None:
+        check_writable(png_dir, "charts", "--png")
     path, record = Path(target), None
     if not path.is_dir():
         record = registry.get_run(root, target)
@@ -370,7 +382,7 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
             record = registry.find_run(root, path.name)
         return sweep_report(path, record, out, png_dir)
     if (path / "study.json").is_file():
-        return study_report(path, out)
+        return study_report(path, out, png_dir)
     if (path / "sweep.json").is_file():
         raise ReportError(f"{path}: {_incomplete_sweep(path)}")
     raise ReportError(f"{path}: not a run, sweep or study directory")

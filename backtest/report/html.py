@@ -137,7 +137,7 @@ def monthly_figure(table: pd.DataFrame):
     import plotly.graph_objects as go
 
     z = table.to_numpy(dtype=float) * 100
-    limit = float(np.nanpercentile(np.abs(z), 98)) if np.isfinite(z).any() else 1.0
+    limit = style.heatmap_limit(z)
     fig = _figure(style.TITLES["monthly"], height=max(300, 15 * len(table) + 120), hovermode="closest")
     fig.add_trace(go.Heatmap(z=np.round(z, 2), x=MONTHS, y=[str(y) for y in table.index], colorscale=style.HEATMAP_SCALE,
                              zmid=0, zmin=-limit, zmax=limit, texttemplate="%{z:.1f}", textfont=dict(size=8), xgap=1, ygap=1,

@@ -143,7 +143,7 @@ def monthly(table: pd.DataFrame, path: Path) -> Path:
     plt = _pyplot()
     n_years = len(table)
     values = table.to_numpy(dtype=float) * 100
-    limit = np.nanpercentile(np.abs(values), 98) if np.isfinite(values).any() else 1.0
+    limit = style.heatmap_limit(values)
     fig, ax = plt.subplots(figsize=(9, min(30, 1.6 + 0.19 * n_years)))
     image = ax.imshow(values, aspect="auto", cmap=style.HEATMAP_SCALE, norm=mcolors.TwoSlopeNorm(0, -limit, limit), interpolation="nearest")
     fig.colorbar(image, ax=ax, label="monthly return (%)", fraction=0.04, pad=0.02)

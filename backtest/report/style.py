@@ -23,6 +23,18 @@ TITLES = {
 }
 
 
+def heatmap_limit(values) -> float:
+    """Half the range of the monthly heatmap's colour scale, centred at 0: the 98th percentile of
+    |values| (a few extreme months do not wash out the rest), or 1 where that is 0 or there is no
+    finite value (all months flat: a scale needs a width)."""
+    import numpy as np
+
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite)]
+    limit = float(np.percentile(finite, 98)) if finite.size else 0.0
+    return limit if limit > 0 else 1.0
+
+
 def leg_colors(n: int, benchmark: bool) -> list[str]:
     """Colours of n lines: a run's strategy and benchmark, or a comparison's entries in order."""
     palette = (STRATEGY_COLOR, BENCHMARK_COLOR) if benchmark else (STRATEGY_COLOR, *OTHER_COLORS)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backtest.stats.significance import finite_returns, sharpe_ratio
+from backtest.stats.significance import MIN_RETURNS, finite_returns, sharpe_ratio
 
 __all__ = [
     "Blocks",
@@ -151,7 +151,7 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float,
 
 
 def _paired_returns(series, what: str) -> list[np.ndarray]:
-    arrays = [finite_returns(x, what, at_least=3) for x in series]
+    arrays = [finite_returns(x, what, at_least=MIN_RETURNS) for x in series]
     if len({len(x) for x in arrays}) > 1:
         raise ValueError(f"{what}: the returns must be on the same rows, got {' and '.join(str(len(x)) for x in arrays)}")
     return arrays

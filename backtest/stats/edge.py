@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from backtest.stats.bootstrap import DEFAULT_RESAMPLES, paired_sharpe_intervals
-from backtest.stats.significance import finite_returns, newey_west, probabilistic_sharpe, verdict_line
+from backtest.stats.significance import MIN_RETURNS, finite_returns, newey_west, probabilistic_sharpe, verdict_line
 
 __all__ = ["LEVEL", "SEED", "significance"]
 
@@ -37,8 +37,8 @@ def significance(returns, benchmark_returns, risk_free, periods_per_year: float,
     `risk_free`: each row's risk-free return (or a scalar, e.g. 0). `name` and `against` word the
     verdict ("first10 beat its benchmark by ..."). See the module docstring for the figures.
     """
-    r = finite_returns(returns, "strategy returns", 3)
-    b = finite_returns(benchmark_returns, "benchmark returns", 3)
+    r = finite_returns(returns, "strategy returns", MIN_RETURNS)
+    b = finite_returns(benchmark_returns, "benchmark returns", MIN_RETURNS)
     if len(r) != len(b):
         raise ValueError(f"significance: {len(r)} strategy returns but {len(b)} benchmark returns")
     rf = np.broadcast_to(np.asarray(risk_free, dtype=np.float64), r.shape)

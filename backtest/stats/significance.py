@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "MIN_RETURNS",
     "AlphaBeta",
     "NeweyWest",
     "active_return_annual",
@@ -39,6 +40,11 @@ __all__ = [
     "sharpe_ratio",
     "verdict_line",
 ]
+
+# The fewest returns the significance statistics take (Newey-West, the stationary bootstrap, the
+# probabilistic and deflated Sharpe ratios): a period of n sessions gives n returns (the first from
+# the initial cash), so every period a tool measures needs at least this many sessions.
+MIN_RETURNS = 3
 
 
 def finite_returns(values, what: str, at_least: int = 2) -> np.ndarray:
@@ -144,7 +150,7 @@ def probabilistic_sharpe(excess, benchmark_sharpe: float, periods_per_year: floa
         PSR = Φ((SR - SR*) √(n - 1) / √(1 - γ3 SR + (γ4 - 1) / 4 SR²)).
     NaN when std(x) is 0.
     """
-    x = finite_returns(excess, "excess returns", 3)
+    x = finite_returns(excess, "excess returns", MIN_RETURNS)
     n = len(x)
     sd = x.std(ddof=1)
     if not sd > 0:

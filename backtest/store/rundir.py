@@ -17,14 +17,12 @@ removes the temporary directories whose process is gone.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +31,7 @@ import yaml
 
 from backtest import data, stats
 from backtest.errors import OutputError
-from backtest.io import atomic_dir, remove_stale_temps
+from backtest.io import atomic_dir, remove_stale_temps, unwritable
 
 PACKAGES = ("backtest", "vectorbt", "numba", "numpy", "pandas", "pydantic", "click")
 
@@ -107,30 +105,13 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     pyarrow.csv.write_csv(pa.table(columns), path, pyarrow.csv.WriteOptions(quoting_style="needed"))
 
 
-def check_writable(out_root: Path | str) -> None:
-    """OutputError unless the results root (or its nearest existing parent, where it will be
-    created) is a directory a file can be written in. Called before any work, so an unwritable
-    `--out` fails at once rather than after the run; it creates nothing."""
-    out_root = Path(out_root)
-    existing = out_root.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    try:
-        if not existing.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a directory")
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise OutputError(f"{out_root}: cannot write results there ({exc.strerror or exc}); choose another --out") from None
-
-
 def write_run(result, out_root: Path | str, run_id: str) -> Path:
     """Write the run directory atomically; return its path."""
     out_root = Path(out_root)
     try:
         out_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{out_root}: cannot write results there ({exc.strerror or exc}); choose another --out") from None
+        raise unwritable(out_root, exc) from None
     remove_stale_temps(out_root)
     final = out_root / run_id
 

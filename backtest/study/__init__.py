@@ -16,6 +16,7 @@ object); with `out=` it also writes
 
 import importlib
 
+from backtest.io import check_writable
 from backtest.study.common import StudyError, StudyResult
 
 # study name -> its module
@@ -32,6 +33,8 @@ def module(name: str):
 
 def run(name: str, out=None, **params) -> StudyResult:
     """Study `name` with its parameters; with `out`, also written under that results root."""
+    if out is not None:
+        check_writable(out)
     study = module(name)
     result = study.run(**params)
     if out is not None:

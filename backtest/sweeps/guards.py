@@ -28,6 +28,7 @@ import pandas as pd
 
 from backtest import stats
 from backtest.errors import ConfigError
+from backtest.pipeline import MIN_SESSIONS
 from backtest.stats.significance import probabilistic_sharpe, sharpe_ratio
 
 EULER_GAMMA = 0.5772156649015329
@@ -102,7 +103,8 @@ def windows(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset) 
     """Rolling (train_start, train_end, test_start, test_end) on the data's own dates.
 
     Training covers [t, t + train), testing [t + train, t + train + test); t steps by `test`.
-    The last test window may be shorter (it ends with the data).
+    The last test window may be shorter (it ends with the data); one of fewer than MIN_SESSIONS
+    sessions is too short to measure and left out (`left_out` says what).
     """
     out = []
     start, last = dates[0], dates[-1]
@@ -113,22 +115,46 @@ def windows(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset) 
         test_end = test_start + test
         train_dates = dates[(dates >= start) & (dates < test_start)]
         test_dates = dates[(dates >= test_start) & (dates < test_end)]
-        if len(train_dates) >= 2 and len(test_dates):
+        if len(train_dates) >= MIN_SESSIONS and len(test_dates) >= MIN_SESSIONS:
             out.append((train_dates[0], train_dates[-1], test_dates[0], test_dates[-1]))
         start = start + test
     return out
 
 
-def check_periods(config, in_sample_end: dt.date | None = None, walk: tuple | None = None) -> None:
-    """Fail before any sweep runs if a split leaves no out-of-sample data, or no walk-forward
-    window fits in the data."""
+def left_out(dates: pd.DatetimeIndex, spans: list[tuple]) -> str | None:
+    """A note on the sessions after the last test window (a last window too short to measure),
+    or None when the test windows reach the data's end."""
+    rest = dates[dates > spans[-1][3]]
+    if not len(rest):
+        return None
+    return (f"note: walk-forward: {_sessions(len(rest))} after the last test window left out ({rest[0].date()}..{rest[-1].date()}): "
+            f"a test window needs at least {MIN_SESSIONS} sessions for its statistics")
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session{'' if n == 1 else 's'}"
+
+
+def check_periods(config, in_sample: tuple[dt.date | None, dt.date] | None = None, walk: tuple | None = None) -> None:
+    """Fail before any sweep runs if a split leaves fewer than MIN_SESSIONS sessions on either
+    side (`in_sample`: its start and end), or no walk-forward window fits in the data. (Each
+    combination's declared history is checked on the in-sample period by the sweep's set-up.)"""
     from backtest.pipeline import prepare
 
     dates = prepare(config).returns.index
-    if in_sample_end is not None and dates[-1] <= pd.Timestamp(in_sample_end):
-        raise ConfigError(f"--split: no data after the in-sample end {in_sample_end} (the data ends {dates[-1].date()})")
+    if in_sample is not None:
+        start, end = in_sample
+        after = dates[dates > pd.Timestamp(end)]
+        if not len(after):
+            raise ConfigError(f"--split: no data after the in-sample end {end} (the data ends {dates[-1].date()})")
+        inside = dates[(dates >= pd.Timestamp(start or dates[0])) & (dates <= pd.Timestamp(end))]
+        for part, count, where in (("out-of-sample", len(after), f"after the in-sample end {end} (the data ends {dates[-1].date()})"),
+                                   ("in-sample", len(inside), "in-sample" + (f" ({inside[0].date()} to {inside[-1].date()})" if len(inside) else ""))):
+            if count < MIN_SESSIONS:
+                raise ConfigError(f"--split: only {_sessions(count)} {where}; the {part} statistics need at least {MIN_SESSIONS}")
     if walk is not None and not windows(dates, *walk):
-        raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training plus test window")
+        raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training window "
+                          f"plus a test window of at least {MIN_SESSIONS} sessions")
 
 
 def sweep_deflated_sharpes(result) -> dict:
@@ -291,7 +317,8 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
     beside the config's own parameters ("untuned") and the benchmark bought fresh at the close
     before the first test window, over the same dates. The stitched curves chain the test
     windows; the tuned one is set against the benchmark and the untuned one with significance.
-    Returns the report (JSON-ready) with "equity": the stitched curves (a DataFrame).
+    Returns the report (JSON-ready) with "equity": the stitched curves (a DataFrame), and
+    "left_out": a note on sessions after the last window (one too short to measure), or None.
     """
     from backtest.pipeline import prepare, run_backtest
 
@@ -341,4 +368,5 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
     out["equity"] = pd.DataFrame({"walk_forward": stitched["equity"], **{k: v["equity"] for k, v in others.items()}}).rename_axis("date")
     out["note"] = (OUT_OF_SAMPLE_NOTE + "; the stitched curve chains the test windows, each starting from the previous one's end "
                    "value; the untuned config and the benchmark run over the same dates")
+    out["left_out"] = left_out(dates, spans)
     return out

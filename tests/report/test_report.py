@@ -173,6 +173,42 @@ def test_study_report_embeds_its_plot_and_tables(shared_data, tmp_path):
     assert out.exit_code == 0, out.output
     document = (directory / "report.html").read_text()
     assert "data:image/png;base64," in document and "<h2>Per period</h2>" in document and "<h2>Summary</h2>" in document
+    # --png DIR: the study's chart(s), as the study wrote them
+    charts = CliRunner().invoke(main, ["report", str(directory), "--html", str(tmp_path / "study.html"), "--png", str(tmp_path / "png")])
+    assert charts.exit_code == 0, charts.output
+    written = sorted(p.name for p in directory.glob("*.png"))
+    assert written and sorted(p.name for p in (tmp_path / "png").iterdir()) == written
+    for name in written:
+        assert (tmp_path / "png" / name).read_bytes() == (directory / name).read_bytes()
+        assert f"Chart: {tmp_path / 'png' / name}" in charts.output
+
+
+def test_report_of_a_strategy_with_flat_returns(shared_data, tmp_path):
+    """A strategy that holds nothing (every monthly return 0) gets its whole report: the monthly
+    heatmap's colour scale cannot be 0 wide (was an internal error after the run was saved, with
+    4 of the 7 PNGs written)."""
+    config = tmp_path / "flat.yaml"
+    config.write_text('strategy: {name: buy_and_hold, params: {weights: {"ff_size:Lo 30": 0.0}}}\n'
+                      'benchmark: {name: buy_and_hold, params: {weights: {"ff_size:Lo 30": 1.0}}}\n'
+                      f"data: {{path: [{shared_data}]}}\n")
+    out = CliRunner().invoke(main, ["run", str(config), "--start", "2023-06-01", "--report", "--out", str(tmp_path / "results")])
+    assert out.exit_code == 0, out.output
+    (run_dir,) = [p for p in (tmp_path / "results").iterdir() if p.is_dir()]
+    assert (_equity(run_dir)["strategy"] == 100_000).all()  # flat indeed
+    assert len(list((run_dir / "png").glob("*.png"))) == 7
+    assert (run_dir / "report.html").read_text().count("Plotly.newPlot") == 7
+
+
+@pytest.mark.parametrize("values, limit", [
+    ([0.0, 0.0, 0.0], 1.0),  # all months flat: a scale of width 2 around 0
+    ([np.nan, np.nan], 1.0),  # no month at all
+    ([0.0, 2.0, -4.0, np.nan], 3.92),  # 98th percentile of |v| = 2 + 0.96 * (4 - 2), linear interpolation
+    ([1.5] * 5, 1.5),  # constant returns
+])
+def test_monthly_heatmap_scale(values, limit):
+    from backtest.report import style
+
+    assert style.heatmap_limit(values) == pytest.approx(limit, rel=1e-12)
 
 
 # --- the data behind every chart ----------------------------------------------------------------

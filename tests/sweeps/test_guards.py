@@ -226,6 +226,24 @@ def test_walk_forward_on_real_data(shared_data, tmp_path):
     assert f"{report['stitched']['sharpe']:.3f}" in document and escape(windows[-1]["test"][1]) in document
 
 
+def test_walk_forward_leaves_out_a_last_test_window_too_short_to_measure(shared_data, tmp_path):
+    """2019-01-02 (the first session) .. 2020-07-02 with train=12m,test=1m: the test windows start
+    on the 2nd of each month of 2020; July's holds one session (2020-07-02), too short for the
+    statistics: it is left out, and a note says so. (The README's train=98y,test=5y keeps a
+    shortened last window that is long enough.)"""
+    result = CliRunner().invoke(main, ["sweep", CONFIG, "--grid", "strategy.params.lookback=5,10", "--out", str(tmp_path), "--json",
+                                       "--set", "period.start=2019-01-01", "--set", "period.end=2020-07-02",
+                                       "--walk-forward", "train=12m,test=1m"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["walk_forward"]
+    assert [w["test"] for w in report["windows"]] == [
+        ["2020-01-02", "2020-01-31"], ["2020-02-03", "2020-02-28"], ["2020-03-02", "2020-04-01"],
+        ["2020-04-02", "2020-05-01"], ["2020-05-04", "2020-06-01"], ["2020-06-02", "2020-07-01"]]
+    note = ("note: walk-forward: 1 session after the last test window left out (2020-07-02..2020-07-02): "
+            "a test window needs at least 3 sessions for its statistics")
+    assert result.stderr.splitlines() == [note] and report["left_out"] == note
+
+
 def test_split_and_walk_forward_together_is_an_error(shared_data, tmp_path):
     result = CliRunner().invoke(main, ["sweep", CONFIG, *GRID, "--out", str(tmp_path), "--split", "1950-01-01:1989-12-31", "--walk-forward", "train=20y,test=10y"])
     assert result.exit_code == 2 and "not both" in result.output
