@@ -191,9 +191,7 @@ def _from_module(module: Any, name: str, source: str) -> Strategy:
     fn = getattr(module, "target_weights", None)
     if not callable(fn):
         raise StrategyError(f"strategy {name!r} ({source}): no target_weights(returns, params) function")
-    params = tuple(getattr(module, "PARAMS", ()))
-    if not all(isinstance(p, Param) for p in params):
-        raise StrategyError(f"strategy {name!r} ({source}): PARAMS must be a sequence of backtest.strategy.Param")
+    params = _declared_params(getattr(module, "PARAMS", ()), f"strategy {name!r} ({source})")
     doc = inspect.cleandoc(module.__doc__ or "").strip()
     if hasattr(module, "LOOKBACK"):
         raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK is no longer read: declare the history on the "
@@ -206,6 +204,19 @@ def _from_module(module: Any, name: str, source: str) -> Strategy:
         raise StrategyError(f"strategy {name!r} ({source}): kernel_tables and kernel_weights go together")
     return Strategy(name=name, doc=doc, params=params, target_weights_fn=fn, source=source,
                     kernel_form=form if form[0] is not None else None)
+
+
+def _declared_params(declared: Any, who: str) -> tuple[Param, ...]:
+    """A strategy's PARAMS, checked: a sequence of Param with distinct names."""
+    if not isinstance(declared, (list, tuple)) or not all(isinstance(p, Param) for p in declared):
+        got = f" (got {type(declared).__name__})" if not isinstance(declared, (list, tuple)) else ""
+        raise StrategyError(f"{who}: PARAMS must be a sequence (tuple or list) of backtest.strategy.Param{got}")
+    params = tuple(declared)
+    names = [p.name for p in params]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise StrategyError(f"{who}: PARAMS declares parameter {twice!r} twice; each parameter needs its own name")
+    return params
 
 
 def strategy_from(obj: Any, name: str | None = None, where: str = "strategy") -> Strategy:
