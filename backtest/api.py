@@ -8,7 +8,8 @@
     backtest.study.first10(...), .january, .rates, .sectors, .ytd              -> StudyResult
 
 `config` is a YAML file's path or a dict with the YAML's shape; `set` a dict of dotted keys to
-values (`{"strategy.params.lookback": 7}`), as `--set` on the command line. Every function
+values (`{"strategy.params.lookback": 7}`), or "key=value" texts (one, or a list) as `--set` on
+the command line takes them. Every function
 computes in memory and writes nothing unless `out` names a results root; there it writes and
 records exactly as the command line does. Bad input raises a `backtest.errors.UserError`
 (ConfigError, DataError, StrategyError, ...) whose message names the file, key or date.
@@ -126,7 +127,7 @@ def sweep(
     from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
     from backtest.sweeps.run import TOP_KEPT, removed_on_user_error
 
-    base = configs.read(config).derive(configs.overrides(set, start, end))
+    base = configs.read(config).derive(_changes(set, start, end))
     whole = base.validate()
     if out is not None:
         rundir.check_writable(out)
@@ -282,4 +283,19 @@ def _config(config: str | Path | Mapping, set, start, end, strategy):
     raw = configs.read(config)
     if strategy is not None:
         raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
-    return raw.derive(configs.overrides(set, start, end)).validate()
+    return raw.derive(_changes(set, start, end)).validate()
+
+
+def _changes(set, start, end) -> list:
+    """`set` (a mapping of dotted keys to values, one "key=value" text, or a list of texts or
+    pairs) and the period, as changes for `RawConfig.derive`."""
+    from backtest.sweeps.grid import plain
+
+    if isinstance(set, str):
+        set = [set]
+    elif isinstance(set, Mapping):
+        set = {key: plain(value) for key, value in set.items()}
+    elif set is not None and not isinstance(set, (list, tuple)):
+        raise ConfigError(f"set: expected a mapping of dotted keys to values, a 'key=value' text or a list of them, "
+                          f"got {type(set).__name__}")
+    return configs.overrides(set, start, end)

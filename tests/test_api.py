@@ -120,6 +120,23 @@ def test_sweep_in_memory(shared_data, tmp_path, monkeypatch):
     assert 0 <= result.deflated_sharpe["dsr"] <= 1 and result.deflated_sharpe["trials"] == 6
 
 
+def test_set_and_grid_take_what_python_callers_pass(run_1990s, shared_data):
+    """`set=`: a mapping (numpy values too), one "key=value" text or a list of them, all the same
+    run; `grid=`: ranges and numpy arrays as well as lists."""
+    for given in ("strategy.params.lookback=7", ["strategy.params.lookback=7"], {"strategy.params.lookback": np.int64(7)}):
+        result = backtest.run(CONFIG, set=given, **PERIOD)
+        assert result.config["strategy"]["params"]["lookback"] == 7, given
+        pd.testing.assert_series_equal(result.stats, run_1990s.stats)
+    with pytest.raises(ConfigError, match="set: expected a mapping of dotted keys to values"):
+        backtest.run(CONFIG, set=7, **PERIOD)
+    swept = backtest.sweep(CONFIG, {"strategy.params.lookback": range(6, 8), "strategy.params.tilt": np.linspace(0.5, 0.7, 2)}, **PERIOD)
+    table = swept.table
+    assert sorted(zip(table["strategy.params.lookback"], table["strategy.params.tilt"])) == [(6, 0.5), (6, 0.7), (7, 0.5), (7, 0.7)]
+    assert run_1990s.config["strategy"]["params"]["tilt"] == 0.7  # the run above is one of the combinations
+    row = table.query("`strategy.params.lookback` == 7 and `strategy.params.tilt` == 0.7")
+    assert row["sharpe"].item() == pytest.approx(run_1990s.stats["sharpe"], rel=1e-9)
+
+
 def test_compare_and_check_take_results_and_configs(run_1990s, shared_data):
     other = backtest.run(CONFIG, **PERIOD)
     comparison = backtest.compare(run_1990s, other, CONFIG + " --start 1990-01-01 --end 1999-12-31")
