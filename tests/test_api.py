@@ -104,6 +104,36 @@ def test_load_is_what_a_run_reads(shared_data):
     np.testing.assert_allclose(frame["etf_tr:SPY"], (spy / spy.shift(1) - 1).reindex(frame.index), rtol=1e-12)
 
 
+def test_load_refuses_bad_periods_by_name(shared_data):
+    """A date that does not exist, start after end, a period with no data: a ConfigError naming
+    the argument (never a pandas error, never an empty frame)."""
+    with pytest.raises(ConfigError, match=r"^start: '2020-13-01' is not a date"):
+        backtest.load(["ff_size:Lo 30"], start="2020-13-01")
+    with pytest.raises(ConfigError, match=r"^end: 'soon' is not a date"):
+        backtest.load(["ff_size:Lo 30"], end="soon")
+    with pytest.raises(ConfigError, match=r"^start 2021-01-01 is after end 2020-01-01"):
+        backtest.load(["ff_size:Lo 30"], start="2021-01-01", end="2020-01-01")
+    with pytest.raises(ConfigError, match=r"no common trading dates of ff_size:Lo 30 from 2200-01-01 to the last date"):
+        backtest.load(["ff_size:Lo 30"], start="2200-01-01")
+    assert list(backtest.load("ff_size:Lo 30", start="2020-01-02", end="2020-01-02").index) == [pd.Timestamp("2020-01-02")]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"resamples": 0}, "first10: resamples: expected an integer of at least 100, got 0"),
+    ({"resamples": 99}, "first10: resamples: expected an integer of at least 100, got 99"),
+    ({"seed": -1}, "first10: seed: expected an integer of at least 0, got -1"),
+    ({"resamples": "many"}, "first10: resamples: expected an integer of at least 100, got 'many'"),
+    ({"lookbak": 5}, "first10: unknown parameter 'lookbak' (did you mean 'lookback'?)"),
+])
+def test_study_parameters_are_checked_as_on_the_command_line(params, message):
+    """Checked before any data is read: no shared data needed."""
+    from backtest.study import StudyError
+
+    with pytest.raises(StudyError) as err:
+        backtest.study.first10(**params)
+    assert str(err.value).startswith(message)
+
+
 def test_sweep_in_memory(shared_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = backtest.sweep(CONFIG, {"strategy.params.lookback": "5:7", "strategy.params.tilt": [0.6, 0.9]}, **PERIOD)

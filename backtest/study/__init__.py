@@ -15,7 +15,10 @@ both are empty), `.figures` (the JSON "summary" object); with `out=` it also wri
 """
 
 import importlib
+import inspect
+import numbers
 
+from backtest.errors import did_you_mean
 from backtest.study.common import StudyError, StudyResult
 
 # study name -> its module
@@ -30,9 +33,21 @@ def module(name: str):
     return importlib.import_module(f"backtest.study.{MODULES[name]}")
 
 
+# the least value of the integer parameters every study takes (as the command line's options)
+LEAST = {"seed": 0, "resamples": 100}
+
+
 def run(name: str, out=None, **params) -> StudyResult:
     """Study `name` with its parameters; with `out`, also written under that results root."""
     study = module(name)
+    known = [key for key in inspect.signature(study.run).parameters if key not in ("search_path", "frame")]
+    for key in params:
+        if key not in known:
+            raise StudyError(f"{name}: unknown parameter {key!r}{did_you_mean(key, known)} (known: {', '.join(known)})")
+    for key, least in LEAST.items():
+        value = params.get(key, least)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise StudyError(f"{name}: {key}: expected an integer of at least {least}, got {value!r}")
     result = study.run(**params)
     if out is not None:
         result.write(out, study.plot)
