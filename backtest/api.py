@@ -76,8 +76,9 @@ def run(
     `strategy`: a module, or any object with a strategy's attributes (`PARAMS`,
     `target_weights`, a docstring), used instead of the config's strategy section (`set`
     then sets its own parameters, e.g. {"strategy.params.months": 3}; a config without a
-    strategy section is fine then). With `out`, the run directory is written under it and
-    recorded in its registry (`RunResult.directory`).
+    strategy section is fine then), named by `backtest.strategy.rule_name`. With `out`, the run
+    directory is written under it and recorded in its registry (`RunResult.directory`); a rule
+    defined in memory (no file) is marked so in the manifest, and `rerun` refuses it.
     """
     from backtest.store import rundir
 
@@ -97,6 +98,7 @@ def sweep(
     set: Mapping[str, Any] | None = None,
     start: Any = None,
     end: Any = None,
+    strategy: Any = None,
     samples: int | None = None,
     seed: int | None = None,
     metric: str | None = None,
@@ -115,7 +117,8 @@ def sweep(
     notify: Callable[[str], None] | None = None,
 ):
     """Run the config over a grid of values: `grid` maps dotted keys to a list of values or a
-    spec ("5:20", "0:1:0.05", "a,b,c"), merged over the config's `sweep.grid`.
+    spec ("5:20", "0:1:0.05", "a,b,c"), merged over the config's `sweep.grid`. `strategy`: a
+    module imported from a file, used instead of the config's strategy section (as `run`).
 
     Guard rails: every sweep computes its winner's deflated Sharpe ratio; `split="START:END"`
     chooses in-sample and reports the winners after END; `walk_forward="train=30y,test=5y"`
@@ -127,7 +130,10 @@ def sweep(
     from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
     from backtest.sweeps.run import TOP_KEPT, removed_on_user_error
 
-    base = configs.read(config).derive(_changes(set, start, end))
+    base = configs.read(config)
+    if strategy is not None:
+        base = base.derive({"strategy": _strategy_section(strategy, in_memory_ok=False)})
+    base = base.derive(_changes(set, start, end))
     whole = base.validate()
     if out is not None:
         rundir.check_writable(out)
@@ -297,8 +303,22 @@ def _config(config: str | Path | Mapping, set, start, end, strategy):
     name, file and parameters: `set` then sets the object's own parameters)."""
     raw = configs.read(config)
     if strategy is not None:
-        raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
+        raw = raw.derive({"strategy": _strategy_section(strategy)})
     return raw.derive(_changes(set, start, end)).validate()
+
+
+def _strategy_section(strategy: Any, in_memory_ok: bool = True) -> dict:
+    """The strategy section a `strategy` object stands for: its name (`rule_name`), and its file
+    where it has one (a module), so that a rerun or a sweep loads it again. A rule defined in memory
+    has no file: a sweep, whose workers load the config's strategy, refuses it (`in_memory_ok`)."""
+    from backtest.errors import StrategyError
+    from backtest.strategy import rule_name
+
+    name, file = rule_name(strategy), getattr(strategy, "__file__", None)
+    if file is None and not in_memory_ok:
+        raise StrategyError(f"strategy: {name!r} is defined in memory (no file); a sweep runs a strategy from a file: "
+                            "save the rule as a .py file and pass the imported module, or set strategy.file")
+    return {"name": name, "file": str(Path(file).resolve())} if file else {"name": name}
 
 
 def _changes(set, start, end) -> list:

@@ -96,6 +96,57 @@ def test_a_dict_config_and_a_strategy_object(shared_data):
         backtest.run(config, strategy=rule, set={"strategy.params.assett": "ff_size:Lo 30"})
 
 
+def _hold(returns, params):
+    return pd.DataFrame({params.asset: [1.0]}, index=returns.index[:1])
+
+
+def test_a_rule_defined_in_memory_is_named_recorded_and_refused_by_rerun(shared_data, tmp_path):
+    """A SimpleNamespace rule: named by its NAME, else its function, else notebook_rule (never
+    "SimpleNamespace"); its run is marked in memory, and rerun says why it cannot load it."""
+    from backtest import Param
+
+    params = (Param("asset", "series", "ff_size:Hi 30"),)
+    rule = types.SimpleNamespace(__doc__="Hold the asset.", PARAMS=params, target_weights=_hold)
+    result = backtest.run(CONFIG, strategy=rule, out=tmp_path, **PERIOD)
+    assert result.strategy.leg.strategy.name == "_hold" == result.config["strategy"]["name"]
+    assert "SimpleNamespace" not in json.dumps(result.summary()) and result.run_id.startswith("_hold-")
+    assert result.significance["verdict"].startswith("_hold ")
+    assert json.loads((result.directory / "manifest.json").read_text())["strategy_in_memory"] is True
+    rerun = CliRunner().invoke(main, ["rerun", result.run_id, "--out", str(tmp_path)])
+    assert rerun.exit_code == 2 and rerun.stdout == ""
+    assert rerun.stderr.splitlines() == [f"error: run {result.run_id}: its strategy '_hold' was defined in memory "
+                                         "(strategy= in Python, no file), so it cannot be rerun from the registry; "
+                                         "save the rule as a .py file and run it again"]
+    named = types.SimpleNamespace(NAME="hold_large", PARAMS=params, target_weights=_hold)
+    anonymous = types.SimpleNamespace(PARAMS=params, target_weights=lambda returns, p: _hold(returns, p))
+    assert [backtest.run(CONFIG, strategy=r, **PERIOD).strategy.leg.strategy.name for r in (named, anonymous)] == ["hold_large", "notebook_rule"]
+    with pytest.raises(StrategyError, match="'notebook_rule' is defined in memory .*a sweep runs a strategy from a file"):
+        backtest.sweep(CONFIG, {"strategy.params.asset": ["ff_size:Hi 30", "ff_size:Lo 30"]}, strategy=anonymous, **PERIOD)
+
+
+def test_a_rule_module_from_a_file_runs_reruns_and_sweeps(shared_data, tmp_path):
+    """A module imported from a file: its file is recorded (rerun loads it again) and `sweep`
+    takes it; the sweep's combination equals the run."""
+    import importlib.util
+
+    path = tmp_path / "hold_rule.py"
+    path.write_text('"""Hold the asset."""\nimport pandas as pd\nfrom backtest import Param\n\n'
+                    'PARAMS = (Param("asset", "series", "ff_size:Hi 30"),)\n\n\n'
+                    'def target_weights(returns, params):\n    return pd.DataFrame({params.asset: [1.0]}, index=returns.index[:1])\n')
+    spec = importlib.util.spec_from_file_location("hold_rule", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = backtest.run(CONFIG, strategy=module, out=tmp_path / "results", **PERIOD)
+    assert result.config["strategy"]["name"] == "hold_rule" and result.config["strategy"]["file"] == str(path.resolve())
+    assert json.loads((result.directory / "manifest.json").read_text())["strategy_in_memory"] is False
+    rerun = CliRunner().invoke(main, ["rerun", result.run_id, "--out", str(tmp_path / "results")])
+    assert rerun.exit_code == 0, rerun.output
+    swept = backtest.sweep(CONFIG, {"strategy.params.asset": ["ff_size:Lo 30", "ff_size:Hi 30"]}, strategy=module, **PERIOD)
+    sharpe = swept.table.set_index("strategy.params.asset")["sharpe"]
+    assert sharpe["ff_size:Hi 30"] == pytest.approx(result.stats["sharpe"], rel=1e-9)
+    assert sharpe["ff_size:Lo 30"] != pytest.approx(result.stats["sharpe"], rel=1e-3)
+
+
 def test_load_is_what_a_run_reads(shared_data):
     frame = backtest.load(["ff_size:Lo 30", "etf_tr:SPY"], start="2001-01-01", end="2001-12-31")
     assert list(frame.columns) == ["ff_size:Lo 30", "etf_tr:SPY"] and frame.notna().all().all()
