@@ -40,7 +40,7 @@ LEAST = {"seed": 0, "resamples": 100}
 def run(name: str, out=None, **params) -> StudyResult:
     """Study `name` with its parameters; with `out`, also written under that results root."""
     study = module(name)
-    known = [key for key in inspect.signature(study.run).parameters if key not in ("search_path", "frame")]
+    known = list(inspect.signature(study.run).parameters)
     for key in params:
         if key not in known:
             raise StudyError(f"{name}: unknown parameter {key!r}{did_you_mean(key, known)} (known: {', '.join(known)})")
