@@ -8,7 +8,8 @@
     backtest.study.first10(...), .january, .rates, .sectors, .ytd              -> StudyResult
 
 `config` is a YAML file's path or a dict with the YAML's shape; `set` a dict of dotted keys to
-values (`{"strategy.params.lookback": 7}`), as `--set` on the command line. Every function
+values (`{"strategy.params.lookback": 7}`), or "key=value" texts (one, or a list) as `--set` on
+the command line takes them. Every function
 computes in memory and writes nothing unless `out` names a results root; there it writes and
 records exactly as the command line does. Bad input raises a `backtest.errors.UserError`
 (ConfigError, DataError, StrategyError, ...) whose message names the file, key or date.
@@ -76,8 +77,9 @@ def run(
     `strategy`: a module, or any object with a strategy's attributes (`PARAMS`,
     `target_weights`, a docstring), used instead of the config's strategy section (`set`
     then sets its own parameters, e.g. {"strategy.params.months": 3}; a config without a
-    strategy section is fine then). With `out`, the run directory is written under it and
-    recorded in its registry (`RunResult.directory`).
+    strategy section is fine then), named by `backtest.strategy.rule_name`. With `out`, the run
+    directory is written under it and recorded in its registry (`RunResult.directory`); a rule
+    defined in memory (no file) is marked so in the manifest, and `rerun` refuses it.
     """
     resolved = _config(config, set, start, end, strategy)
     if out is not None:
@@ -95,6 +97,7 @@ def sweep(
     set: Mapping[str, Any] | None = None,
     start: Any = None,
     end: Any = None,
+    strategy: Any = None,
     samples: int | None = None,
     seed: int | None = None,
     metric: str | None = None,
@@ -113,7 +116,8 @@ def sweep(
     notify: Callable[[str], None] | None = None,
 ):
     """Run the config over a grid of values: `grid` maps dotted keys to a list of values or a
-    spec ("5:20", "0:1:0.05", "a,b,c"), merged over the config's `sweep.grid`.
+    spec ("5:20", "0:1:0.05", "a,b,c"), merged over the config's `sweep.grid`. `strategy`: a
+    module imported from a file, used instead of the config's strategy section (as `run`).
 
     Guard rails: every sweep computes its winner's deflated Sharpe ratio; `split="START:END"`
     chooses in-sample and reports the winners after END; `walk_forward="train=30y,test=5y"`
@@ -125,7 +129,10 @@ def sweep(
     from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
     from backtest.sweeps.run import TOP_KEPT, removed_on_user_error
 
-    base = configs.read(config).derive(configs.overrides(set, start, end))
+    base = configs.read(config)
+    if strategy is not None:
+        base = base.derive({"strategy": _strategy_section(strategy, in_memory_ok=False)})
+    base = base.derive(_changes(set, start, end))
     whole = base.validate()
     if out is not None:
         check_writable(out)
@@ -274,9 +281,24 @@ def load(
     ids = [series_ids] if isinstance(series_ids, str) else list(series_ids)
     for series_id in ids:
         data.check_series_id(series_id, catalogs)
-    period = tuple(None if d is None else pd.Timestamp(d) for d in (start, end))
+    period = (_date(start, "start"), _date(end, "end"))
+    if None not in period and period[0] > period[1]:
+        raise ConfigError(f"start {period[0].date()} is after end {period[1].date()}")
     returns, _ = data.align_calendars(data.load_returns(ids, from_config.search_path(section, base_dir), period, catalogs))
+    if returns.empty:  # as a run's period with no dates says
+        span = f"{start or 'the first date'} to {end or 'the last date'}"
+        raise ConfigError(f"start, end: no common trading dates of {', '.join(ids)} from {span}")
     return returns
+
+
+def _date(value: Any, key: str) -> pd.Timestamp | None:
+    """A date argument as a Timestamp, or a ConfigError naming `key`."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{key}: {value!r} is not a date (YYYY-MM-DD): {exc}") from None
 
 
 def _config(config: str | Path | Mapping, set, start, end, strategy):
@@ -284,5 +306,34 @@ def _config(config: str | Path | Mapping, set, start, end, strategy):
     name, file and parameters: `set` then sets the object's own parameters)."""
     raw = configs.read(config)
     if strategy is not None:
-        raw = raw.derive({"strategy": {"name": getattr(strategy, "__name__", type(strategy).__name__).rsplit(".", 1)[-1]}})
-    return raw.derive(configs.overrides(set, start, end)).validate()
+        raw = raw.derive({"strategy": _strategy_section(strategy)})
+    return raw.derive(_changes(set, start, end)).validate()
+
+
+def _strategy_section(strategy: Any, in_memory_ok: bool = True) -> dict:
+    """The strategy section a `strategy` object stands for: its name (`rule_name`), and its file
+    where it has one (a module), so that a rerun or a sweep loads it again. A rule defined in memory
+    has no file: a sweep, whose workers load the config's strategy, refuses it (`in_memory_ok`)."""
+    from backtest.errors import StrategyError
+    from backtest.strategy import rule_name
+
+    name, file = rule_name(strategy), getattr(strategy, "__file__", None)
+    if file is None and not in_memory_ok:
+        raise StrategyError(f"strategy: {name!r} is defined in memory (no file); a sweep runs a strategy from a file: "
+                            "save the rule as a .py file and pass the imported module, or set strategy.file")
+    return {"name": name, "file": str(Path(file).resolve())} if file else {"name": name}
+
+
+def _changes(set, start, end) -> list:
+    """`set` (a mapping of dotted keys to values, one "key=value" text, or a list of texts or
+    pairs) and the period, as changes for `RawConfig.derive`."""
+    from backtest.sweeps.grid import plain
+
+    if isinstance(set, str):
+        set = [set]
+    elif isinstance(set, Mapping):
+        set = {key: plain(value) for key, value in set.items()}
+    elif set is not None and not isinstance(set, (list, tuple)):
+        raise ConfigError(f"set: expected a mapping of dotted keys to values, a 'key=value' text or a list of them, "
+                          f"got {type(set).__name__}")
+    return configs.overrides(set, start, end)

@@ -17,7 +17,7 @@ import pandas as pd
 from backtest import data, stats
 from backtest.config import Config, StatsSection, StrategyBlock
 from backtest.engine import price_levels
-from backtest.errors import ConfigError, UserError
+from backtest.errors import ConfigError, StrategyError, UserError
 from backtest.stats.conventions import AUTO, Conventions, risk_free_coverage
 from backtest.stats.significance import MIN_RETURNS
 from backtest.strategy import Strategy, load_strategy, strategy_from
@@ -84,7 +84,11 @@ def resolve_leg(block: StrategyBlock, key: str, config: Config, strategy: Any = 
             file = Path(block.file)
             file = file if file.is_absolute() else config.base_dir / file
         loaded = load_strategy(block.name, file, where=where)
-    return Leg(key, loaded, loaded.resolve_params(block.params, where=f"{where}.params", catalogs=catalogs(config)))
+    leg = Leg(key, loaded, loaded.resolve_params(block.params, where=f"{where}.params", catalogs=catalogs(config)))
+    if not leg.series:
+        raise StrategyError(f"{where}: strategy {loaded.name!r} ({loaded.source}) trades no series: a strategy must trade at "
+                            "least one (declare a Param of kind series, series_list or weights, without signal=True)")
+    return leg
 
 
 def search_path(config: Config) -> list[Path] | None:

@@ -141,6 +141,10 @@ def rerun(record: RunRecord) -> RerunReport:
         raise RegistryError(f"run {record.id}: no run directory recorded")
     run_dir = Path(record.path)
     manifest = _read_json(run_dir / "manifest.json", record.id)
+    if manifest.get("strategy_in_memory"):
+        name = ((record.config or {}).get("strategy") or {}).get("name")
+        raise RegistryError(f"run {record.id}: its strategy {name!r} was defined in memory (strategy= in Python, no file), "
+                            "so it cannot be rerun from the registry; save the rule as a .py file and run it again")
     stored = _read_json(run_dir / "stats.json", record.id)
     config = validate(dict(record.config), source=f"run {record.id} (config.yaml)",
                       base_dir=manifest.get("config_dir") or ".")

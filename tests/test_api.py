@@ -96,12 +96,93 @@ def test_a_dict_config_and_a_strategy_object(shared_data):
         backtest.run(config, strategy=rule, set={"strategy.params.assett": "ff_size:Lo 30"})
 
 
+def _hold(returns, params):
+    return pd.DataFrame({params.asset: [1.0]}, index=returns.index[:1])
+
+
+def test_a_rule_defined_in_memory_is_named_recorded_and_refused_by_rerun(shared_data, tmp_path):
+    """A SimpleNamespace rule: named by its NAME, else its function, else notebook_rule (never
+    "SimpleNamespace"); its run is marked in memory, and rerun says why it cannot load it."""
+    from backtest import Param
+
+    params = (Param("asset", "series", "ff_size:Hi 30"),)
+    rule = types.SimpleNamespace(__doc__="Hold the asset.", PARAMS=params, target_weights=_hold)
+    result = backtest.run(CONFIG, strategy=rule, out=tmp_path, **PERIOD)
+    assert result.strategy.leg.strategy.name == "_hold" == result.config["strategy"]["name"]
+    assert "SimpleNamespace" not in json.dumps(result.summary()) and result.run_id.startswith("_hold-")
+    assert result.significance["verdict"].startswith("_hold ")
+    assert json.loads((result.directory / "manifest.json").read_text())["strategy_in_memory"] is True
+    rerun = CliRunner().invoke(main, ["rerun", result.run_id, "--out", str(tmp_path)])
+    assert rerun.exit_code == 2 and rerun.stdout == ""
+    assert rerun.stderr.splitlines() == [f"error: run {result.run_id}: its strategy '_hold' was defined in memory "
+                                         "(strategy= in Python, no file), so it cannot be rerun from the registry; "
+                                         "save the rule as a .py file and run it again"]
+    named = types.SimpleNamespace(NAME="hold_large", PARAMS=params, target_weights=_hold)
+    anonymous = types.SimpleNamespace(PARAMS=params, target_weights=lambda returns, p: _hold(returns, p))
+    assert [backtest.run(CONFIG, strategy=r, **PERIOD).strategy.leg.strategy.name for r in (named, anonymous)] == ["hold_large", "notebook_rule"]
+    with pytest.raises(StrategyError, match="'notebook_rule' is defined in memory .*a sweep runs a strategy from a file"):
+        backtest.sweep(CONFIG, {"strategy.params.asset": ["ff_size:Hi 30", "ff_size:Lo 30"]}, strategy=anonymous, **PERIOD)
+
+
+def test_a_rule_module_from_a_file_runs_reruns_and_sweeps(shared_data, tmp_path):
+    """A module imported from a file: its file is recorded (rerun loads it again) and `sweep`
+    takes it; the sweep's combination equals the run."""
+    import importlib.util
+
+    path = tmp_path / "hold_rule.py"
+    path.write_text('"""Hold the asset."""\nimport pandas as pd\nfrom backtest import Param\n\n'
+                    'PARAMS = (Param("asset", "series", "ff_size:Hi 30"),)\n\n\n'
+                    'def target_weights(returns, params):\n    return pd.DataFrame({params.asset: [1.0]}, index=returns.index[:1])\n')
+    spec = importlib.util.spec_from_file_location("hold_rule", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = backtest.run(CONFIG, strategy=module, out=tmp_path / "results", **PERIOD)
+    assert result.config["strategy"]["name"] == "hold_rule" and result.config["strategy"]["file"] == str(path.resolve())
+    assert json.loads((result.directory / "manifest.json").read_text())["strategy_in_memory"] is False
+    rerun = CliRunner().invoke(main, ["rerun", result.run_id, "--out", str(tmp_path / "results")])
+    assert rerun.exit_code == 0, rerun.output
+    swept = backtest.sweep(CONFIG, {"strategy.params.asset": ["ff_size:Lo 30", "ff_size:Hi 30"]}, strategy=module, **PERIOD)
+    sharpe = swept.table.set_index("strategy.params.asset")["sharpe"]
+    assert sharpe["ff_size:Hi 30"] == pytest.approx(result.stats["sharpe"], rel=1e-9)
+    assert sharpe["ff_size:Lo 30"] != pytest.approx(result.stats["sharpe"], rel=1e-3)
+
+
 def test_load_is_what_a_run_reads(shared_data):
     frame = backtest.load(["ff_size:Lo 30", "etf_tr:SPY"], start="2001-01-01", end="2001-12-31")
     assert list(frame.columns) == ["ff_size:Lo 30", "etf_tr:SPY"] and frame.notna().all().all()
     assert frame.index[0] == pd.Timestamp("2001-01-02") and frame.index[-1] == pd.Timestamp("2001-12-31")
     spy = pd.read_csv(shared_data / "etfs_total_return" / "SPY.csv", index_col="date", parse_dates=True)["close"]
     np.testing.assert_allclose(frame["etf_tr:SPY"], (spy / spy.shift(1) - 1).reindex(frame.index), rtol=1e-12)
+
+
+def test_load_refuses_bad_periods_by_name(shared_data):
+    """A date that does not exist, start after end, a period with no data: a ConfigError naming
+    the argument (never a pandas error, never an empty frame)."""
+    with pytest.raises(ConfigError, match=r"^start: '2020-13-01' is not a date"):
+        backtest.load(["ff_size:Lo 30"], start="2020-13-01")
+    with pytest.raises(ConfigError, match=r"^end: 'soon' is not a date"):
+        backtest.load(["ff_size:Lo 30"], end="soon")
+    with pytest.raises(ConfigError, match=r"^start 2021-01-01 is after end 2020-01-01"):
+        backtest.load(["ff_size:Lo 30"], start="2021-01-01", end="2020-01-01")
+    with pytest.raises(ConfigError, match=r"no common trading dates of ff_size:Lo 30 from 2200-01-01 to the last date"):
+        backtest.load(["ff_size:Lo 30"], start="2200-01-01")
+    assert list(backtest.load("ff_size:Lo 30", start="2020-01-02", end="2020-01-02").index) == [pd.Timestamp("2020-01-02")]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"resamples": 0}, "first10: resamples: expected an integer of at least 100, got 0"),
+    ({"resamples": 99}, "first10: resamples: expected an integer of at least 100, got 99"),
+    ({"seed": -1}, "first10: seed: expected an integer of at least 0, got -1"),
+    ({"resamples": "many"}, "first10: resamples: expected an integer of at least 100, got 'many'"),
+    ({"lookbak": 5}, "first10: unknown parameter 'lookbak' (did you mean 'lookback'?)"),
+])
+def test_study_parameters_are_checked_as_on_the_command_line(params, message):
+    """Checked before any data is read: no shared data needed."""
+    from backtest.study import StudyError
+
+    with pytest.raises(StudyError) as err:
+        backtest.study.first10(**params)
+    assert str(err.value).startswith(message)
 
 
 def test_sweep_in_memory(shared_data, tmp_path, monkeypatch):
@@ -122,6 +203,23 @@ def test_sweep_in_memory(shared_data, tmp_path, monkeypatch):
     assert repr(result) == (f"<SweepResult {result.plan.sweep_id}: 6 combinations over lookback (3) x tilt (2); best sharpe "
                             f"{winner['sharpe']:.4g} at lookback={winner['strategy.params.lookback']:g}, "
                             f"tilt={winner['strategy.params.tilt']:g}>")
+
+
+def test_set_and_grid_take_what_python_callers_pass(run_1990s, shared_data):
+    """`set=`: a mapping (numpy values too), one "key=value" text or a list of them, all the same
+    run; `grid=`: ranges and numpy arrays as well as lists."""
+    for given in ("strategy.params.lookback=7", ["strategy.params.lookback=7"], {"strategy.params.lookback": np.int64(7)}):
+        result = backtest.run(CONFIG, set=given, **PERIOD)
+        assert result.config["strategy"]["params"]["lookback"] == 7, given
+        pd.testing.assert_series_equal(result.stats, run_1990s.stats)
+    with pytest.raises(ConfigError, match="set: expected a mapping of dotted keys to values"):
+        backtest.run(CONFIG, set=7, **PERIOD)
+    swept = backtest.sweep(CONFIG, {"strategy.params.lookback": range(6, 8), "strategy.params.tilt": np.linspace(0.5, 0.7, 2)}, **PERIOD)
+    table = swept.table
+    assert sorted(zip(table["strategy.params.lookback"], table["strategy.params.tilt"])) == [(6, 0.5), (6, 0.7), (7, 0.5), (7, 0.7)]
+    assert run_1990s.config["strategy"]["params"]["tilt"] == 0.7  # the run above is one of the combinations
+    row = table.query("`strategy.params.lookback` == 7 and `strategy.params.tilt` == 0.7")
+    assert row["sharpe"].item() == pytest.approx(run_1990s.stats["sharpe"], rel=1e-9)
 
 
 def test_compare_and_check_take_results_and_configs(run_1990s, shared_data):

@@ -9,14 +9,19 @@ import click
 
 from backtest.cli.output import console, options, print_wide, table
 
-# options every study takes
+# options every study takes, ytd included
+_output_options = options(
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the study is written to OUT/study-<name>-<...>/."),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON object (returns as fractions, NaN as null)."),
+)
+
+# options of the studies that test their groups over a period
 _study_options = options(
     click.option("--start", metavar="DATE", help="First date (YYYY-MM-DD) of the period studied."),
     click.option("--end", metavar="DATE", help="Last date (YYYY-MM-DD) of the period studied."),
     click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap and the permutations."),
     click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True, help="Bootstrap resamples and permutations."),
-    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True, help="Results root: the study is written to OUT/study-<name>-<...>/."),
-    click.option("--json", "as_json", is_flag=True, help="Print one JSON object (returns as fractions, NaN as null)."),
+    _output_options,
 )
 
 # the series of the studies of small vs large caps
@@ -96,15 +101,16 @@ def study_sectors(as_json, out, **params):
 @study.command("ytd")
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
 @click.option("--as-of", "as_of", required=True, metavar="DATE", help="Date (YYYY-MM-DD); the last close on or before it is used.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def study_ytd(ids, as_of, as_json):
+@_output_options
+def study_ytd(ids, as_of, as_json, out):
     """Year-to-date returns of series IDs as of a date (previous year's last close to that close)."""
     from backtest import study
     from backtest.study import year_to_date
 
-    result = study.ytd(ids, as_of)
+    result = study.ytd(ids, as_of, out=out)
     if as_json:
-        click.echo(json.dumps(result))
+        click.echo(json.dumps(result.to_json()))
         return
     for line in year_to_date.lines(result):
         click.echo(line)
+    click.echo(f"Results: {result.directory}")

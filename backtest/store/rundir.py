@@ -82,6 +82,8 @@ def manifest(result) -> dict:
         **environment(),
         # relative strategy files and data paths in config.yaml resolve against it (rerun)
         "config_dir": str(prepared.config.base_dir.resolve()),
+        # a rule passed as an object with no file (`backtest.run(..., strategy=rule)`): no rerun
+        "strategy_in_memory": result.strategy.leg.strategy.in_memory,
         "data_files": data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs),
         "return_types": result.return_types,
         "calendar": {

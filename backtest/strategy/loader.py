@@ -30,6 +30,7 @@ calls `target_weights` on the host once per distinct parameter set):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -59,6 +60,7 @@ class Strategy:
     target_weights_fn: Callable[[pd.DataFrame, SimpleNamespace], pd.DataFrame] = field(repr=False)
     source: str = ""
     kernel_form: tuple[Callable, Callable] | None = field(default=None, repr=False)  # (kernel_tables, kernel_weights)
+    in_memory: bool = False  # defined in a notebook or script, in no file: a rerun cannot load it again
 
     def resolve_params(self, values: dict[str, Any] | None, where: str = "strategy.params",
                        catalogs: Sequence = ()) -> SimpleNamespace:
@@ -191,9 +193,7 @@ def _from_module(module: Any, name: str, source: str) -> Strategy:
     fn = getattr(module, "target_weights", None)
     if not callable(fn):
         raise StrategyError(f"strategy {name!r} ({source}): no target_weights(returns, params) function")
-    params = tuple(getattr(module, "PARAMS", ()))
-    if not all(isinstance(p, Param) for p in params):
-        raise StrategyError(f"strategy {name!r} ({source}): PARAMS must be a sequence of backtest.strategy.Param")
+    params = _declared_params(getattr(module, "PARAMS", ()), f"strategy {name!r} ({source})")
     doc = inspect.cleandoc(module.__doc__ or "").strip()
     if hasattr(module, "LOOKBACK"):
         raise StrategyError(f"strategy {name!r} ({source}): LOOKBACK is no longer read: declare the history on the "
@@ -208,16 +208,40 @@ def _from_module(module: Any, name: str, source: str) -> Strategy:
                     kernel_form=form if form[0] is not None else None)
 
 
+def _declared_params(declared: Any, who: str) -> tuple[Param, ...]:
+    """A strategy's PARAMS, checked: a sequence of Param with distinct names."""
+    if not isinstance(declared, (list, tuple)) or not all(isinstance(p, Param) for p in declared):
+        got = f" (got {type(declared).__name__})" if not isinstance(declared, (list, tuple)) else ""
+        raise StrategyError(f"{who}: PARAMS must be a sequence (tuple or list) of backtest.strategy.Param{got}")
+    params = tuple(declared)
+    names = [p.name for p in params]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise StrategyError(f"{who}: PARAMS declares parameter {twice!r} twice; each parameter needs its own name")
+    return params
+
+
+def rule_name(obj: Any) -> str:
+    """The name of a rule given as an object: its `NAME`, else its own name (a module's, a
+    class's), else its target_weights function's where that is not "target_weights", else
+    "notebook_rule"."""
+    name = getattr(obj, "NAME", None) or getattr(obj, "__name__", None)
+    if not name:
+        function = getattr(getattr(obj, "target_weights", None), "__name__", "")
+        name = function if function not in ("", "target_weights", "<lambda>") else "notebook_rule"
+    return str(name).rsplit(".", 1)[-1]
+
+
 def strategy_from(obj: Any, name: str | None = None, where: str = "strategy") -> Strategy:
     """A strategy from an object that has a strategy module's attributes (`PARAMS`,
     `target_weights`, a docstring, optionally `kernel_tables` and `kernel_weights`): a module imported or built in a
-    notebook, a class, a SimpleNamespace. Its name: `name`, else the object's own."""
+    notebook, a class, a SimpleNamespace. Its name: `name`, else `rule_name(obj)`. A rule in no
+    file (no `__file__`) is marked `in_memory`."""
     if isinstance(obj, Strategy):
         return obj
-    own = getattr(obj, "__name__", None) or type(obj).__name__
-    name = name or own.rsplit(".", 1)[-1]
-    source = getattr(obj, "__file__", None) or f"<{own}>"
-    return _from_module(obj, name, source)
+    name = name or rule_name(obj)
+    file = getattr(obj, "__file__", None)
+    return dataclasses.replace(_from_module(obj, name, file or f"<{name}, defined in memory>"), in_memory=not file)
 
 
 def load_strategy(name: str | None = None, file: str | Path | None = None, where: str = "strategy") -> Strategy:

@@ -50,6 +50,8 @@ class Param:
             raise ValueError(f"parameter {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
         if self.history is not None and (self.kind != "int" or self.history not in HISTORY_UNITS):
             raise ValueError(f"parameter {self.name!r}: history is for int parameters, one of {HISTORY_UNITS}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"parameter {self.name!r}: min {self.min} is above max {self.max}")
         if self.signal and self.kind not in ("series", "series_list"):
             raise ValueError(f"parameter {self.name!r}: signal is for series and series_list parameters")
 

@@ -6,16 +6,19 @@
     sectors(...)   monthly cyclicals minus defensives by rate regime and last month's small-cap lead
     ytd(ids, as_of)  year-to-date returns as of a date
 
-Each of the first four returns a `StudyResult`: `.rows` (one row per year or month), `.summary`
+Each returns a `StudyResult`: `.rows` (one row per year, month, or for ytd series), `.summary`
 (groups x statistics, with bootstrap intervals), `.tests` (each comparison: permutation p-value,
-Holm and Benjamini-Hochberg adjusted, a plain-words verdict), `.figures` (the JSON "summary"
-object); with `out=` it also writes
+Holm and Benjamini-Hochberg adjusted, a plain-words verdict; ytd has no groups and no tests, so
+both are empty), `.figures` (the JSON "summary" object); with `out=` it also writes
 `<out>/study-<name>-<...>/`. Shared pieces: `common` (data, calendars, output), `stats`
 (bootstrap CI, permutation test, verdicts), `yearly` (years split into a head and the rest).
 """
 
 import importlib
+import inspect
+import numbers
 
+from backtest.errors import did_you_mean
 from backtest.io import check_writable
 from backtest.study.common import StudyError, StudyResult
 
@@ -31,11 +34,23 @@ def module(name: str):
     return importlib.import_module(f"backtest.study.{MODULES[name]}")
 
 
+# the least value of the integer parameters every study takes (as the command line's options)
+LEAST = {"seed": 0, "resamples": 100}
+
+
 def run(name: str, out=None, **params) -> StudyResult:
     """Study `name` with its parameters; with `out`, also written under that results root."""
     if out is not None:
         check_writable(out)
     study = module(name)
+    known = list(inspect.signature(study.run).parameters)
+    for key in params:
+        if key not in known:
+            raise StudyError(f"{name}: unknown parameter {key!r}{did_you_mean(key, known)} (known: {', '.join(known)})")
+    for key, least in LEAST.items():
+        value = params.get(key, least)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise StudyError(f"{name}: {key}: expected an integer of at least {least}, got {value!r}")
     result = study.run(**params)
     if out is not None:
         result.write(out, study.plot)
@@ -66,12 +81,15 @@ def sectors(*, out=None, **params) -> StudyResult:
     return run("sectors", out, **params)
 
 
-def ytd(ids, as_of) -> dict:
-    """Year-to-date return of each series id from the previous year's last close to the last
-    close on or before `as_of`."""
+def ytd(ids, as_of, *, out=None) -> StudyResult:
+    """Year-to-date return of each series id (one id, or a list) from the previous year's last
+    close to the last close on or before `as_of`: one row per series (no groups, no tests)."""
     from backtest.study import year_to_date
 
-    return year_to_date.run(list(ids), as_of)
+    result = year_to_date.run([ids] if isinstance(ids, str) else list(ids), as_of)
+    if out is not None:
+        result.write(out)
+    return result
 
 
 __all__ = ["STUDIES", "StudyError", "StudyResult", "first10", "january", "module", "rates", "run", "sectors", "ytd"]

@@ -1,9 +1,13 @@
-"""Grid values: `a:b` (integers), `a:b:step`, `v1,v2,...` or a YAML list -> the values of one axis."""
+"""Grid values: `a:b` (integers), `a:b:step`, `v1,v2,...`, a YAML list or any iterable -> the values of one axis."""
 
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from backtest.config import yaml_scalar
 from backtest.errors import ConfigError
@@ -18,11 +22,23 @@ def _number(text: str) -> decimal.Decimal | None:
     return value if value.is_finite() else None
 
 
+def plain(value: Any) -> Any:
+    """A value as plain Python: numpy scalars and arrays, pandas Index -> Python numbers and lists
+    (what the config, the sweep id and YAML files take)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, pd.Index)):
+        return value.tolist()
+    return value
+
+
 def parse_values(spec: Any, where: str = "grid") -> list:
     """Grid values from a spec: `a:b` (integers, inclusive), `a:b:step` (inclusive end within
-    rounding), `v1,v2,...` (YAML scalars), a YAML list, or a single value."""
-    if isinstance(spec, (list, tuple)):
-        values = list(spec)
+    rounding), `v1,v2,...` (YAML scalars), any other iterable of values (a list, tuple, range,
+    numpy array, pandas Index), or a single value (a mapping is one value: a weights parameter's)."""
+    spec = plain(spec)
+    if isinstance(spec, Iterable) and not isinstance(spec, (str, bytes, Mapping)):
+        values = [plain(v) for v in spec]
     elif not isinstance(spec, str):
         values = [spec]
     else:

@@ -53,7 +53,7 @@ SUBPROCESS_CASES = [
 
 def _args(case: dict, out: Path) -> list[str]:
     args = list(map(str, case["args"]))
-    return args if "--out" in args or args[0] == "data" else [*args, "--out", str(out)]  # `data` writes no results
+    return args if "--out" in args or args[0] in ("data", "strategies") else [*args, "--out", str(out)]  # these write no results
 
 
 def _check(case: dict, code: int, stdout: str, stderr: str, out: Path) -> None:

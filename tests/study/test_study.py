@@ -366,14 +366,35 @@ def test_cli_bad_input_one_line_exit_2(fake_data, tmp_path, args, needle):
     assert needle in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_cli_ytd(fake_data):
-    result = _cli("study", "ytd", "ff_size:Lo 30", "--as-of", "1995-01-08", "--json")  # a Sunday
+def test_cli_ytd(fake_data, tmp_path):
+    result = _cli("study", "ytd", "ff_size:Lo 30", "--as-of", "1995-01-08", "--json", "--out", str(tmp_path))  # a Sunday
     out = json.loads(result.output)["series"][0]
     s = fake_data["ff_size:Lo 30"]
     assert out["date_used"] == "1995-01-06" and out["base_date"] == "1994-12-30"
     assert out["ytd"] == pytest.approx(np.prod(1 + s["1995-01-02":"1995-01-06"]) - 1)
-    text = _cli("study", "ytd", "ff_size:Lo 30", "--as-of", "1995-01-08").output
+    text = _cli("study", "ytd", "ff_size:Lo 30", "--as-of", "1995-01-08", "--out", str(tmp_path)).output
     assert "1995-01-06" in text and "on or before 1995-01-08" in text
+
+
+def test_ytd_is_a_study_result_written_like_the_others(fake_data, tmp_path):
+    """ytd answers as every study does (.rows, .summary, .tests, study-ytd-<...>/ under --out),
+    and takes one id as a string as well as a list."""
+    s = fake_data["ff_size:Lo 30"]
+    expected = np.prod(1 + s["1995-01-02":"1995-01-06"]) - 1  # 1994's last close -> the Friday before the Sunday
+    one = study.ytd("ff_size:Lo 30", "1995-01-08")
+    assert isinstance(one, study.StudyResult)
+    assert one.rows["id"].tolist() == ["ff_size:Lo 30"]
+    assert one.rows["ytd"].iloc[0] == pytest.approx(expected)
+    assert one.summary.empty and one.tests.empty  # no groups, no comparisons
+    two = study.ytd(["ff_size:Lo 30", "ff_size:Hi 30"], "1995-01-08", out=tmp_path)
+    assert two.rows["id"].tolist() == ["ff_size:Lo 30", "ff_size:Hi 30"]
+    assert two.directory.parent == tmp_path and two.directory.name.startswith("study-ytd-")
+    assert pd.read_csv(two.directory / "rows.csv")["ytd"].tolist() == pytest.approx(two.rows["ytd"].tolist())
+    result = _cli("study", "ytd", "ff_size:Lo 30", "--as-of", "1995-01-08", "--out", str(tmp_path / "cli"))
+    assert result.exit_code == 0, result.output
+    (written,) = (tmp_path / "cli").iterdir()
+    assert written.name.startswith("study-ytd-") and f"Results: {written}" in result.output
+    assert json.loads((written / "study.json").read_text())["series"][0]["ytd"] == pytest.approx(expected)
 
 
 # --- real data ----------------------------------------------------------------------------------
@@ -455,7 +476,7 @@ def test_real_ytd_iwm_mid_january_2026(real_loader):
     s = load_returns(["etf:IWM"])["etf:IWM"].dropna()
     if s.index[-1] < pd.Timestamp("2026-01-16"):
         pytest.skip("the ETF data ends before 2026-01-16")
-    out = study.ytd(["etf:IWM"], "2026-01-16")["series"][0]
+    out = study.ytd(["etf:IWM"], "2026-01-16").rows.iloc[0]
     expected = np.prod(1 + s["2026-01-01":"2026-01-16"]) - 1
     assert out["ytd"] == pytest.approx(expected, abs=1e-12)
     assert out["base_date"] == str(s[:"2025-12-31"].index[-1].date())

@@ -105,6 +105,15 @@ def test_comma_lists_are_yaml_scalars():
     assert parse_values([1, 2, 2]) == [1, 2]
 
 
+def test_any_iterable_of_values_and_numpy_scalars():
+    """Python callers pass ranges, numpy arrays and pandas Indexes: their values, as plain Python."""
+    for spec, expected in [(range(5, 8), [5, 6, 7]), (np.linspace(0, 1, 3), [0.0, 0.5, 1.0]), (pd.Index([3, 4]), [3, 4]),
+                           ((0.5, 0.7), [0.5, 0.7]), (np.int64(7), [7]), (np.array(0.25), [0.25])]:
+        values = parse_values(spec)
+        assert values == expected and [type(v) for v in values] == [type(v) for v in expected], spec
+    assert parse_values({"ff_size:Lo 30": 1.0}) == [{"ff_size:Lo 30": 1.0}]  # a mapping is one value (weights)
+
+
 @pytest.mark.parametrize("spec", ["1:0", "0.5:1.0", "1:5:0", "1:5:-1"])
 def test_bad_ranges_are_user_errors(spec):
     with pytest.raises(ConfigError):
