@@ -77,12 +77,15 @@ def deflated_sharpe(excess: np.ndarray, trials: int, trial_variance: float, peri
 def parse_split(text: str) -> tuple[dt.date | None, dt.date]:
     """'1926-01-01:1999-12-31' (or ':1999-12-31') -> in-sample start and end dates."""
     start, sep, end = str(text).partition(":")
-    try:
-        if not sep or not end:
-            raise ValueError
-        return (dt.date.fromisoformat(start) if start else None), dt.date.fromisoformat(end)
-    except ValueError:
-        raise ConfigError(f"--split {text!r}: expected IN_SAMPLE_START:IN_SAMPLE_END, e.g. 1926-01-01:1999-12-31") from None
+    if not sep or not end or not all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in filter(None, (start, end))):
+        raise ConfigError(f"--split {text!r}: expected IN_SAMPLE_START:IN_SAMPLE_END, e.g. 1926-01-01:1999-12-31")
+    dates = []
+    for date in (start, end):
+        try:
+            dates.append(dt.date.fromisoformat(date) if date else None)
+        except ValueError as exc:  # well formed, but no such day (1999-02-30)
+            raise ConfigError(f"--split {text!r}: {date} is not a date ({exc})") from None
+    return dates[0], dates[1]
 
 
 def parse_walk_forward(text: str) -> tuple[pd.DateOffset, pd.DateOffset]:
