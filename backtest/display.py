@@ -85,14 +85,18 @@ def conventions_line(conventions: dict) -> str:
 
 
 def significance_lines(block: dict) -> list[str]:
-    """The `"significance"` object (`backtest.stats.edge.significance`): its verdict, then its figures."""
-    lo, hi = block["sharpe_ci"]
-    dlo, dhi = block["sharpe_difference_ci"]
+    """The `"significance"` object (`backtest.stats.edge.significance`): its verdict, then its figures
+    ("–" where a figure is missing: NaN in memory, null once saved)."""
+    def number(key: str, spec: str, index: int | None = None) -> str:
+        value = block[key] if index is None else block[key][index]
+        return "–" if value is None or not math.isfinite(value) else format(value, spec)
+
     boot = block["bootstrap"]
     return [
         f"Significance: {block['verdict']}",
-        f"  Sharpe {block['sharpe']:.3f} (95 % {lo:.3f} … {hi:.3f}) vs {block['benchmark_sharpe']:.3f}; difference "
-        f"{block['sharpe_difference']:+.3f} (95 % {dlo:+.3f} … {dhi:+.3f}); P(true Sharpe > the other's observed) = "
-        f"{block['probabilistic_sharpe']:.2f}; Newey-West t with {block['lags']} lags; stationary bootstrap "
-        f"{boot['resamples']:,} resamples, mean block {boot['mean_block']:g}, seed {boot['seed']}",
+        f"  Sharpe {number('sharpe', '.3f')} (95 % {number('sharpe_ci', '.3f', 0)} … {number('sharpe_ci', '.3f', 1)}) vs "
+        f"{number('benchmark_sharpe', '.3f')}; difference {number('sharpe_difference', '+.3f')} (95 % "
+        f"{number('sharpe_difference_ci', '+.3f', 0)} … {number('sharpe_difference_ci', '+.3f', 1)}); P(true Sharpe > the "
+        f"other's observed) = {number('probabilistic_sharpe', '.2f')}; Newey-West t with {block['lags']} lags; stationary "
+        f"bootstrap {boot['resamples']:,} resamples, mean block {boot['mean_block']:g}, seed {boot['seed']}",
     ]

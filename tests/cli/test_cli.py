@@ -1,6 +1,7 @@
 """`backtest run` end to end on the real data, tied to independent computations."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -246,3 +247,19 @@ def test_run_loads_no_plotting_statistics_or_cluster_library(shared_data, tmp_pa
     assert run.stderr.strip().splitlines()[-1] == "['pandas']", run.stderr
     helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert helped.stderr.strip() == "[]", helped.stderr
+
+
+def test_a_run_too_short_for_intervals_prints_and_reports_dashes(shared_data, tmp_path, monkeypatch):
+    """Four sessions give Sharpe ratios but no bootstrap intervals (NaN, null once saved): the
+    table, the significance line and the report show "–" where the report used to crash."""
+    monkeypatch.chdir(REPO_ROOT)
+    args = ["run", "configs/january_effect.yaml", "--start", "2020-01-02", "--end", "2020-01-07", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, [*args, "--report"])
+    assert result.exit_code == 0, result.output
+    assert "(95 % – … –) vs" in " ".join(result.output.split())
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    stats = json.loads((run_dir / "stats.json").read_text())
+    assert stats["significance"]["sharpe_ci"] == [None, None] and math.isfinite(stats["significance"]["sharpe"])
+    assert "(95 % – … –) vs" in (run_dir / "report.html").read_text()
+    again = CliRunner().invoke(main, ["report", run_dir.name, "--out", str(tmp_path), "--html", str(tmp_path / "again.html")])
+    assert again.exit_code == 0, again.output
