@@ -25,18 +25,18 @@ from backtest.store.registry import RegistryError, RunRecord
 class Change:
     """One input that differs from the recorded run's."""
 
-    what: str  # "data file" | "package" | "python" | "git commit"
+    what: str  # "data file" | "strategy file" | "package" | "python" | "git commit"
     name: str  # the file, package, ...
     old: str | None
     new: str | None
 
     def describe(self) -> str:
-        if self.what == "data file":
+        if self.what in ("data file", "strategy file"):
             if self.old is None:
-                return f"data file {self.name}: newly read (sha256 {self.new})"
+                return f"{self.what} {self.name}: newly read (sha256 {self.new})"
             if self.new is None:
-                return f"data file {self.name}: no longer read (sha256 was {self.old})"
-            return f"data file {self.name}: sha256 {self.old} -> {self.new}"
+                return f"{self.what} {self.name}: no longer read (sha256 was {self.old})"
+            return f"{self.what} {self.name}: sha256 {self.old} -> {self.new}"
         return f"{self.what} {self.name}".strip() + f": {self.old} -> {self.new}"
 
 
@@ -60,27 +60,24 @@ class RerunReport:
     def identical(self) -> bool:
         return not self.differences
 
-    @property
-    def data_changed(self) -> bool:
-        return any(c.what == "data file" for c in self.changes)
 
-
-def data_changes(old: dict[str, str], new: dict[str, str]) -> list[Change]:
-    """Differences between two {path: sha256} maps. A file found at a new path with the old
-    content is no change; at a new path with new content, it is named with both paths."""
+def data_changes(old: dict[str, str], new: dict[str, str], what: str = "data file") -> list[Change]:
+    """Differences between two {path: sha256} maps of input files (`what`). A file found at a
+    new path with the old content is no change; at a new path with new content, it is named with
+    both paths."""
     changes = []
     moved_from = {Path(p).name: p for p in old if p not in new}
     for path, sha in new.items():
         if path in old:
             if old[path] != sha:
-                changes.append(Change("data file", path, old[path], sha))
+                changes.append(Change(what, path, old[path], sha))
             continue
         was = moved_from.pop(Path(path).name, None)
         if was is None:
-            changes.append(Change("data file", path, None, sha))
+            changes.append(Change(what, path, None, sha))
         elif old[was] != sha:
-            changes.append(Change("data file", f"{path} (recorded at {was})", old[was], sha))
-    changes += [Change("data file", p, old[p], None) for p in moved_from.values()]
+            changes.append(Change(what, f"{path} (recorded at {was})", old[was], sha))
+    changes += [Change(what, p, old[p], None) for p in moved_from.values()]
     return changes
 
 
@@ -151,6 +148,8 @@ def rerun(record: RunRecord) -> RerunReport:
     prepared = prepare(config)
     current_files = data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs)
     changes = data_changes(manifest.get("data_files") or {}, current_files)
+    if "strategy_files" in manifest:  # (runs recorded before it was kept have none to compare)
+        changes += data_changes(manifest["strategy_files"], rundir.strategy_files(prepared.legs), "strategy file")
     changes += software_changes(manifest, rundir.environment())
     summary = json.loads(json.dumps(run_prepared(prepared).summary()))
     compared, fresh = _figures(stored), _figures(summary)

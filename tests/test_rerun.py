@@ -101,6 +101,24 @@ def test_relative_strategy_file_resolves_against_the_config(data_copy, tmp_path,
     assert result.exit_code == 0, result.output
 
 
+def test_an_edited_strategy_file_is_named(data_copy, tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    rule = project / "my_rule.py"
+    shutil.copy(REPO_ROOT / "strategies" / "buy_and_hold.py", rule)
+    (project / "rule.yaml").write_text(
+        "strategy: {file: my_rule.py, params: {rebalance: monthly}}\nbenchmark: null\nperiod: {start: 2000-01-01}\n")
+    monkeypatch.chdir(project)
+    run_id = _run(tmp_path / "out", config="rule.yaml")
+    manifest = json.loads((tmp_path / "out" / run_id / "manifest.json").read_text())
+    assert manifest["strategy_files"] == {str(rule.resolve()): _sha(rule)}
+    old_sha = _sha(rule)
+    rule.write_text(rule.read_text() + "# a comment: the same rule, another file\n")
+    result = _rerun(tmp_path / "out", run_id)
+    assert result.exit_code == 0, result.output  # reproduced, and the edit is still named as a changed input
+    assert f"input changed: strategy file {rule.resolve()}: sha256 {old_sha} -> {_sha(rule)}" in result.stdout
+
+
 def test_rerun_bad_ids_exit_2(data_copy, tmp_path):
     out = tmp_path / "out"
     _run(out, "--start", "2020-01-01")

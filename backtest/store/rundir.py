@@ -74,6 +74,17 @@ def environment() -> dict:
     return {"python": platform.python_version(), "packages": package_versions(), "git_commit": _git_commit()}
 
 
+def strategy_files(legs) -> dict[str, str]:
+    """{path: sha256} of the files the legs' rules come from (built-in ones too: an edited
+    strategy file is an input that changed, even where the git commit did not)."""
+    files = {}
+    for leg in legs:
+        path = Path(leg.strategy.source)
+        if not leg.strategy.in_memory and path.is_file():
+            files[str(path.resolve())] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
 def manifest(result) -> dict:
     prepared = result.prepared
     return {
@@ -85,6 +96,7 @@ def manifest(result) -> dict:
         # a rule passed as an object with no file (`backtest.run(..., strategy=rule)`): no rerun
         "strategy_in_memory": result.strategy.leg.strategy.in_memory,
         "data_files": data.source_files(prepared.series_read, prepared.search_path, prepared.catalogs),
+        "strategy_files": strategy_files(prepared.legs),
         "return_types": result.return_types,
         "calendar": {
             "rows": len(prepared.returns),
