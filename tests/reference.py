@@ -98,13 +98,15 @@ def read_french_csv(path, columns):
 def summary_figures(equity, initial_cash, dates, periods_per_year="auto", risk_free=None):
     """Headline statistics with plain numpy, from the formulas in the README: CAGR over calendar
     years (days / 365.25), "auto" periods a year = (rows - 1) / calendar years, Sharpe of the
-    excess returns r - risk_free."""
+    excess returns r - risk_free, where row 0 (the purchase, at its close) earns no risk-free return."""
     equity = np.asarray(equity, dtype=float)
     years = (dates[-1] - dates[0]).days / 365.25
     ppy = (len(equity) - 1) / years if periods_per_year == "auto" else periods_per_year
     previous = np.r_[initial_cash, equity[:-1]]
     r = equity / previous - 1
-    x = r - (0.0 if risk_free is None else np.asarray(risk_free, dtype=float))
+    rf = np.zeros(len(r)) if risk_free is None else np.array(risk_free, dtype=float)
+    rf[0] = 0.0
+    x = r - rf
     peak = np.maximum.accumulate(np.r_[initial_cash, equity])[1:]
     return {
         "final_value": equity[-1],

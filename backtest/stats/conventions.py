@@ -197,7 +197,9 @@ class Conventions:
         periods_per_year: "auto" or a number. risk_free: the setting ("auto", a series id or an
         annual rate). For a series (auto or an id) pass the daily series `rf_series` named
         `rf_name`, already checked with `risk_free_coverage` (None with `note`: auto found none,
-        the rate is 0). An annual rate r gives every row (1 + r)^(1 / ppy) - 1.
+        the rate is 0). An annual rate r gives every row (1 + r)^(1 / ppy) - 1. Row 0 gets 0: the
+        money arrives and is invested at its close, so nothing accrues before it (its return is
+        only the purchase's costs), as at a comparison's base date (`on(..., base_row=True)`).
         """
         ppy = sessions_per_year(index) if periods_per_year == AUTO else float(periods_per_year)
         if rf_series is not None:
@@ -206,7 +208,9 @@ class Conventions:
             rate = 0.0 if isinstance(risk_free, str) else float(risk_free)
             source = 0 if rate == 0 else rate
             rates = pd.Series(annual_to_daily(rate, ppy) if rate else 0.0, index=index, name="risk_free")
-        return cls(periods_per_year, ppy, rates.astype(np.float64), source, risk_free, note)
+        rates = rates.astype(np.float64)
+        rates.iloc[:1] = 0.0
+        return cls(periods_per_year, ppy, rates, source, risk_free, note)
 
     def on(self, index: pd.DatetimeIndex, base_row: bool = False) -> Conventions:
         """The same settings on `index`, dates of this period (a window, or the dates several runs

@@ -279,6 +279,7 @@ def test_rolling_return_and_sharpe_equal_a_plain_loop(reported, run, shared_data
     ppy = (len(values) - 1) / (days / 365.25)
     rf_dates, rf = read_french_csv(shared_data / "kenfrench" / "F-F_Research_Data_Factors_daily.csv", ["RF"])
     assert rf_dates == list(curves.index)
+    rf[0, 0] = 0.0  # row 0 is the purchase, at its close: no risk-free return accrues before it
     np.testing.assert_array_equal(curves["risk_free"].to_numpy(), rf[:, 0])
     rng = np.random.default_rng(0)
     for years in data.ROLLING_YEARS:

@@ -183,7 +183,8 @@ def test_conventions_from_a_series_and_on_a_window(french):
     index = rf.loc["1990-01-02":"1990-12-31"].index
     conventions = Conventions.resolve(index, "auto", "auto", rf_series=rf, rf_name="ff_factors:RF")
     assert conventions.risk_free_source == "ff_factors:RF" and conventions.note is None
-    np.testing.assert_array_equal(conventions.risk_free.to_numpy(), rf.loc[index].to_numpy())
+    assert conventions.risk_free.iloc[0] == 0.0  # the purchase row: nothing accrues before its close
+    np.testing.assert_array_equal(conventions.risk_free.to_numpy()[1:], rf.loc[index].to_numpy()[1:])
     assert conventions.periods_per_year == (len(index) - 1) / ((index[-1] - index[0]).days / 365.25)
     every_fifth = index[::5]
     window = conventions.on(every_fifth, base_row=True)
@@ -202,7 +203,8 @@ def test_conventions_from_a_rate_and_without_one():
     index = pd.bdate_range("2001-01-01", periods=300)
     rate = Conventions.resolve(index, 250, 0.02)
     assert rate.risk_free_source == 0.02
-    np.testing.assert_allclose(rate.risk_free.to_numpy(), 1.02 ** (1 / 250) - 1, rtol=1e-10)  # (x - 1 loses digits)
+    assert rate.risk_free.iloc[0] == 0.0  # the purchase row
+    np.testing.assert_allclose(rate.risk_free.to_numpy()[1:], 1.02 ** (1 / 250) - 1, rtol=1e-10)  # (x - 1 loses digits)
     none = Conventions.resolve(index, "auto", "auto", note="note: no T-bills")
     assert none.risk_free_source == 0 and (none.risk_free == 0).all() and none.note == "note: no T-bills"
     assert none.to_json()["risk_free_note"] == "note: no T-bills" and none.to_json()["years"] == calendar_years(index)
