@@ -183,8 +183,9 @@ def resolve(text: str, root: Path | str) -> Entry:
 
 
 def unique_labels(entries: list[Entry], labels: list[str]) -> None:
-    if len(labels) > len(entries):
-        raise CompareError(f"--label given {len(labels)} times for {len(entries)} entries")
+    if labels and len(labels) != len(entries):  # one per entry, or none: which entry a lone label names is a guess
+        times = "once" if len(labels) == 1 else f"{len(labels)} times"
+        raise CompareError(f"--label given {times} for {len(entries)} entries (give one per entry, in order, or none)")
     for entry, label in zip(entries, labels):
         entry.label = label
     seen: dict[str, int] = {}

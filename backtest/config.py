@@ -77,6 +77,11 @@ class PeriodSection(_Section):
 
 class DataSection(_Section):
     path: list[str] | None = None
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _one_directory(cls, value):
+        return [value] if isinstance(value, str) else value  # `path: ../mydata` as `path: [../mydata]`
     catalog: str | list[str] | None = None  # user catalog file(s), see backtest.data.datasets
 
 

@@ -251,6 +251,7 @@ def test_runs_without_common_dates_are_a_user_error(tmp_path):
     (["alpha", "configs/first10.yaml --bogus"], "unexpected '--bogus'"),
     (["alpha", "configs/first10.yaml --set portfolio.feez=0"], "portfolio.feez: unknown key"),
     (["alpha", "beta", "--label", "x", "--label", "y", "--label", "z"], "--label given 3 times"),
+    (["alpha", "beta", "--label", "x"], "--label given once for 2 entries (give one per entry"),
 ])
 def test_bad_arguments_are_one_line_exit_2(two_runs, monkeypatch, args, message):
     root, *_ = two_runs

@@ -19,6 +19,11 @@ def test_defaults_fill_in():
     assert config.benchmark is None
 
 
+def test_one_data_directory_may_be_given_without_a_list():
+    assert validate({**BASE, "data": {"path": "../mydata"}}).data.path == ["../mydata"]
+    assert validate({**BASE, "data": {"path": ["a", "b"]}}).data.path == ["a", "b"]
+
+
 @pytest.mark.parametrize("text,key,value", [
     ("strategy.params.lookback=7", "strategy.params.lookback", 7),
     ("portfolio.fees=0.001", "portfolio.fees", 0.001),
