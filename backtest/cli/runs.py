@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from backtest.cli.output import RESULTS_ROOT, print_wide, table
+from backtest.cli.output import RESULTS_ROOT, console, print_wide, table
 
 
 @click.group()
@@ -47,7 +48,7 @@ def runs_list(strategy, since, kind, out, as_json):
 @RESULTS_ROOT
 def runs_show(run_id, out):
     """Every field of one run (RUN_ID or a unique prefix) and its statistics."""
-    from backtest.display import drawdown_rows, stat_rows
+    from backtest.display import conventions_line, drawdown_rows, significance_lines, stat_rows
     from backtest.store import registry
 
     r = registry.get_run(out, run_id)
@@ -64,9 +65,16 @@ def runs_show(run_id, out):
     if r.benchmark_stats:
         columns["Benchmark"] = r.benchmark_stats
     tables.append(table("Performance", ["", *columns], stat_rows(columns)))
-    if r.strategy_stats.get("drawdowns"):
-        tables.append(table("Top drawdowns", ["Peak", "Trough", "Recovery", "Depth", "Days"], drawdown_rows(r.strategy_stats["drawdowns"])))
     print_wide(*tables)
+    stats_file = Path(r.path) / "stats.json" if r.kind == "run" and r.path else None
+    if stats_file is not None and stats_file.is_file():  # the lines `backtest run` printed under its table
+        saved = json.loads(stats_file.read_text())
+        lines = [conventions_line(saved["conventions"])] if saved.get("conventions") else []
+        lines += significance_lines(saved["significance"]) if saved.get("significance") else []
+        for line in lines:
+            console().print(line, markup=False)
+    if r.strategy_stats.get("drawdowns"):
+        print_wide(table("Top drawdowns", ["Peak", "Trough", "Recovery", "Depth", "Days"], drawdown_rows(r.strategy_stats["drawdowns"])))
 
 
 @runs.command("rm")

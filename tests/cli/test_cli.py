@@ -263,3 +263,9 @@ def test_a_run_too_short_for_intervals_prints_and_reports_dashes(shared_data, tm
     assert "(95 % – … –) vs" in (run_dir / "report.html").read_text()
     again = CliRunner().invoke(main, ["report", run_dir.name, "--out", str(tmp_path), "--html", str(tmp_path / "again.html")])
     assert again.exit_code == 0, again.output
+    # `runs show` prints the lines `run` printed under its table
+    from backtest.display import conventions_line, significance_lines
+
+    shown = " ".join(CliRunner().invoke(main, ["runs", "show", run_dir.name, "--out", str(tmp_path)]).output.split())
+    for line in [conventions_line(stats["conventions"]), *significance_lines(stats["significance"])]:
+        assert " ".join(line.split()) in shown
