@@ -81,7 +81,10 @@ def _convention_notes(summary: dict) -> list[str]:
     """The conventions line and the significance lines under a statistics table."""
     from backtest.report import html
 
-    lines = [conventions_line(summary["conventions"])] if summary.get("conventions") else []
+    conventions = summary.get("conventions")
+    lines = [conventions_line(conventions)] if conventions else []
+    if conventions and conventions.get("risk_free_note"):  # why the rate is what it is (the CLI's note on stderr)
+        lines.append(conventions["risk_free_note"])
     if summary.get("significance"):
         lines += significance_lines(summary["significance"])
     return [html.text(line) for line in lines]

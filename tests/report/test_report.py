@@ -199,6 +199,20 @@ def test_report_of_a_strategy_with_flat_returns(shared_data, tmp_path):
     assert (run_dir / "report.html").read_text().count("Plotly.newPlot") == 7
 
 
+def test_run_report_says_why_the_risk_free_rate_is_zero(shared_data, tmp_path):
+    """An ETF run past the T-bill series' end: the report shows the note the CLI prints on stderr
+    (was "risk-free 0" with no reason)."""
+    from html import escape
+
+    etf = REPO_ROOT / "configs" / "first10_etf.yaml"
+    out = CliRunner().invoke(main, ["run", str(etf), "--start", "2024-01-01", "--report", "--out", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    (note,) = out.stderr.splitlines()
+    assert note.startswith("note: risk-free rate 0") and "ff_factors:RF ends on 2025-05-30" in note
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert escape(note) in (run_dir / "report.html").read_text()
+
+
 @pytest.mark.parametrize("values, limit", [
     ([0.0, 0.0, 0.0], 1.0),  # all months flat: a scale of width 2 around 0
     ([np.nan, np.nan], 1.0),  # no month at all
