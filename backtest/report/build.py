@@ -209,26 +209,37 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
 
 
 def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """A sweep: the metric heatmap over its first two swept keys and the top combinations."""
+    """A sweep, from its directory: its size (a sample said so), the metric heatmap over its first
+    two swept keys, the top combinations and the guard rails the sweep printed (with --split, the
+    winners out of sample). `record` (the registry's) fills in the grid and metric for
+    directories written before sweep.json held them."""
     import pyarrow.parquet as pq
 
     from backtest.report import html, png
+    from backtest.report.guard_rails import guard_rail_lines, ranking_title, split_lines, split_table
     from backtest.sweeps.ranking import Ranking
     from backtest.sweeps.result import metric_grid
-    from backtest.sweeps.store import TABLE_CHUNK
+    from backtest.sweeps.store import TABLE_CHUNK, read_manifest
 
     path = sweep_dir / "results.parquet"
     try:
         table = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: cannot read it ({exc})") from None
+    try:
+        manifest = read_manifest(sweep_dir)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
     columns = table.schema_arrow.names
     extra = (record.extra if record else None) or {}
-    grid_keys = list((extra.get("grid") or {}).keys()) or [c for c in columns if "." in c]
-    metric = extra.get("metric") or "sharpe"
+    grid_values = manifest.get("grid") or extra.get("grid") or {}
+    grid_keys = list(grid_values) or [c for c in columns if "." in c]
+    metric = manifest.get("metric") or extra.get("metric") or "sharpe"
+    guard_rails = _guard_rails(sweep_dir)
     shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
     shown = [n for n in shown if n in columns]
     combinations = table.metadata.num_rows
+    size = _sweep_size(combinations, manifest)
     # one pass over the table, a piece at a time (a sweep may have 10^7 rows): rank and grid it
     ranking = Ranking(metric, TOP_SWEEP_ROWS)
 
@@ -248,7 +259,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     params = zip(*(ranked[k].tolist() for k in grid_keys))
     figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
     rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
-    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(extra.get("grid"))], ["combinations", f"{combinations:,}"],
+    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(grid_values or None)], ["combinations", size],
                                                          ["ranked by", metric]], "meta"))]
     report = Report(Path(out) if out else sweep_dir / "report.html")
     if len(grid_keys) >= 2:
@@ -258,34 +269,37 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
         if png_dir is not None:
             report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
-    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows), *_guard_rail_notes(sweep_dir)))
+    notes = [html.text(line) for line in guard_rail_lines(guard_rails, metric, combinations)]
+    body.append(html.section(ranking_title(len(ranked), metric, guard_rails), html.table(header, rows), *notes))
+    if "split" in guard_rails:
+        title, split_header, split_rows = split_table(guard_rails["split"], metric)
+        body.append(html.section(title, html.table(split_header, split_rows), *(html.text(line) for line in split_lines(guard_rails["split"]))))
     if (sweep_dir / "walk_forward.json").is_file():
         body.append(_walk_forward_section(sweep_dir))
     sweep_id = record.id if record else sweep_dir.name
-    _write_html(html.page(f"Sweep {sweep_id}", f"{combinations:,} combinations ranked by {metric}", body), report.html)
+    _write_html(html.page(f"Sweep {sweep_id}", f"{size} ranked by {metric}", body), report.html)
     return report
 
 
-def _guard_rail_notes(sweep_dir: Path) -> list[str]:
-    """The conventions, deflated Sharpe verdicts and the winner's significance a sweep saved."""
-    from backtest.report import html
+def _sweep_size(combinations: int, manifest: dict) -> str:
+    """"1,200 combinations", or for a sample of the grid "500 of 96,960 combinations, seed 0"."""
+    import math
 
+    whole = math.prod(len(values) for values in (manifest.get("grid") or {}).values())
+    if manifest.get("samples") is not None and combinations < whole:
+        return f"{combinations:,} of {whole:,} combinations, seed {manifest['seed']}"
+    return f"{combinations:,} combinations"
+
+
+def _guard_rails(sweep_dir: Path) -> dict:
+    """The guard rails a sweep saved (guard_rails.json; none for a sweep that saved none)."""
     path = sweep_dir / "guard_rails.json"
     if not path.is_file():
-        return []
+        return {}
     try:
-        guard_rails = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: cannot read it ({exc})") from None
-    lines = [conventions_line(guard_rails["conventions"]) + " [the winner's]"] if guard_rails.get("conventions") else []
-    for key in ("deflated_sharpe", "deflated_sharpe_vs_benchmark"):
-        dsr = guard_rails.get(key)
-        if dsr:
-            lines.append(f"{key.replace('_', ' ').capitalize()}: {dsr['dsr']:.3f} over {dsr['trials']:,} trials "
-                         f"({dsr['units']}; {dsr['cost_variants']:,} cost variants): {dsr['verdict']}")
-    if guard_rails.get("significance"):
-        lines += significance_lines(guard_rails["significance"])
-    return [html.text(line) for line in lines]
 
 
 def _walk_forward_section(sweep_dir: Path) -> str:
@@ -393,11 +407,12 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
 
 def _incomplete_sweep(path: Path) -> str:
     """What an interrupted sweep's directory holds, and how to finish it."""
+    from backtest.sweeps.store import Store, read_manifest
+
     try:
-        total = json.loads((path / "sweep.json").read_text()).get("combinations")
-    except (OSError, ValueError):
+        total = read_manifest(path).get("combinations")
+    except ValueError:
         total = None
-    from backtest.sweeps.store import Store
 
     done = int(Store(path).done(total).sum()) if isinstance(total, int) else None
     held = f" ({done:,} of {total:,} combinations computed)" if done is not None else ""
