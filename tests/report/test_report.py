@@ -250,6 +250,27 @@ def test_study_report_embeds_its_plot_and_tables(shared_data, tmp_path):
         assert f"Chart: {tmp_path / 'png' / name}" in charts.output
 
 
+def test_study_report_shows_returns_as_percents(shared_data, tmp_path):
+    """Returns as the command line shows them ("-11.68 %"), not bare fractions ("-0.1168")."""
+    studied = CliRunner().invoke(main, ["study", "first10", "--start", "1999-06-01", "--end", "2001-12-31", "--resamples", "200",
+                                        "--out", str(tmp_path), "--json"])
+    assert studied.exit_code == 0, studied.output
+    saved = json.loads(studied.stdout)
+    directory = Path(saved["directory"])
+    out = CliRunner().invoke(main, ["report", str(directory)])
+    assert out.exit_code == 0, out.output
+    document = (directory / "report.html").read_text()
+    years = saved["years"]
+    assert [y["year"] for y in years] == [2000, 2001] and all(y["small_led"] for y in years)
+    mean = sum(y["market_rest"] for y in years) / len(years)  # both years are in the "led" group
+    lo, hi = saved["summary"]["led"]["market_rest_mean_ci"]
+    assert _percent(mean) == "-11.68 %"
+    assert f"<td>led</td><td>market_rest</td><td>2</td><td>{_percent(mean)}</td><td>{_percent(lo)} … {_percent(hi)}</td>" in document
+    for y in years:
+        assert f"<td>{y['year']}</td><td>{y['signal_date']}</td><td>{_percent(y['spread'])}</td><td>yes</td><td>{_percent(y['market_rest'])}</td>" in document
+    assert f"{mean:.4g}" not in document and f"{lo:.4g}" not in document
+
+
 def test_report_of_a_strategy_with_flat_returns(shared_data, tmp_path):
     """A strategy that holds nothing (every monthly return 0) gets its whole report: the monthly
     heatmap's colour scale cannot be 0 wide (was an internal error after the run was saved, with
