@@ -58,6 +58,7 @@ def sweep(config, overrides, start, end, grid, samples, seed, metric, top, jobs,
         _echo_json(result)
         return
     from backtest.display import STAT_FORMATS, format_value
+    from backtest.report.guard_rails import ranking_title
 
     plan = result.plan
     shown = [plan.metric] + [n for n in ("cagr", "sharpe", "max_drawdown", "final_value", "turnover") if n != plan.metric and n in result.names]
@@ -70,9 +71,7 @@ def sweep(config, overrides, start, end, grid, samples, seed, metric, top, jobs,
     out_console = console()
     resumed = result.combinations - result.computed
     out_console.print(f"[bold]{plan.sweep_id}[/]: {result.combinations:,} combinations" + (f" ({resumed:,} resumed from an earlier run)" if resumed else ""))
-    split_report = result.guard_rails.get("split")
-    scope = f", in-sample ({split_report['in_sample'][0]} → {split_report['in_sample'][1]})" if split_report else ""
-    print_wide(table(f"Top {min(top, result.combinations)} by {plan.metric}{scope}", header, rows))
+    print_wide(table(ranking_title(min(top, result.combinations), plan.metric, result.guard_rails), header, rows))
     csv = "" if result.combinations <= store.CSV_MAX_ROWS else f" (results.parquet only: no CSV above {store.CSV_MAX_ROWS:,} combinations)"
     picture = f"  heatmap: {result.heatmap_path.name}" if result.heatmap_path else ""
     out_console.print(f"Results: {result.directory}{csv}{picture}")
@@ -123,59 +122,32 @@ def _echo_json(result) -> None:
 def _print_guard_rails(out_console, plan, guard_rails) -> None:
     """Deflated Sharpe verdicts, the winner's significance, and the split / walk-forward tables
     when asked for."""
-    from backtest.display import STAT_FORMATS, conventions_line, format_params, format_value, significance_lines
+    from backtest.display import STAT_FORMATS, format_params, significance_lines
+    from backtest.report.guard_rails import figure_cells, guard_rail_lines, split_lines, split_table
 
-    def cells(figures, names):
-        return [format_value(figures.get(n), STAT_FORMATS.get(n, (n, "ratio"))[1]) for n in names]
-
-    def p_cell(block):
-        return "–" if block is None else f"{block['p_value']:.3f}"
-
-    if guard_rails.get("conventions"):
-        out_console.print(conventions_line(guard_rails["conventions"]) + " [the winner's]", markup=False)
-    for key, what in (("deflated_sharpe", "Sharpe ratio"), ("deflated_sharpe_vs_benchmark", "information ratio vs the benchmark")):
-        dsr = guard_rails.get(key)
-        if dsr is not None:
-            variants = f"; {dsr['cost_variants']:,} cost variants, not counted as trials" if dsr["cost_variants"] > 1 else ""
-            out_console.print(f"Deflated {what} of the winner ({format_params(dsr['params'])}): {dsr['dsr']:.3f} over "
-                              f"{dsr['trials']:,} trials ({dsr['units']}{variants}): {dsr['verdict']}", markup=False)
-    if guard_rails.get("significance") is not None:
-        block = guard_rails["significance"]
-        lines = significance_lines(block)
-        lines[0] += (f" [winner by {plan.metric} ({format_params(block['params'])}) of {len(plan.combos):,} combinations, "
-                     f"in-sample: the choice is not allowed for here, the deflated ratios above do that]")
+    for line in guard_rail_lines(guard_rails, plan.metric, len(plan.combos)):
+        out_console.print(line, markup=False)
+    names = list(dict.fromkeys([plan.metric, "cagr", "sharpe", "max_drawdown"]))
+    if "split" in guard_rails:
+        print_wide(table(*split_table(guard_rails["split"], plan.metric)))
+        *lines, note = split_lines(guard_rails["split"])
         for line in lines:
             out_console.print(line, markup=False)
-    names = list(dict.fromkeys([plan.metric, "cagr", "sharpe", "max_drawdown"]))
-    relative = ["excess_cagr", "information_ratio"]
-    if "split" in guard_rails:
-        report = guard_rails["split"]
-        header = ["params", *(f"IS {n}" for n in names), *(f"OOS {n}" for n in names + relative), "OOS p"]
-        rows = [[format_params(w["params"]), *cells(w["in_sample"], names), *cells(w["out_of_sample"], names + relative),
-                 p_cell(w.get("significance"))] for w in report["winners"]]
-        if report["benchmark_out_of_sample"] is not None:
-            rows.append(["benchmark, bought at the split", *[""] * len(names), *cells(report["benchmark_out_of_sample"], names),
-                         *[""] * (len(relative) + 1)])
-        print_wide(table(f"In-sample winners ({report['in_sample'][0]} → {report['in_sample'][1]}) out of sample "
-                         f"(from {report['out_of_sample_start']})", header, rows))
-        if report["winners"] and report["winners"][0].get("significance"):
-            for line in significance_lines(report["winners"][0]["significance"]):
-                out_console.print(line + (" [out of sample]" if line.startswith("Significance") else ""), markup=False)
-        out_console.print(f"[dim]{report['note']}; OOS p: Newey-West test of the active return against the benchmark.[/]")
+        out_console.print(note, style="dim", markup=False)
     if "walk_forward" in guard_rails:
         report = guard_rails["walk_forward"]
         legs = [("test_stats", "tuned"), ("untuned_stats", "untuned"), ("benchmark_stats", "benchmark")]
         legs = [(key, label) for key, label in legs if key in report["windows"][0]]
         shown = ["total_return", "sharpe"]
         header = ["train from", "train to", "test from", "test to", "params", *(f"{label} {n}" for _, label in legs for n in shown)]
-        rows = [[*w["train"], *w["test"], format_params(w["params"]), *(c for key, _ in legs for c in cells(w[key], shown))]
+        rows = [[*w["train"], *w["test"], format_params(w["params"]), *(c for key, _ in legs for c in figure_cells(w[key], shown))]
                 for w in report["windows"]]
         print_wide(table("Walk-forward: chosen on each training window, run on the next test window", header, rows))
         stitched = {"walk-forward (tuned)": report["stitched"], f"untuned ({format_params(report['untuned_params'])})": report["untuned"]}
         if "benchmark" in report:
             stitched["benchmark"] = report["benchmark"]
         for label, figures in stitched.items():
-            out_console.print(f"Stitched {label}: " + ", ".join(f"{STAT_FORMATS.get(n, (n,))[0]} {c}" for n, c in zip(names, cells(figures, names))),
+            out_console.print(f"Stitched {label}: " + ", ".join(f"{STAT_FORMATS.get(n, (n,))[0]} {c}" for n, c in zip(names, figure_cells(figures, names))),
                               markup=False)
         for block in report["significance"].values():
             for line in significance_lines(block):

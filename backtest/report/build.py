@@ -81,7 +81,10 @@ def _convention_notes(summary: dict) -> list[str]:
     """The conventions line and the significance lines under a statistics table."""
     from backtest.report import html
 
-    lines = [conventions_line(summary["conventions"])] if summary.get("conventions") else []
+    conventions = summary.get("conventions")
+    lines = [conventions_line(conventions)] if conventions else []
+    if conventions and conventions.get("risk_free_note"):  # why the rate is what it is (the CLI's note on stderr)
+        lines.append(conventions["risk_free_note"])
     if summary.get("significance"):
         lines += significance_lines(summary["significance"])
     return [html.text(line) for line in lines]
@@ -206,26 +209,37 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
 
 
 def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """A sweep: the metric heatmap over its first two swept keys and the top combinations."""
+    """A sweep, from its directory: its size (a sample said so), the metric heatmap over its first
+    two swept keys, the top combinations and the guard rails the sweep printed (with --split, the
+    winners out of sample). `record` (the registry's) fills in the grid and metric for
+    directories written before sweep.json held them."""
     import pyarrow.parquet as pq
 
     from backtest.report import html, png
+    from backtest.report.guard_rails import guard_rail_lines, ranking_title, split_lines, split_table
     from backtest.sweeps.ranking import Ranking
     from backtest.sweeps.result import metric_grid
-    from backtest.sweeps.store import TABLE_CHUNK
+    from backtest.sweeps.store import TABLE_CHUNK, read_manifest
 
     path = sweep_dir / "results.parquet"
     try:
         table = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: cannot read it ({exc})") from None
+    try:
+        manifest = read_manifest(sweep_dir)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
     columns = table.schema_arrow.names
     extra = (record.extra if record else None) or {}
-    grid_keys = list((extra.get("grid") or {}).keys()) or [c for c in columns if "." in c]
-    metric = extra.get("metric") or "sharpe"
+    grid_values = manifest.get("grid") or extra.get("grid") or {}
+    grid_keys = list(grid_values) or [c for c in columns if "." in c]
+    metric = manifest.get("metric") or extra.get("metric") or "sharpe"
+    guard_rails = _guard_rails(sweep_dir)
     shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
     shown = [n for n in shown if n in columns]
     combinations = table.metadata.num_rows
+    size = _sweep_size(combinations, manifest)
     # one pass over the table, a piece at a time (a sweep may have 10^7 rows): rank and grid it
     ranking = Ranking(metric, TOP_SWEEP_ROWS)
 
@@ -245,7 +259,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     params = zip(*(ranked[k].tolist() for k in grid_keys))
     figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
     rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
-    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(extra.get("grid"))], ["combinations", f"{combinations:,}"],
+    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(grid_values or None)], ["combinations", size],
                                                          ["ranked by", metric]], "meta"))]
     report = Report(Path(out) if out else sweep_dir / "report.html")
     if len(grid_keys) >= 2:
@@ -255,34 +269,37 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
         if png_dir is not None:
             report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
     header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
-    body.append(html.section(f"Top {len(ranked)} by {metric}", html.table(header, rows), *_guard_rail_notes(sweep_dir)))
+    notes = [html.text(line) for line in guard_rail_lines(guard_rails, metric, combinations)]
+    body.append(html.section(ranking_title(len(ranked), metric, guard_rails), html.table(header, rows), *notes))
+    if "split" in guard_rails:
+        title, split_header, split_rows = split_table(guard_rails["split"], metric)
+        body.append(html.section(title, html.table(split_header, split_rows), *(html.text(line) for line in split_lines(guard_rails["split"]))))
     if (sweep_dir / "walk_forward.json").is_file():
         body.append(_walk_forward_section(sweep_dir))
     sweep_id = record.id if record else sweep_dir.name
-    _write_html(html.page(f"Sweep {sweep_id}", f"{combinations:,} combinations ranked by {metric}", body), report.html)
+    _write_html(html.page(f"Sweep {sweep_id}", f"{size} ranked by {metric}", body), report.html)
     return report
 
 
-def _guard_rail_notes(sweep_dir: Path) -> list[str]:
-    """The conventions, deflated Sharpe verdicts and the winner's significance a sweep saved."""
-    from backtest.report import html
+def _sweep_size(combinations: int, manifest: dict) -> str:
+    """"1,200 combinations", or for a sample of the grid "500 of 96,960 combinations, seed 0"."""
+    import math
 
+    whole = math.prod(len(values) for values in (manifest.get("grid") or {}).values())
+    if manifest.get("samples") is not None and combinations < whole:
+        return f"{combinations:,} of {whole:,} combinations, seed {manifest['seed']}"
+    return f"{combinations:,} combinations"
+
+
+def _guard_rails(sweep_dir: Path) -> dict:
+    """The guard rails a sweep saved (guard_rails.json; none for a sweep that saved none)."""
     path = sweep_dir / "guard_rails.json"
     if not path.is_file():
-        return []
+        return {}
     try:
-        guard_rails = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: cannot read it ({exc})") from None
-    lines = [conventions_line(guard_rails["conventions"]) + " [the winner's]"] if guard_rails.get("conventions") else []
-    for key in ("deflated_sharpe", "deflated_sharpe_vs_benchmark"):
-        dsr = guard_rails.get(key)
-        if dsr:
-            lines.append(f"{key.replace('_', ' ').capitalize()}: {dsr['dsr']:.3f} over {dsr['trials']:,} trials "
-                         f"({dsr['units']}; {dsr['cost_variants']:,} cost variants): {dsr['verdict']}")
-    if guard_rails.get("significance"):
-        lines += significance_lines(guard_rails["significance"])
-    return [html.text(line) for line in lines]
 
 
 def _walk_forward_section(sweep_dir: Path) -> str:
@@ -311,41 +328,63 @@ def _walk_forward_section(sweep_dir: Path) -> str:
 
 
 def study_report(study_dir: Path, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """A study: its parameters, summary, plot (the PNG it wrote, embedded) and per-period rows;
-    with png_dir, that PNG copied there."""
+    """A study: its parameters, the tables and lines `backtest study` prints (returns as percents),
+    its tests, and its plot (the PNG it wrote, embedded); with png_dir, that PNG copied there."""
     from backtest.report import html
 
     try:
-        result = json.loads((study_dir / "study.json").read_text())
+        saved = json.loads((study_dir / "study.json").read_text())
     except (OSError, ValueError) as exc:
         raise ReportError(f"{study_dir / 'study.json'}: cannot read it ({exc})") from None
-    name, summary = result["study"], result["summary"]
-    body = [html.section("Question", html.table(["", ""], [[k, json.dumps(v)] for k, v in result["params"].items()], "meta"),
-                         *(html.text(n) for n in result.get("notes", [])))]
-    groups = {k: v for k, v in summary.items() if isinstance(v, dict)}
-    if groups:
-        fields = list(dict.fromkeys(f for g in groups.values() for f in g))
-        body.append(html.section("Summary", html.table(["group", *fields], [[g, *(_cell(v.get(f)) for f in fields)] for g, v in groups.items()])))
+    result = _study_result(saved)
+    summary = result.figures
+    body = [html.section("Question", html.table(["", ""], [[k, json.dumps(v)] for k, v in result.params.items()], "meta"))]
+    if result.name == "ytd":  # no groups, no tests: one line per series, as the command prints
+        from backtest.study.year_to_date import lines
+
+        body[0] += "\n" + "\n".join(html.text(line) for line in [*result.notes, *lines(result)])
+        periods, tables = None, []
+    else:
+        from backtest.study import module
+        from backtest.study.common import report as study_tables
+
+        study = module(result.name)
+        (periods, *tables), lines = study_tables(result, study.COLUMNS, study.OUTCOMES)
+        body[0] += "\n" + "\n".join(html.text(line) for line in lines)
+    for title, header, rows in tables:
+        body.append(html.section("Summary", html.text(title), html.table(header, rows)))
     scalars = [[k, _cell(v)] for k, v in summary.items() if not isinstance(v, (dict, list))]
-    tests = [[c["claim"], _cell(c["difference"]), _cell(c["p_value"]), _cell(c.get("p_value_holm")), _cell(c.get("p_value_bh")), c["verdict"]]
-             for c in summary.get("comparisons", [])]
-    body.append(html.section("Tests", html.table(["claim", "difference", "p", "p (Holm)", "p (Benjamini-Hochberg)", "verdict"], tests),
-                             html.table(["", ""], scalars, "meta")))
+    tests = [[c["claim"], format_value(c["difference"], "pct"), _cell(c["p_value"]), _cell(c.get("p_value_holm")), _cell(c.get("p_value_bh")),
+              c["verdict"]] for c in summary.get("comparisons", [])]
+    if tests or scalars:
+        body.append(html.section("Tests", html.table(["claim", "difference", "p", "p (Holm)", "p (Benjamini-Hochberg)", "verdict"], tests),
+                                 html.table(["", ""], scalars, "meta")))
     pictures = sorted(study_dir.glob("*.png"))
     for picture in pictures:
         encoded = base64.b64encode(picture.read_bytes()).decode()
         body.append(html.section(picture.stem, f'<img alt="{picture.stem}" style="max-width:100%" src="data:image/png;base64,{encoded}">'))
-    periods = result.get("years") or result.get("rows") or []
-    if periods:
-        columns = list(periods[0])
-        body.append(html.section("Per period", html.table(columns, [[_cell(p.get(c)) for c in columns] for p in periods])))
-    document = html.page(f"Study {name}", study_dir.name, body)
+    if periods is not None:
+        title, header, rows = periods
+        body.append(html.section("Per period", html.text(title), html.table(header, rows)))
+    document = html.page(f"Study {result.name}", study_dir.name, body)
     report = Report(_write_html(document, Path(out) if out else study_dir / "report.html"))
     if png_dir is not None:
         Path(png_dir).mkdir(parents=True, exist_ok=True)
         report.pngs = [atomic_file(Path(png_dir) / picture.name, lambda tmp, source=picture: shutil.copyfile(source, tmp))
                        for picture in pictures]
     return report
+
+
+def _study_result(saved: dict):
+    """The `StudyResult` a study.json was written from (`StudyResult.to_json`), so the report
+    formats it as the command line does."""
+    import pandas as pd
+
+    from backtest.study.common import StudyResult
+
+    # the rows are under the study's own key ("years", "rows", "series"): the one to_json adds
+    row_key = next(k for k in saved if k not in ("study", "params", "summary", "notes", "directory"))
+    return StudyResult(saved["study"], saved["params"], pd.DataFrame(saved[row_key]), row_key, saved["summary"], saved.get("notes", []))
 
 
 def _cell(value) -> str:
@@ -390,11 +429,12 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
 
 def _incomplete_sweep(path: Path) -> str:
     """What an interrupted sweep's directory holds, and how to finish it."""
+    from backtest.sweeps.store import Store, read_manifest
+
     try:
-        total = json.loads((path / "sweep.json").read_text()).get("combinations")
-    except (OSError, ValueError):
+        total = read_manifest(path).get("combinations")
+    except ValueError:
         total = None
-    from backtest.sweeps.store import Store
 
     done = int(Store(path).done(total).sum()) if isinstance(total, int) else None
     held = f" ({done:,} of {total:,} combinations computed)" if done is not None else ""

@@ -22,10 +22,10 @@ import numpy as np
 from backtest.errors import ConfigError, UserError
 from backtest.sweeps import backends
 from backtest.sweeps.evaluate import Evaluator, host_rule_notice
-from backtest.sweeps.plan import Plan, base_config, check_metric, cost_variants
+from backtest.sweeps.plan import Plan, check_metric, cost_variants
 from backtest.sweeps.ranking import Ranking
 from backtest.sweeps.result import SweepResult, ranked
-from backtest.sweeps.store import Store, write_table
+from backtest.sweeps.store import Store, manifest, write_table
 
 DEFAULT_BATCH = 4096
 EQUITY_BATCH = 256  # combinations per batch when equity curves are kept (rows x batch floats)
@@ -110,16 +110,7 @@ def _run(plan, evaluator, out, jobs, keep_equity, batch_size, on_batch, top) -> 
     total = len(plan.combos)
     store = Store(Path(out) / plan.sweep_id) if out is not None else None
     if store is not None:
-        manifest = {
-            "sweep_id": plan.sweep_id,
-            "config": plan.base.source,
-            "base_config": base_config(plan),
-            "grid": {a.key: a.values for a in plan.axes},
-            "samples": plan.samples,
-            "seed": plan.seed,
-            "combinations": total,
-        }
-        store.open(json.dumps(manifest, indent=2, default=str))
+        store.open(json.dumps(manifest(plan), indent=2, default=str))
         done = store.done(total)
     else:
         done = np.zeros(total, dtype=np.bool_)

@@ -11,11 +11,35 @@ from pathlib import Path
 import numpy as np
 
 from backtest.io import atomic_file, json_safe, remove_stale_temps, temp_path, write_json
-from backtest.sweeps.plan import Plan
+from backtest.sweeps.plan import Plan, base_config
 
 TABLE_CHUNK = 1 << 20  # rows of the result table converted and written at a time
 CSV_MAX_ROWS = 1_000_000  # results.csv up to this many combinations (10^7 rows: 3 GB of text, 25 s)
 PARQUET = {"compression": "lz4"}  # 2-3x faster to write than the default (snappy with dictionaries)
+
+
+def manifest(plan: Plan) -> dict:
+    """sweep.json: what the sweep is (config, grid, sampling, size) and what it ranks by, so its
+    directory alone can be reported (`read_manifest`)."""
+    return {
+        "sweep_id": plan.sweep_id,
+        "config": plan.base.source,
+        "base_config": base_config(plan),
+        "grid": {a.key: a.values for a in plan.axes},
+        "samples": plan.samples,
+        "seed": plan.seed,
+        "metric": plan.metric,
+        "combinations": len(plan.combos),
+    }
+
+
+def read_manifest(directory: Path) -> dict:
+    """A sweep directory's sweep.json; ValueError (naming the file) where it cannot be read."""
+    path = Path(directory) / "sweep.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read it ({exc})") from None
 
 
 class Store:

@@ -165,6 +165,73 @@ def test_sweep_report_heatmap_cells_are_the_best_of_each_pair(shared_data, tmp_p
             assert grid.loc[tilt, lookback] == best
 
 
+def _percent(value: float) -> str:
+    """A fraction as the CLI shows it ("-11.68 %"), written out here independently."""
+    return f"{value * 100:,.2f} %"
+
+
+def test_sweep_report_shows_the_split_as_the_cli_prints_it(shared_data, tmp_path, monkeypatch):
+    """--split: the ranking is titled in-sample, and the winners out of sample, the benchmark bought
+    at the split and the out-of-sample significance are in the report (were left out)."""
+    from html import escape
+
+    monkeypatch.chdir(REPO_ROOT)
+    swept = CliRunner().invoke(main, ["sweep", "configs/first10.yaml", "--set", "period.start=1990-01-01", "--grid", "strategy.params.lookback=5,10",
+                                      "--grid", "strategy.params.tilt=0.6,0.8", "--split", "1990-01-01:2009-12-31", "--out", str(tmp_path)])
+    assert swept.exit_code == 0, swept.output
+    (directory,) = [p for p in tmp_path.iterdir() if p.is_dir() and "-sweep-" in p.name]
+    split = json.loads((directory / "guard_rails.json").read_text())["split"]
+    out = CliRunner().invoke(main, ["report", directory.name, "--out", str(tmp_path), "--html", str(tmp_path / "r.html")])
+    assert out.exit_code == 0, out.output
+    document = (tmp_path / "r.html").read_text()
+    (first, last), start = split["in_sample"], split["out_of_sample_start"]
+    assert (first, last, start) == ("1990-01-02", "2009-12-31", "2010-01-01")
+    for title in (f"Top 4 by sharpe, in-sample ({first} → {last})", f"In-sample winners ({first} → {last}) out of sample (from {start})"):
+        assert title in swept.stdout.replace("\n", " ") and f"<h2>{title}</h2>" in document
+    assert len(split["winners"]) == 4
+    for winner in split["winners"]:
+        params = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in winner["params"].items())
+        oos, figures = winner["out_of_sample"], winner["in_sample"]
+        in_sample = [f"{figures['sharpe']:.3f}", _percent(figures["cagr"]), _percent(figures["max_drawdown"])]
+        cells = [f"{oos['sharpe']:.3f}", _percent(oos["cagr"]), _percent(oos["max_drawdown"]), _percent(oos["excess_cagr"]), f"{oos['information_ratio']:.3f}",
+                 f"{winner['significance']['p_value']:.3f}"]
+        assert re.search(f"<tr><td>{re.escape(params)}</td>" + "".join(f"<td>{re.escape(c)}</td>" for c in in_sample)
+                         + "".join(f"<td>{re.escape(c)}</td>" for c in cells), document)
+    bench = split["benchmark_out_of_sample"]
+    assert (f"<tr><td>benchmark, bought at the split</td><td></td><td></td><td></td><td>{bench['sharpe']:.3f}</td>"
+            f"<td>{_percent(bench['cagr'])}</td><td>{_percent(bench['max_drawdown'])}</td>") in document
+    verdict = f"Significance: {split['winners'][0]['significance']['verdict']} [out of sample]"
+    assert verdict in swept.stdout.replace("\n", " ") and escape(verdict) in document
+    assert escape(split["note"]) in document
+
+
+def test_sweep_report_from_its_directory_alone(shared_data, tmp_path, monkeypatch):
+    """Reported by its directory with no registry that knows it: the grid and the metric come from
+    sweep.json, the guard-rail lines name the winner as the CLI does, a sample says so."""
+    from html import escape
+
+    monkeypatch.chdir(REPO_ROOT)
+    swept = CliRunner().invoke(main, ["sweep", "configs/first10.yaml", "--set", "period.start=2000-01-01", "--grid", "strategy.params.lookback=5,10",
+                                      "--grid", "strategy.params.tilt=0.6,0.7,0.8", "--metric", "sortino", "--samples", "4", "--seed", "3",
+                                      "--out", str(tmp_path / "root"), "--json"])
+    assert swept.exit_code == 0, swept.output
+    printed = json.loads(swept.stdout)
+    directory = tmp_path / "root" / printed["sweep_id"]
+    manifest = json.loads((directory / "sweep.json").read_text())
+    assert manifest["metric"] == "sortino" and manifest["grid"] == {"strategy.params.lookback": [5, 10], "strategy.params.tilt": [0.6, 0.7, 0.8]}
+    out = CliRunner().invoke(main, ["report", str(directory), "--out", str(tmp_path / "elsewhere"), "--html", str(tmp_path / "x.html")])
+    assert out.exit_code == 0, out.output
+    document = (tmp_path / "x.html").read_text()
+    assert f"<td>grid</td><td>{escape(json.dumps(manifest['grid']))}</td>" in document
+    assert "<td>ranked by</td><td>sortino</td>" in document and "<h2>Top 4 by sortino</h2>" in document
+    assert "4 of 6 combinations, seed 3 ranked by sortino" in document and "<td>combinations</td><td>4 of 6 combinations, seed 3</td>" in document
+    best = max(printed["results"], key=lambda r: r["stats"]["sortino"])["params"]
+    winner = f"lookback={best['strategy.params.lookback']}, tilt={best['strategy.params.tilt']}"
+    assert printed["deflated_sharpe"]["params"] == best and printed["significance"]["params"] == best
+    assert f"Deflated Sharpe ratio of the winner ({winner}): {printed['deflated_sharpe']['dsr']:.3f}" in document
+    assert escape(f"Significance: {printed['significance']['verdict']} [winner by sortino ({winner}) of 4 combinations, in-sample") in document
+
+
 def test_study_report_embeds_its_plot_and_tables(shared_data, tmp_path):
     studied = CliRunner().invoke(main, ["study", "first10", "--resamples", "200", "--out", str(tmp_path), "--json"])
     assert studied.exit_code == 0, studied.output
@@ -183,6 +250,27 @@ def test_study_report_embeds_its_plot_and_tables(shared_data, tmp_path):
         assert f"Chart: {tmp_path / 'png' / name}" in charts.output
 
 
+def test_study_report_shows_returns_as_percents(shared_data, tmp_path):
+    """Returns as the command line shows them ("-11.68 %"), not bare fractions ("-0.1168")."""
+    studied = CliRunner().invoke(main, ["study", "first10", "--start", "1999-06-01", "--end", "2001-12-31", "--resamples", "200",
+                                        "--out", str(tmp_path), "--json"])
+    assert studied.exit_code == 0, studied.output
+    saved = json.loads(studied.stdout)
+    directory = Path(saved["directory"])
+    out = CliRunner().invoke(main, ["report", str(directory)])
+    assert out.exit_code == 0, out.output
+    document = (directory / "report.html").read_text()
+    years = saved["years"]
+    assert [y["year"] for y in years] == [2000, 2001] and all(y["small_led"] for y in years)
+    mean = sum(y["market_rest"] for y in years) / len(years)  # both years are in the "led" group
+    lo, hi = saved["summary"]["led"]["market_rest_mean_ci"]
+    assert _percent(mean) == "-11.68 %"
+    assert f"<td>led</td><td>market_rest</td><td>2</td><td>{_percent(mean)}</td><td>{_percent(lo)} … {_percent(hi)}</td>" in document
+    for y in years:
+        assert f"<td>{y['year']}</td><td>{y['signal_date']}</td><td>{_percent(y['spread'])}</td><td>yes</td><td>{_percent(y['market_rest'])}</td>" in document
+    assert f"{mean:.4g}" not in document and f"{lo:.4g}" not in document
+
+
 def test_report_of_a_strategy_with_flat_returns(shared_data, tmp_path):
     """A strategy that holds nothing (every monthly return 0) gets its whole report: the monthly
     heatmap's colour scale cannot be 0 wide (was an internal error after the run was saved, with
@@ -197,6 +285,20 @@ def test_report_of_a_strategy_with_flat_returns(shared_data, tmp_path):
     assert (_equity(run_dir)["strategy"] == 100_000).all()  # flat indeed
     assert len(list((run_dir / "png").glob("*.png"))) == 7
     assert (run_dir / "report.html").read_text().count("Plotly.newPlot") == 7
+
+
+def test_run_report_says_why_the_risk_free_rate_is_zero(shared_data, tmp_path):
+    """An ETF run past the T-bill series' end: the report shows the note the CLI prints on stderr
+    (was "risk-free 0" with no reason)."""
+    from html import escape
+
+    etf = REPO_ROOT / "configs" / "first10_etf.yaml"
+    out = CliRunner().invoke(main, ["run", str(etf), "--start", "2024-01-01", "--report", "--out", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    (note,) = out.stderr.splitlines()
+    assert note.startswith("note: risk-free rate 0") and "ff_factors:RF ends on 2025-05-30" in note
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert escape(note) in (run_dir / "report.html").read_text()
 
 
 @pytest.mark.parametrize("values, limit", [
