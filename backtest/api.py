@@ -178,16 +178,9 @@ def sweep(
             equity = report.pop("equity")
             if report["left_out"]:
                 result.notes.append(report["left_out"])
-            if out is not None:
-                from backtest.sweeps.store import write_walk_forward
-
-                write_walk_forward(result.directory, report, equity)
             guard_rails["walk_forward"] = report
         if out is not None:
-            from backtest.io import write_json
-
-            # what the sweep's report shows beside its table (the walk-forward has files of its own)
-            write_json(result.directory / "guard_rails.json", {k: v for k, v in guard_rails.items() if k != "walk_forward"})
+            guards.save_guard_rails(result.directory, guard_rails, equity if walk else None)
             _record_sweep(registry, out, result)
     return result
 
