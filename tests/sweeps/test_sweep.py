@@ -325,8 +325,8 @@ def test_samples_at_least_the_grid_is_the_plain_sweep_with_a_note(fake_data, con
     sampled = sweeps.make_plan(config_file, grid, samples=samples, seed=3, notify=notes.append)
     assert sampled.sweep_id == plain.sweep_id and sampled.samples is None
     np.testing.assert_array_equal(sampled.combos, plain.combos)
-    assert notes == [f"note: --samples {samples:,} is not fewer than the grid's 96,960 combinations: the whole grid runs "
-                     "(the same sweep as without sampling)"]
+    assert notes == [(f"note: --samples {samples:,} is not fewer than the grid's 96,960 combinations: the whole grid runs "
+                      "(the same sweep as without sampling)")]
     fewer = sweeps.make_plan(config_file, grid, samples=96_959, notify=notes.append)
     assert len(notes) == 1 and len(np.unique(fewer.combos, axis=0)) == 96_959 and fewer.sweep_id != plain.sweep_id
 
