@@ -147,7 +147,8 @@ def sweep(
     walk = guards.parse_walk_forward(walk_forward) if walk_forward else None
     if split or walk:
         guards.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
-    plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric)
+    plan_notes: list[str] = []
+    plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric, notify=plan_notes.append)
     axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys
     if heatmap and (len(axes) != 2 or axes[0] == axes[1]):
         raise ConfigError("--heatmap: give two different swept keys, e.g. lookback,tilt")
@@ -160,6 +161,7 @@ def sweep(
             others = [k for k in plan.keys if k not in axes]
             result.heatmap_path = png.heatmap(result.heatmap(*axes), *axes, plan.metric,
                                               result.directory / f"heatmap_{plan.metric}.png", others=others)
+        result.notes[:0] = plan_notes
         guard_rails = result.guard_rails
         guard_rails["deflated_sharpe"] = None
         if result.combinations:
@@ -176,16 +178,9 @@ def sweep(
             equity = report.pop("equity")
             if report["left_out"]:
                 result.notes.append(report["left_out"])
-            if out is not None:
-                from backtest.sweeps.store import write_walk_forward
-
-                write_walk_forward(result.directory, report, equity)
             guard_rails["walk_forward"] = report
         if out is not None:
-            from backtest.io import write_json
-
-            # what the sweep's report shows beside its table (the walk-forward has files of its own)
-            write_json(result.directory / "guard_rails.json", {k: v for k, v in guard_rails.items() if k != "walk_forward"})
+            guards.save_guard_rails(result.directory, guard_rails, equity if walk else None)
             _record_sweep(registry, out, result)
     return result
 

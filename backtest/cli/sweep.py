@@ -16,7 +16,7 @@ from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, 
 @click.option("--grid", "grid", multiple=True, metavar="KEY=VALUES", help="Swept key and values: a:b (integers), a:b:step, or v1,v2,... (repeatable); adds to or replaces the config's sweep.grid.")
 @click.option("--samples", type=click.IntRange(min=1), help="Run a seeded random subset of this many combinations.")
 @click.option("--seed", type=int, help="Seed of --samples (default: sweep.seed or 0).")
-@click.option("--metric", help="Statistic to rank by, descending (default: sweep.metric or sharpe).")
+@click.option("--metric", help="Statistic to rank by, best first: highest, or lowest for volatility, max_drawdown_days, rebalances, turnover, fees_paid, tracking_error and beta (default: sweep.metric or sharpe).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Rows of the printed ranking.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True, help="Workers (threads, processes or Ray tasks); 0: every CPU.")
 @click.option("--backend", type=click.Choice(["local", "ray", "cuda", "auto"]), default="local", show_default=True, help="local: numba threads; ray: Ray tasks; cuda: an NVIDIA GPU; auto: cuda where a GPU is present, else local. Strategies with a kernel form run their rule inside the kernel on each.")

@@ -19,6 +19,7 @@ from backtest.display import STAT_FORMATS, conventions_line, drawdown_rows, form
 from backtest.io import atomic_file, check_writable, write_text
 from backtest.report import data
 from backtest.report.data import ReportError
+from backtest.sweeps.ranking import ranked_by
 
 TOP_SWEEP_ROWS = 20
 
@@ -260,7 +261,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
     rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
     body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(grid_values or None)], ["combinations", size],
-                                                         ["ranked by", metric]], "meta"))]
+                                                         ["ranked by", ranked_by(metric)]], "meta"))]
     report = Report(Path(out) if out else sweep_dir / "report.html")
     if len(grid_keys) >= 2:
         x, y = grid_keys[0], grid_keys[1]
@@ -277,7 +278,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     if (sweep_dir / "walk_forward.json").is_file():
         body.append(_walk_forward_section(sweep_dir))
     sweep_id = record.id if record else sweep_dir.name
-    _write_html(html.page(f"Sweep {sweep_id}", f"{size} ranked by {metric}", body), report.html)
+    _write_html(html.page(f"Sweep {sweep_id}", f"{size} ranked by {ranked_by(metric)}", body), report.html)
     return report
 
 

@@ -11,6 +11,7 @@ report shows, from the `guard_rails` object (`SweepResult.guard_rails`, guard_ra
 from __future__ import annotations
 
 from backtest.display import STAT_FORMATS, conventions_line, format_params, format_value, significance_lines
+from backtest.sweeps.ranking import ranked_by
 
 RELATIVE = ["excess_cagr", "information_ratio"]  # the split's out-of-sample figures against the benchmark
 
@@ -24,7 +25,7 @@ def ranking_title(count: int, metric: str, guard_rails: dict) -> str:
     """The ranking's title; with a split, the in-sample period it was ranked on."""
     split = guard_rails.get("split")
     scope = f", in-sample ({split['in_sample'][0]} → {split['in_sample'][1]})" if split else ""
-    return f"Top {count} by {metric}{scope}"
+    return f"Top {count} by {ranked_by(metric)}{scope}"
 
 
 def guard_rail_lines(guard_rails: dict, metric: str, combinations: int) -> list[str]:

@@ -6,6 +6,7 @@
   benchmark started fresh at the split, with the significance of the difference.
 - `walk_forward`: re-choose on rolling training windows, stitch the out-of-sample test windows,
   and set the stitched curve against the benchmark and the config's untuned parameters.
+- `save_guard_rails`: their files in the sweep's directory, describing the latest invocation only.
 
 Out-of-sample figures come from a `backtest run` of the chosen parameters over the whole history
 up to the window's end, cut to the window: the strategy keeps its history (a rule such as first10
@@ -20,7 +21,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import os
 import re
+import shutil
 from statistics import NormalDist
 
 import numpy as np
@@ -31,6 +34,8 @@ from backtest.errors import ConfigError
 from backtest.pipeline import MIN_SESSIONS
 from backtest.stats.significance import probabilistic_sharpe, sharpe_ratio
 
+# walk_forward.json first: `backtest report` shows a walk-forward where that file is
+WALK_FORWARD_FILES = ("walk_forward.json", "walk_forward.csv", "walk_forward_equity.csv")
 EULER_GAMMA = 0.5772156649015329
 CONFIDENCE = 0.95
 OUT_OF_SAMPLE_NOTE = (
@@ -373,3 +378,31 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
                    "value; the untuned config and the benchmark run over the same dates")
     out["left_out"] = left_out(dates, spans)
     return out
+
+
+def save_guard_rails(directory, guard_rails: dict, walk_forward_equity=None) -> None:
+    """guard_rails.json and, for a walk-forward, its files (`store.write_walk_forward`): what this
+    invocation computed, and nothing of an earlier one. The sweep id does not depend on the guard
+    rails asked for, so an earlier `--walk-forward` (or one with other windows) wrote into the same
+    directory: its files go. walk_forward.json, the file `backtest report` looks for, is removed
+    first and renamed into place last, after the others, which are built under a temporary
+    directory first: a walk-forward is never shown with another invocation's files."""
+    from backtest.io import temp_path, write_json
+    from backtest.sweeps.store import write_walk_forward
+
+    (directory / WALK_FORWARD_FILES[0]).unlink(missing_ok=True)
+    report = guard_rails.get("walk_forward")
+    if report is None:
+        for name in WALK_FORWARD_FILES[1:]:
+            (directory / name).unlink(missing_ok=True)
+    else:
+        staging = temp_path(directory / "walk_forward")  # a killed writer's is removed by the next sweep (`Store.open`)
+        staging.mkdir()
+        try:
+            write_walk_forward(staging, report, walk_forward_equity)
+            for name in reversed(WALK_FORWARD_FILES):
+                os.replace(staging / name, directory / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    # what the sweep's report shows beside its table (the walk-forward has files of its own)
+    write_json(directory / "guard_rails.json", {k: v for k, v in guard_rails.items() if k != "walk_forward"})

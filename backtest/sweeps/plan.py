@@ -9,7 +9,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -66,10 +66,13 @@ def make_plan(
     samples: int | None = None,
     seed: int | None = None,
     metric: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Plan:
     """Read the config, apply the `set` overrides, merge the `sweep:` section with `grid` ({dotted
     key: values or a spec such as "5:20"}, or "key=spec" texts as `--grid` takes them; a key
-    replaces the same key of the section), expand and validate the grid."""
+    replaces the same key of the section), expand and validate the grid. `samples` at least the
+    grid's size is the whole grid, the same plan (and sweep id) as no sampling, said through
+    `notify(line)`."""
     base = read(config).derive(set or ())
     whole = base.validate()
     section = whole.sweep
@@ -87,8 +90,9 @@ def make_plan(
         axes[key] = parse_values(spec, where=f"--grid {key}")
     if not axes:
         raise ConfigError(f"{base.source}: nothing to sweep (give --grid key=values or a sweep.grid section)")
+    where = "--samples"
     if samples is None and section is not None:
-        samples = section.samples
+        samples, where = section.samples, f"{base.source}: sweep.samples"
     if seed is None:
         seed = section.seed if section is not None else 0
     if metric is None:
@@ -97,14 +101,16 @@ def make_plan(
     axis_list = [Axis(k, v) for k, v in axes.items()]
     sizes = [len(a.values) for a in axis_list]
     total = math.prod(sizes)
+    if samples is not None and samples < 1:
+        raise ConfigError(f"{where}: must be at least 1")
+    if samples is not None and samples >= total:
+        if notify is not None:
+            notify(f"note: {where} {samples:,} is not fewer than the grid's {total:,} combinations: the whole grid runs "
+                   "(the same sweep as without sampling)")
+        samples = None
     if samples is not None:
-        if samples < 1:
-            raise ConfigError("--samples: must be at least 1")
-        if samples < total:
-            rng = np.random.default_rng(seed)
-            flat = np.sort(rng.choice(total, size=samples, replace=False))
-        else:
-            flat = np.arange(total)
+        rng = np.random.default_rng(seed)
+        flat = np.sort(rng.choice(total, size=samples, replace=False))
     else:
         if total > MAX_COMBINATIONS:
             raise ConfigError(f"grid: {total:,} combinations; use --samples to draw a subset")

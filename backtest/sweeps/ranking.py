@@ -3,7 +3,8 @@
 A sweep of 10^7 combinations writes its full table to Parquet a piece at a time; in memory it
 keeps only what its summaries need, whatever the sweep's size:
 
-- `Ranking`: the best K rows by a metric (descending, NaN last, ties in combination order), and
+- `Ranking`: the best K rows by a metric (in its better direction: `lowest_first`; NaN last, ties
+  in combination order), and
   for each ratio the deflated Sharpe ratio deflates, its `Moments`;
 - `Moments`: count, mean and variance of a column's finite values and where its maximum is,
   per cost variant, merged chunk by chunk (Chan, Golub and LeVeque's pairwise update).
@@ -21,6 +22,19 @@ import numpy as np
 import pandas as pd
 
 DEFLATED_RATIOS = ("sharpe", "information_ratio")  # the ratios whose winners get a deflated Sharpe ratio
+# statistics where less is better: risk taken, time under water, trading and its costs
+LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_days", "rebalances", "turnover", "fees_paid", "tracking_error", "beta"})
+
+
+def lowest_first(metric: str) -> bool:
+    """Whether a ranking by `metric` puts its lowest value first (every other statistic: highest
+    first; drawdowns are negative, so the shallowest `max_drawdown` is the highest)."""
+    return metric in LOWER_IS_BETTER
+
+
+def ranked_by(metric: str) -> str:
+    """"volatility, lowest first": how a ranking by `metric` is ordered, for headings."""
+    return f"{metric}, {'lowest' if lowest_first(metric) else 'highest'} first"
 
 
 class Moments:
@@ -107,7 +121,8 @@ class Moments:
 
 
 class Ranking:
-    """The `keep` best rows of a table by `metric`, and `Moments` of its deflated ratios.
+    """The `keep` best rows of a table by `metric` (in its better direction, NaN last), and
+    `Moments` of its deflated ratios.
 
     `add(frame)` takes the next chunk of rows (a DataFrame with a "combo" column, the metric and
     whatever else should be kept of the best rows); `top` is the best rows, best first.
@@ -118,6 +133,7 @@ class Ranking:
 
     def __init__(self, metric: str, keep: int, variants: Callable[[np.ndarray], np.ndarray] | None = None):
         self.metric = metric
+        self.ascending = lowest_first(metric)
         self.keep = max(1, int(keep))
         self.top: pd.DataFrame | None = None
         self.moments: dict[str, Moments] = {}
@@ -131,12 +147,12 @@ class Ranking:
                 self.moments.setdefault(name, Moments()).add(combos, frame[name].to_numpy(dtype=float), groups)
         values = frame[self.metric].to_numpy(dtype=float)
         if len(values) > self.keep:  # only rows at or above the chunk's K-th best can enter the top
-            key = np.where(np.isnan(values), -np.inf, values)
+            key = np.where(np.isnan(values), -np.inf, -values if self.ascending else values)  # larger: better
             threshold = np.partition(key, len(key) - self.keep)[len(key) - self.keep]
             frame = frame[key >= threshold]
         # the kept rows come first: earlier combinations win ties, as in a stable sort of the table
         merged = frame if self.top is None else pd.concat([self.top, frame], ignore_index=True)
-        self.top = merged.sort_values(self.metric, ascending=False, na_position="last", kind="stable").head(self.keep).reset_index(drop=True)
+        self.top = merged.sort_values(self.metric, ascending=self.ascending, na_position="last", kind="stable").head(self.keep).reset_index(drop=True)
 
     def order(self) -> np.ndarray:
         """The kept combinations, best first."""

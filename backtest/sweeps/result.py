@@ -10,7 +10,7 @@ import numpy as np
 
 from backtest.errors import ConfigError
 from backtest.sweeps.plan import Plan
-from backtest.sweeps.ranking import Ranking
+from backtest.sweeps.ranking import Ranking, lowest_first
 from backtest.sweeps import store
 from backtest.sweeps.store import column_values
 
@@ -92,7 +92,8 @@ class SweepResult:
         return pd.concat(frames).set_index("combo") if frames else pd.DataFrame(columns=self.plan.keys + self.names)
 
     def best(self, k: int = 10):
-        """The best `k` combinations by the metric (NaN last; ties in combination order), as a
+        """The best `k` combinations by the metric (lowest first where lower is better: see
+        `ranking.lowest_first`; NaN last; ties in combination order), as a
         DataFrame like `table` (k at most what the sweep kept ranked)."""
         import pandas as pd
 
@@ -163,9 +164,10 @@ def ranked(chunks, names: list[str], ranking: Ranking):
 
 def metric_grid(tables, x: str, y: str, metric: str):
     """The metric over (y values as rows, x values as columns) from a result table given in
-    pieces (DataFrames); where other keys were swept too, the best value over them; NaN where no
-    combination has a value."""
+    pieces (DataFrames); where other keys were swept too, the best value over them (the lowest
+    where lower is better: `lowest_first`); NaN where no combination has a value."""
     import pandas as pd
 
-    best = [table.groupby([y, x], sort=False)[metric].max() for table in tables]
-    return pd.concat(best).groupby(level=[0, 1], sort=True).max().unstack(x)
+    best = "min" if lowest_first(metric) else "max"
+    pieces = [table.groupby([y, x], sort=False)[metric].agg(best) for table in tables]
+    return pd.concat(pieces).groupby(level=[0, 1], sort=True).agg(best).unstack(x)

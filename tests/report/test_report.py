@@ -186,7 +186,7 @@ def test_sweep_report_shows_the_split_as_the_cli_prints_it(shared_data, tmp_path
     document = (tmp_path / "r.html").read_text()
     (first, last), start = split["in_sample"], split["out_of_sample_start"]
     assert (first, last, start) == ("1990-01-02", "2009-12-31", "2010-01-01")
-    for title in (f"Top 4 by sharpe, in-sample ({first} → {last})", f"In-sample winners ({first} → {last}) out of sample (from {start})"):
+    for title in (f"Top 4 by sharpe, highest first, in-sample ({first} → {last})", f"In-sample winners ({first} → {last}) out of sample (from {start})"):
         assert title in swept.stdout.replace("\n", " ") and f"<h2>{title}</h2>" in document
     assert len(split["winners"]) == 4
     for winner in split["winners"]:
@@ -223,7 +223,7 @@ def test_sweep_report_from_its_directory_alone(shared_data, tmp_path, monkeypatc
     assert out.exit_code == 0, out.output
     document = (tmp_path / "x.html").read_text()
     assert f"<td>grid</td><td>{escape(json.dumps(manifest['grid']))}</td>" in document
-    assert "<td>ranked by</td><td>sortino</td>" in document and "<h2>Top 4 by sortino</h2>" in document
+    assert "<td>ranked by</td><td>sortino, highest first</td>" in document and "<h2>Top 4 by sortino, highest first</h2>" in document
     assert "4 of 6 combinations, seed 3 ranked by sortino" in document and "<td>combinations</td><td>4 of 6 combinations, seed 3</td>" in document
     best = max(printed["results"], key=lambda r: r["stats"]["sortino"])["params"]
     winner = f"lookback={best['strategy.params.lookback']}, tilt={best['strategy.params.tilt']}"

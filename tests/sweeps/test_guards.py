@@ -14,6 +14,7 @@ from backtest.cli import main
 from backtest.errors import ConfigError
 from tests import reference
 from tests.conftest import REPO_ROOT
+from tests.sweeps.test_sweep import config_file, fake_data  # noqa: F401  (fixtures)
 
 CONFIG = str(REPO_ROOT / "configs" / "first10.yaml")
 GRID = ["--grid", "strategy.params.lookback=5,10", "--grid", "strategy.params.tilt=0.6,0.8"]
@@ -269,3 +270,47 @@ def test_split_and_walk_forward_from_the_yaml_sweep_section(shared_data, tmp_pat
         out = json.loads(result.stdout)
         assert expected in out and out["deflated_sharpe"]["trials"] == 2
     assert out["walk_forward"]["windows"][0]["test"][0][:4] == "1970"
+
+
+def test_guard_rail_files_describe_the_latest_invocation_only(fake_data, config_file, tmp_path, monkeypatch):  # noqa: F811
+    """The sweep id does not depend on --walk-forward: the same sweep without it, or with other
+    windows, writes into the same directory, and its files and report describe that invocation."""
+    args = ["sweep", str(config_file), "--grid", "strategy.params.lookback=2,5", "--out", str(tmp_path), "--json"]
+
+    def sweep(*extra):
+        result = CliRunner().invoke(main, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    files = ["walk_forward.json", "walk_forward.csv", "walk_forward_equity.csv"]
+    first = sweep("--walk-forward", "train=4y,test=2y")
+    directory = tmp_path / first["sweep_id"]
+    assert all((directory / name).is_file() for name in files)
+    other = sweep("--walk-forward", "train=6y,test=1y")
+    assert other["sweep_id"] == first["sweep_id"]
+    saved = json.loads((directory / "walk_forward.json").read_text())
+    assert saved == other["walk_forward"] and [w["test"] for w in saved["windows"]] != [w["test"] for w in first["walk_forward"]["windows"]]
+    rows = pd.read_csv(directory / "walk_forward.csv")
+    assert rows["test_start"].tolist() == [w["test"][0] for w in other["walk_forward"]["windows"]]
+    curves = pd.read_csv(directory / "walk_forward_equity.csv", index_col="date")
+    assert curves.index[0] == other["walk_forward"]["windows"][0]["test"][0]
+
+    # killed (here: failing) while renaming the new files into place: no walk_forward.json beside them
+    def failing_replace(source, target, real=guards.os.replace):
+        if target == directory / "walk_forward.csv":  # into place (not the staging's own atomic writes)
+            raise OSError("disk full")
+        real(source, target)
+
+    with monkeypatch.context() as patched, pytest.raises(OSError):
+        patched.setattr(guards.os, "replace", failing_replace)
+        guards.save_guard_rails(directory, {"walk_forward": first["walk_forward"]}, curves)
+    assert not (directory / "walk_forward.json").exists() and not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+    plain = sweep()
+    assert plain["sweep_id"] == first["sweep_id"] and "walk_forward" not in plain
+    assert not any((directory / name).exists() for name in files)
+    assert json.loads((directory / "guard_rails.json").read_text()) == {k: v for k, v in plain.items() if k not in ("sweep_id", "combinations", "results")}
+    assert not [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
+    shown = CliRunner().invoke(main, ["report", str(directory)])
+    assert shown.exit_code == 0, shown.output
+    assert "Walk-forward" not in (directory / "report.html").read_text()

@@ -52,19 +52,43 @@ def test_moments_of_nothing_finite():
     assert moments.count == 0 and moments.best_row is None and math.isnan(moments.variance)
 
 
+def best_first(values, lower_is_better: bool) -> list[int]:
+    """Row numbers, best value first (lowest first where lower is better), NaN last, ties in row
+    order: a plain Python sort."""
+    return sorted(range(len(values)), key=lambda i: (math.isnan(values[i]), values[i] if lower_is_better else -values[i], i))
+
+
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("keep", [1, 5, 40, 5000])
-def test_ranking_by_chunks_equals_a_stable_sort_of_the_whole_table(seed, keep):
+@pytest.mark.parametrize("metric,lower_is_better", [("sharpe", False), ("volatility", True)])
+def test_ranking_by_chunks_equals_a_sort_of_the_whole_table(seed, keep, metric, lower_is_better):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 2000))
-    table = pd.DataFrame({"combo": np.arange(n), "sharpe": rng.integers(-5, 5, n) / 4.0, "cagr": rng.normal(size=n)})
-    table.loc[rng.random(n) < 0.2, "sharpe"] = np.nan
-    ranking = Ranking("sharpe", keep)
+    table = pd.DataFrame({"combo": np.arange(n), metric: rng.integers(-5, 5, n) / 4.0, "cagr": rng.normal(size=n)})
+    table.loc[rng.random(n) < 0.2, metric] = np.nan
+    ranking = Ranking(metric, keep)
     for part in _chunked(n, rng):
         ranking.add(table.iloc[part])
-    expected = table.sort_values("sharpe", ascending=False, na_position="last", kind="stable").head(keep)
+    expected = table.iloc[best_first(table[metric].tolist(), lower_is_better)[:keep]]
     pd.testing.assert_frame_equal(ranking.top, expected.reset_index(drop=True))
     assert ranking.order().tolist() == expected["combo"].tolist()
+
+
+@pytest.mark.parametrize("metric", ["volatility", "max_drawdown_days", "rebalances", "turnover", "fees_paid", "tracking_error", "beta"])
+def test_lower_is_better_statistics_rank_lowest_first(fake_data, config_file, metric):  # noqa: F811
+    """best(k), the order, the heatmap's best over the other keys: all by the lowest value,
+    against a plain sort and a plain loop over the whole table."""
+    plan = sweeps.make_plan(config_file, GRID, metric=metric)
+    result = sweeps.run_sweep(plan, out=None, jobs=1, top=7)
+    table = result.table
+    expected = best_first(table[metric].tolist(), lower_is_better=True)[:7]
+    assert result.order().tolist() == expected
+    pd.testing.assert_frame_equal(result.best(7), table.loc[expected], check_dtype=False)
+    grid = result.heatmap("lookback", "tilt")
+    for lookback in plan.axes[0].values:
+        for tilt in plan.axes[1].values:
+            cell = table[(table["strategy.params.lookback"] == lookback) & (table["strategy.params.tilt"] == tilt)][metric]
+            assert grid.loc[tilt, lookback] == min(cell.dropna(), default=np.nan)
 
 
 GRID = ["strategy.params.lookback=2:9", "strategy.params.tilt=0.55:0.95:0.1", "portfolio.fees=0,0.002"]
@@ -120,7 +144,9 @@ def test_streamed_sweep_equals_the_whole_table_in_memory(fake_data, config_file,
         if ratio_name == "information_ratio":
             excess = returns - guards.stats.daily_returns(run.benchmark.simulation.equity, 100000.0)
         else:
-            excess = returns - fake_data["ff_factors:RF"].loc[dates]  # the T-bill series, on the same calendar
+            rf = fake_data["ff_factors:RF"].loc[dates].copy()  # the T-bill series, on the same calendar,
+            rf.iloc[0] = 0.0  # but none on row 0, the purchase at its close
+            excess = returns - rf
         ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)
         dsr, sr0 = reference.deflated_sharpe(excess.to_numpy(), same_costs, ppy)
         assert got[key]["trials"] == len(same_costs) == 40 and got[key]["cost_variants"] == 2
@@ -183,3 +209,32 @@ def test_parts_that_are_whole_windows(fake_data, config_file, tmp_path, monkeypa
     assert len(list((tmp_path / plan.sweep_id / "parts").iterdir())) == 5
     table = pd.read_parquet(tmp_path / plan.sweep_id / "results.parquet")
     np.testing.assert_array_equal(table[in_memory.names].to_numpy(), in_memory.stats)
+
+
+def test_walk_forward_chooses_the_lowest_volatility_on_each_training_window(fake_data, config_file):  # noqa: F811
+    import backtest
+
+    grid = ["strategy.params.lookback=2,5,9", "strategy.params.tilt=0.55,0.95"]
+    result = backtest.sweep(config_file, grid, metric="volatility", walk_forward="train=4y,test=2y", jobs=1)
+    windows = result.guard_rails["walk_forward"]["windows"]
+    assert len(windows) == 3
+    for w in windows:
+        alone = backtest.sweep(config_file, grid, start=w["train"][0], end=w["train"][1], jobs=1).table
+        lowest = alone.loc[best_first(alone["volatility"].tolist(), lower_is_better=True)[0]]
+        assert w["params"] == {key: lowest[key] for key in alone.columns[:2]}
+        assert w["train_volatility"] == alone["volatility"].min()
+    assert result.order()[0] == best_first(result.table["volatility"].tolist(), lower_is_better=True)[0]
+
+
+def test_cli_says_the_direction_and_puts_the_lowest_first(fake_data, config_file, tmp_path):  # noqa: F811
+    args = ["sweep", str(config_file), "--grid", "strategy.params.lookback=2:5", "--grid", "strategy.params.tilt=0.55,0.95",
+            "--metric", "volatility", "--top", "3", "--out", str(tmp_path)]
+    shown = CliRunner().invoke(main, args)
+    assert shown.exit_code == 0, shown.output
+    assert "Top 3 by volatility, lowest first" in shown.output
+    table = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)["results"]
+    lowest = min(table, key=lambda record: record["stats"]["volatility"])
+    first_row = next(line for line in shown.output.splitlines() if line.startswith("│ 1 "))
+    assert first_row.split("│")[1:4] == [" 1 ", f" {lowest['params']['strategy.params.lookback']:>8} ", f" {lowest['params']['strategy.params.tilt']:>4} "]
+    assert f"{lowest['stats']['volatility'] * 100:,.2f} %" in first_row
+    assert " ".join(shown.output.split()).count(f"winner by volatility (lookback={lowest['params']['strategy.params.lookback']}") == 1

@@ -316,6 +316,30 @@ sweep: {grid: {strategy.params.lookback: "5:12", strategy.params.tilt: "0.5:1.0:
     assert cagr[c] == cagr.max()
 
 
+@pytest.mark.parametrize("samples", [96_960, 200_000])
+def test_samples_at_least_the_grid_is_the_plain_sweep_with_a_note(fake_data, config_file, samples):
+    grid = ["strategy.params.lookback=1:40", "strategy.params.tilt=0:1:0.01", "portfolio.fees=0:0.0023:0.0001"]  # 40 x 101 x 24
+    plain = sweeps.make_plan(config_file, grid)
+    assert len(plain.combos) == 96_960
+    notes = []
+    sampled = sweeps.make_plan(config_file, grid, samples=samples, seed=3, notify=notes.append)
+    assert sampled.sweep_id == plain.sweep_id and sampled.samples is None
+    np.testing.assert_array_equal(sampled.combos, plain.combos)
+    assert notes == [(f"note: --samples {samples:,} is not fewer than the grid's 96,960 combinations: the whole grid runs "
+                      "(the same sweep as without sampling)")]
+    fewer = sweeps.make_plan(config_file, grid, samples=96_959, notify=notes.append)
+    assert len(notes) == 1 and len(np.unique(fewer.combos, axis=0)) == 96_959 and fewer.sweep_id != plain.sweep_id
+
+
+def test_cli_samples_beyond_the_grid_runs_the_plain_sweep(fake_data, config_file, tmp_path):
+    args = ["sweep", str(config_file), "--grid", "strategy.params.lookback=5:7", "--json", "--out", str(tmp_path)]
+    plain, sampled = _cli(*args), _cli(*args, "--samples", "4")
+    assert plain.exit_code == sampled.exit_code == 0, sampled.output
+    assert json.loads(sampled.stdout) == json.loads(plain.stdout)
+    assert sampled.stderr == "note: --samples 4 is not fewer than the grid's 3 combinations: the whole grid runs (the same sweep as without sampling)\n"
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [json.loads(plain.stdout)["sweep_id"]]
+
+
 def interrupt_after(batches: int, seen: list):
     """An `on_batch` callback that records progress and stops the sweep after `batches` batches."""
 
