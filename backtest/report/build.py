@@ -1,4 +1,5 @@
-"""Assemble reports: a run's tearsheet, a comparison, a sweep, a study; HTML and PNGs.
+"""Assemble reports: a run's tearsheet and a comparison here; a sweep's (`report.sweep`) and a
+study's (`report.study`) beside; HTML and PNGs.
 
     report(target, root, out, png_dir)   target: a run or sweep id (or unique prefix) from
                                          root's registry, or a run / sweep / study directory
@@ -8,33 +9,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from backtest.display import STAT_FORMATS, conventions_line, drawdown_rows, format_value, significance_lines, stat_rows
-from backtest.io import atomic_file, check_writable, write_text
+from backtest.display import conventions_line, drawdown_rows, significance_lines, stat_rows
+from backtest.io import check_writable
 from backtest.report import data
 from backtest.report.data import ReportError
-from backtest.sweeps.ranking import ranked_by
-
-TOP_SWEEP_ROWS = 20
-
-
-@dataclass
-class Report:
-    html: Path
-    pngs: list[Path] = field(default_factory=list)
-
-
-def _write_html(document: str, path: Path) -> Path:
-    """Write atomically: a reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text(path, document)
+from backtest.report.document import Report, write_html
+from backtest.report.study import study_report
+from backtest.report.sweep import incomplete_sweep, sweep_report
 
 
 def _leg_labels(run: data.RunData) -> dict[str, str]:
@@ -154,7 +138,7 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
     coverage = data.coverage(run)
     legs = " vs ".join(_leg_labels(run).values())
     document = html.page(f"Backtest {run.run_id}", f"{legs}, {coverage['start']} → {coverage['end']}", body)
-    report = Report(_write_html(document, Path(out) if out else run.directory / "report.html"))
+    report = Report(write_html(document, Path(out) if out else run.directory / "report.html"))
     if png_dir is not None:
         report.pngs = run_pngs(charts, png_dir)
     return report
@@ -201,201 +185,9 @@ def compare_report(comparison, out: Path | str | None = None, png_dir: Path | st
         html.section(FULL_HEADING, html.table(header, full)),
     ]
     document = html.page(f"Comparison {comparison.compare_id}", ", ".join(e.label for e in entries), body)
-    report = Report(_write_html(document, Path(out) if out else comparison.directory / "report.html"))
+    report = Report(write_html(document, Path(out) if out else comparison.directory / "report.html"))
     report.pngs = compare_pngs(comparison, png_dir) if png_dir is not None else sorted(comparison.directory.glob("*.png"))
     return report
-
-
-# --- sweeps and studies -------------------------------------------------------------------------
-
-
-def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """A sweep, from its directory: its size (a sample said so), the metric heatmap over its first
-    two swept keys, the top combinations and the guard rails the sweep printed (with --split, the
-    winners out of sample). `record` (the registry's) fills in the grid and metric for
-    directories written before sweep.json held them."""
-    import pyarrow.parquet as pq
-
-    from backtest.report import html, png
-    from backtest.report.guard_rails import guard_rail_lines, ranking_title, split_lines, split_table
-    from backtest.sweeps.ranking import Ranking
-    from backtest.sweeps.result import metric_grid
-    from backtest.sweeps.store import TABLE_CHUNK, read_manifest
-
-    path = sweep_dir / "results.parquet"
-    try:
-        table = pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{path}: cannot read it ({exc})") from None
-    try:
-        manifest = read_manifest(sweep_dir)
-    except ValueError as exc:
-        raise ReportError(str(exc)) from None
-    columns = table.schema_arrow.names
-    extra = (record.extra if record else None) or {}
-    grid_values = manifest.get("grid") or extra.get("grid") or {}
-    grid_keys = list(grid_values) or [c for c in columns if "." in c]
-    metric = manifest.get("metric") or extra.get("metric") or "sharpe"
-    guard_rails = _guard_rails(sweep_dir)
-    shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
-    shown = [n for n in shown if n in columns]
-    combinations = table.metadata.num_rows
-    size = _sweep_size(combinations, manifest)
-    # one pass over the table, a piece at a time (a sweep may have 10^7 rows): rank and grid it
-    ranking = Ranking(metric, TOP_SWEEP_ROWS)
-
-    def pieces():
-        for batch in table.iter_batches(batch_size=TABLE_CHUNK, columns=["combo", *grid_keys, *shown]):
-            piece = batch.to_pandas()
-            ranking.add(piece)
-            yield piece
-
-    if len(grid_keys) >= 2:
-        grid = metric_grid(pieces(), grid_keys[0], grid_keys[1], metric)
-    else:
-        for _ in pieces():
-            pass
-    ranked = ranking.top
-    # column by column: a row of a mixed table would turn integer parameters into floats
-    params = zip(*(ranked[k].tolist() for k in grid_keys))
-    figures = zip(*([format_value(v, STAT_FORMATS.get(n, (n, "ratio"))[1]) for v in ranked[n].tolist()] for n in shown))
-    rows = [[rank, *p, *f] for rank, (p, f) in enumerate(zip(params, figures), start=1)]
-    body = [html.section("Sweep", html.table(["", ""], [["grid", json.dumps(grid_values or None)], ["combinations", size],
-                                                         ["ranked by", ranked_by(metric)]], "meta"))]
-    report = Report(Path(out) if out else sweep_dir / "report.html")
-    if len(grid_keys) >= 2:
-        x, y = grid_keys[0], grid_keys[1]
-        note = f"Other swept keys ({', '.join(grid_keys[2:])}): the best value over them." if len(grid_keys) > 2 else ""
-        body.append(html.section(f"{metric} over {x} × {y}", html.plot(html.metric_heatmap_figure(grid, metric, x, y), "heatmap"), html.text(note)))
-        if png_dir is not None:
-            report.pngs.append(png.heatmap(grid, x, y, metric, Path(png_dir) / f"heatmap_{metric}.png", others=grid_keys[2:]))
-    header = ["#", *(k.rsplit(".", 1)[-1] for k in grid_keys), *(STAT_FORMATS.get(n, (n,))[0] for n in shown)]
-    notes = [html.text(line) for line in guard_rail_lines(guard_rails, metric, combinations)]
-    body.append(html.section(ranking_title(len(ranked), metric, guard_rails), html.table(header, rows), *notes))
-    if "split" in guard_rails:
-        title, split_header, split_rows = split_table(guard_rails["split"], metric)
-        body.append(html.section(title, html.table(split_header, split_rows), *(html.text(line) for line in split_lines(guard_rails["split"]))))
-    if (sweep_dir / "walk_forward.json").is_file():
-        body.append(_walk_forward_section(sweep_dir))
-    sweep_id = record.id if record else sweep_dir.name
-    _write_html(html.page(f"Sweep {sweep_id}", f"{size} ranked by {ranked_by(metric)}", body), report.html)
-    return report
-
-
-def _sweep_size(combinations: int, manifest: dict) -> str:
-    """"1,200 combinations", or for a sample of the grid "500 of 96,960 combinations, seed 0"."""
-    import math
-
-    whole = math.prod(len(values) for values in (manifest.get("grid") or {}).values())
-    if manifest.get("samples") is not None and combinations < whole:
-        return f"{combinations:,} of {whole:,} combinations, seed {manifest['seed']}"
-    return f"{combinations:,} combinations"
-
-
-def _guard_rails(sweep_dir: Path) -> dict:
-    """The guard rails a sweep saved (guard_rails.json; none for a sweep that saved none)."""
-    path = sweep_dir / "guard_rails.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{path}: cannot read it ({exc})") from None
-
-
-def _walk_forward_section(sweep_dir: Path) -> str:
-    """The walk-forward saved in a sweep directory: the windows (tuned, untuned, benchmark), the
-    stitched curves and their figures, and the significance of the tuned curve's edge."""
-    import pandas as pd
-
-    from backtest.report import html
-    from backtest.sweeps.store import walk_forward_rows
-
-    try:
-        report = json.loads((sweep_dir / "walk_forward.json").read_text())
-        curves = pd.read_csv(sweep_dir / "walk_forward_equity.csv", index_col="date", parse_dates=True)
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{sweep_dir / 'walk_forward.json'}: cannot read it ({exc})") from None
-    rows = walk_forward_rows(report)
-    header = list(rows[0]) if rows else []
-    windows = html.table(header, [[_cell(row[k]) for k in header] for row in rows])
-    legs = {"walk-forward (tuned)": report["stitched"], "untuned": report["untuned"], **({"benchmark": report["benchmark"]} if "benchmark" in report else {})}
-    stitched = html.table(["", *legs], stat_rows(legs))
-    lines = [line for block in report["significance"].values() for line in significance_lines(block)]
-    growth = curves / curves.iloc[0]  # rebased to 1 at the first test date
-    return html.section("Walk-forward (out of sample)", html.plot(html.equity_figure(growth, benchmark=False), "walk_forward"),
-                        html.text(f"Untuned: {json.dumps(report['untuned_params'])}"), stitched, *(html.text(line) for line in lines),
-                        windows, html.text(report["note"]), html.text(report.get("left_out") or ""))
-
-
-def study_report(study_dir: Path, out: Path | str | None = None, png_dir: Path | str | None = None) -> Report:
-    """A study: its parameters, the tables and lines `backtest study` prints (returns as percents),
-    its tests, and its plot (the PNG it wrote, embedded); with png_dir, that PNG copied there."""
-    from backtest.report import html
-
-    try:
-        saved = json.loads((study_dir / "study.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{study_dir / 'study.json'}: cannot read it ({exc})") from None
-    result = _study_result(saved)
-    summary = result.figures
-    body = [html.section("Question", html.table(["", ""], [[k, json.dumps(v)] for k, v in result.params.items()], "meta"))]
-    if result.name == "ytd":  # no groups, no tests: one line per series, as the command prints
-        from backtest.study.year_to_date import lines
-
-        body[0] += "\n" + "\n".join(html.text(line) for line in [*result.notes, *lines(result)])
-        periods, tables = None, []
-    else:
-        from backtest.study import module
-        from backtest.study.common import report as study_tables
-
-        study = module(result.name)
-        (periods, *tables), lines = study_tables(result, study.COLUMNS, study.OUTCOMES)
-        body[0] += "\n" + "\n".join(html.text(line) for line in lines)
-    for title, header, rows in tables:
-        body.append(html.section("Summary", html.text(title), html.table(header, rows)))
-    scalars = [[k, _cell(v)] for k, v in summary.items() if not isinstance(v, (dict, list))]
-    tests = [[c["claim"], format_value(c["difference"], "pct"), _cell(c["p_value"]), _cell(c.get("p_value_holm")), _cell(c.get("p_value_bh")),
-              c["verdict"]] for c in summary.get("comparisons", [])]
-    if tests or scalars:
-        body.append(html.section("Tests", html.table(["claim", "difference", "p", "p (Holm)", "p (Benjamini-Hochberg)", "verdict"], tests),
-                                 html.table(["", ""], scalars, "meta")))
-    pictures = sorted(study_dir.glob("*.png"))
-    for picture in pictures:
-        encoded = base64.b64encode(picture.read_bytes()).decode()
-        body.append(html.section(picture.stem, f'<img alt="{picture.stem}" style="max-width:100%" src="data:image/png;base64,{encoded}">'))
-    if periods is not None:
-        title, header, rows = periods
-        body.append(html.section("Per period", html.text(title), html.table(header, rows)))
-    document = html.page(f"Study {result.name}", study_dir.name, body)
-    report = Report(_write_html(document, Path(out) if out else study_dir / "report.html"))
-    if png_dir is not None:
-        Path(png_dir).mkdir(parents=True, exist_ok=True)
-        report.pngs = [atomic_file(Path(png_dir) / picture.name, lambda tmp, source=picture: shutil.copyfile(source, tmp))
-                       for picture in pictures]
-    return report
-
-
-def _study_result(saved: dict):
-    """The `StudyResult` a study.json was written from (`StudyResult.to_json`), so the report
-    formats it as the command line does."""
-    import pandas as pd
-
-    from backtest.study.common import StudyResult
-
-    # the rows are under the study's own key ("years", "rows", "series"): the one to_json adds
-    row_key = next(k for k in saved if k not in ("study", "params", "summary", "notes", "directory"))
-    return StudyResult(saved["study"], saved["params"], pd.DataFrame(saved[row_key]), row_key, saved["summary"], saved.get("notes", []))
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_cell(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return "–" if value is None else str(value)
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -424,19 +216,7 @@ def report(target: str, root: Path | str = "results", out: Path | str | None = N
     if (path / "study.json").is_file():
         return study_report(path, out, png_dir)
     if (path / "sweep.json").is_file():
-        raise ReportError(f"{path}: {_incomplete_sweep(path)}")
+        raise ReportError(f"{path}: {incomplete_sweep(path)}")
     raise ReportError(f"{path}: not a run, sweep or study directory")
 
 
-def _incomplete_sweep(path: Path) -> str:
-    """What an interrupted sweep's directory holds, and how to finish it."""
-    from backtest.sweeps.store import Store, read_manifest
-
-    try:
-        total = read_manifest(path).get("combinations")
-    except ValueError:
-        total = None
-
-    done = int(Store(path).done(total).sum()) if isinstance(total, int) else None
-    held = f" ({done:,} of {total:,} combinations computed)" if done is not None else ""
-    return f"the sweep is incomplete{held}: run the same `backtest sweep` command again to resume it, then report"
