@@ -126,7 +126,7 @@ def sweep(
     heatmap over `heatmap` (two swept keys; default: when exactly two are swept), and recorded.
     """
     from backtest.store import registry
-    from backtest.sweeps import guards, make_plan, resolve_key, run_sweep
+    from backtest.sweeps import guards, make_plan, periods, resolve_key, run_sweep
     from backtest.sweeps.run import TOP_KEPT, removed_on_user_error
 
     base = configs.read(config)
@@ -142,11 +142,11 @@ def sweep(
         raise ConfigError("--split: give --split or --walk-forward, not both")
     sweep_base = base
     if split:
-        in_sample_start, in_sample_end = guards.parse_split(split)
+        in_sample_start, in_sample_end = periods.parse_split(split)
         sweep_base = base.derive(configs.period_changes(in_sample_start, in_sample_end))
-    walk = guards.parse_walk_forward(walk_forward) if walk_forward else None
+    walk = periods.parse_walk_forward(walk_forward) if walk_forward else None
     if split or walk:
-        guards.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
+        periods.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
     plan_notes: list[str] = []
     plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric, notify=plan_notes.append)
     axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys

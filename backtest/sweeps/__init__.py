@@ -10,6 +10,7 @@
     result    a finished sweep: ranking in memory, table read in pieces
     ranking   the best K rows and the deflated ratios' moments, kept as the table streams past
     guards    deflated Sharpe ratio, in/out-of-sample split, walk-forward
+    periods   --split and --walk-forward read, rolling windows, checked long enough
     run       `run_sweep`: all of the above, in order
 """
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats as sps
 
-from backtest.sweeps import guards
+from backtest.sweeps import guards, periods
 from backtest.cli import main
 from backtest.errors import ConfigError
 from tests import reference
@@ -61,7 +61,7 @@ def test_more_trials_deflate_more_and_noise_is_called_luck():
 
 def test_windows_roll_by_the_test_length():
     dates = pd.bdate_range("2000-01-03", "2009-12-31")
-    spans = guards.windows(dates, pd.DateOffset(years=3), pd.DateOffset(years=2))
+    spans = periods.windows(dates, pd.DateOffset(years=3), pd.DateOffset(years=2))
     starts = [s[0].year for s in spans]
     assert starts == [2000, 2002, 2004, 2006]
     for i, (train_start, train_end, test_start, test_end) in enumerate(spans):
@@ -75,13 +75,13 @@ def test_windows_roll_by_the_test_length():
 @pytest.mark.parametrize("text", ["1999-12-31", "1926-01-01:", "a:b", "1926-01-01-1999"])
 def test_bad_split(text):
     with pytest.raises(ConfigError, match="--split"):
-        guards.parse_split(text)
+        periods.parse_split(text)
 
 
 @pytest.mark.parametrize("text", ["train=30y", "train=30x,test=5y", "train=0y,test=5y", "foo"])
 def test_bad_walk_forward(text):
     with pytest.raises(ConfigError, match="--walk-forward"):
-        guards.parse_walk_forward(text)
+        periods.parse_walk_forward(text)
 
 
 def _sweep_json(tmp_path, *args):
