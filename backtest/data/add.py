@@ -15,6 +15,7 @@ catalog holding comments refuses (the line to add by hand is given instead).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -95,7 +96,9 @@ def add_dataset(name: str, file: Path | str, kind: str | None = None, returns: s
                                 f"returns {existing.get('returns')}); choose another name")
             if symbol in (existing.get("symbols") or {}):
                 raise DataError(f"{catalog}: {dataset}.symbols.{symbol} is already declared; choose another NAME:SYMBOL")
-            if any(line.lstrip().startswith("#") for line in text.splitlines()):
+            # a comment: "#" at a line's start or after a blank (the YAML rule; inside a quoted
+            # value this refuses too, which only asks for the line to be added by hand)
+            if any(re.search(r"(^|\s)#", line) for line in text.splitlines()):
                 raise DataError(f"{catalog}: holds comments that rewriting it would lose; add under {dataset}.symbols "
                                 f"by hand: {symbol}: {{file: {relative}}}")
             existing.setdefault("symbols", {})[symbol] = {"file": relative}

@@ -64,6 +64,17 @@ def test_a_new_dataset_keeps_the_catalogs_comments(files, tmp_path):
                                "by hand: B: {file: downloads/IWM.csv}\n")
 
 
+def test_a_new_symbol_refuses_a_catalog_with_comments_after_values(files, tmp_path):
+    """The README's catalog holds comments after values only (`kind: prices   # ...`): rewriting
+    it would lose them, so data add refuses and leaves the file as it was."""
+    catalog = tmp_path / "my_data.yaml"
+    text = "mine:\n  kind: prices   # a price file per symbol\n  returns: total\n  symbols: {A: {file: downloads/IWM.csv}}\n"
+    catalog.write_text(text)
+    extended = _add("mine:B", files / "IWM.csv", "--returns", "total", "--catalog", catalog)
+    assert extended.exit_code == 2 and "holds comments that rewriting it would lose" in extended.stderr
+    assert catalog.read_text() == text
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["mytech", "bad.csv", "--returns", "total"], ["bad.csv: date 2024-01-03: close 'n/a?' is not a number"]),
     (["mytech", "IWM.csv"], ["IWM.csv: give --returns total|price", "close include dividends"]),
