@@ -208,10 +208,13 @@ def load_returns(series_ids: Sequence[str], search_path: Sequence[Path] | None =
 
 
 def align_calendars(returns: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Keep only the rows where every column has a value; (frame, number of rows dropped)."""
-    keep = returns.notna().all(axis=1)
-    dropped = int((~keep).sum())
-    return (returns if dropped == 0 else returns.loc[keep]), dropped
+    """Keep only the rows where every column has a value; (frame, number of rows dropped because
+    the calendars differ: a row no series has a value in, such as a price file's first row, which
+    has no return yet, is dropped without counting)."""
+    present = returns.notna()
+    keep = present.all(axis=1)
+    dropped = int((~keep & present.any(axis=1)).sum())
+    return (returns if keep.all() else returns.loc[keep]), dropped
 
 
 def source_files(series_ids: Sequence[str], search_path: Sequence[Path] | None = None,

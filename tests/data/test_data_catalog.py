@@ -218,6 +218,17 @@ def test_align_calendars_on_a_small_frame():
     assert none == 0 and full.equals(frame[["c"]])
 
 
+def test_a_price_files_first_row_is_no_calendar_difference(shared_data):
+    """A price file's first row has no return yet: dropped, but not counted as a row the
+    calendars disagree on (`1 dates dropped to align the series' calendars` was printed for one
+    series, and for two ETFs sharing every date)."""
+    one = load_returns(["etf:SPY"], [shared_data])
+    aligned, dropped = align_calendars(one)
+    assert dropped == 0 and one.iloc[0].isna().all() and aligned.index[0] == one.index[1]
+    both, dropped = align_calendars(load_returns(["sector:XLK", "sector:XLU"], [shared_data]))
+    assert dropped == 0 and both.notna().all().all()
+
+
 def test_align_real_size_and_etf(shared_data):
     aligned, dropped = align_calendars(load_returns(["ff_size:Lo 30", "etf:IWM"], [shared_data]))
     assert aligned.index[0] == pd.Timestamp("2000-05-30")  # IWM's first return
