@@ -132,9 +132,13 @@ def _ray_address(address: str, where: str) -> tuple[str, int]:
         if not address:
             raise ConfigError(f"{where}: no running Ray cluster found on this machine (start one with `ray start --head`, "
                               "or leave out --address to start a local Ray)")
+    if "://" in address:
+        raise ConfigError(f"{where}: expected HOST:PORT or auto (Ray client addresses, ray://..., are not supported)")
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"{where}: expected HOST:PORT or auto")
+    if not 0 < int(port) < 65536:
+        raise ConfigError(f"{where}: port {port} is out of range (1 to 65535)")
     return host.strip("[]"), int(port)
 
 

@@ -63,6 +63,8 @@ def run_sweep(
     """
     if backend not in BACKENDS:
         raise ConfigError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    if address is not None and backend != "ray":  # else the sweep would run here, not on the cluster named
+        raise ConfigError(f"--address {address}: names a Ray cluster; give --backend ray too")
     check_metric(plan)
     jobs = jobs or os.cpu_count() or 1
     total = len(plan.combos)
