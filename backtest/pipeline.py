@@ -17,7 +17,7 @@ import pandas as pd
 from backtest import data, stats
 from backtest.config import Config, StatsSection, StrategyBlock
 from backtest.engine import price_levels
-from backtest.errors import ConfigError, StrategyError, UserError
+from backtest.errors import ConfigError, DataError, StrategyError, UserError
 from backtest.stats.conventions import AUTO, Conventions, risk_free_coverage
 from backtest.stats.significance import MIN_RETURNS
 from backtest.strategy import Strategy, load_strategy, strategy_from
@@ -125,7 +125,12 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
                           f"(the statistics need at least {MIN_SESSIONS})")
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
-    price_levels(returns)  # a level at or below zero, or overflowing, is named before any rule computes on it
+    try:  # a level at or below zero, or overflowing, is named before any rule computes on it
+        price_levels(returns)
+    except DataError as exc:  # with the files at fault: the series' file and the catalog saying what it holds
+        series = [c for c in returns.columns if str(exc).startswith(f"series {c}:")]
+        files = data.source_files(series, path, catalogs(config))
+        raise DataError(f"{', '.join(files)}: {exc}" if files else str(exc)) from None
     conventions = resolve_conventions(config.stats, returns.index, path, catalogs(config), config.source)
     return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config), conventions)
 

@@ -132,8 +132,10 @@ def test_a_price_level_that_overflows_is_refused_by_name(tmp_path):
     (tmp_path / "cat.yaml").write_text("pct:\n  kind: returns\n  returns: total\n  unit: fraction\n  file: P.csv\n")
     config = {"strategy": {"name": "buy_and_hold", "params": {"weights": {"pct:P": 1.0}}}, "benchmark": None,
               "data": {"catalog": str(tmp_path / "cat.yaml")}}
-    with pytest.raises(DataError, match=r"series pct:P: its price level \(the product of 1 \+ return\) overflows on 2001-"):
+    with pytest.raises(DataError, match=r"series pct:P: its price level \(the product of 1 \+ return\) overflows on 2001-") as refused:
         backtest.run(config)
+    # the files at fault first: the series' file and the catalog that says what its numbers are
+    assert str(refused.value).startswith(f"{(tmp_path / 'P.csv').resolve()}, {(tmp_path / 'cat.yaml').resolve()}: series pct:P")
 
 
 def test_vectorbt_loads_without_quantstats_which_stays_importable():
