@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest import data, stats
@@ -56,6 +57,7 @@ class Prepared:
     search_path: list[Path]
     catalogs: tuple[Path, ...]  # the user catalog files of config.data.catalog
     conventions: Conventions  # sessions a year and each row's risk-free return (config.stats)
+    prices: np.ndarray  # (rows, columns of returns) price levels, checked (`backtest.engine.price_levels`)
 
     @property
     def series_read(self) -> list[str]:
@@ -126,13 +128,13 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
     for leg in legs:
         leg.strategy.check_history(returns.index, leg.params, f"{config.source}: {leg.key}")
     try:  # a level at or below zero, or overflowing, is named before any rule computes on it
-        price_levels(returns)
+        prices = price_levels(returns)
     except DataError as exc:  # with the files at fault: the series' file and the catalog saying what it holds
         series = [c for c in returns.columns if str(exc).startswith(f"series {c}:")]
         files = data.source_files(series, path, catalogs(config))
         raise DataError(f"{', '.join(files)}: {exc}" if files else str(exc)) from None
     conventions = resolve_conventions(config.stats, returns.index, path, catalogs(config), config.source)
-    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config), conventions)
+    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config), conventions, prices)
 
 
 def resolve_conventions(settings: StatsSection, index: pd.DatetimeIndex, path=None, user_catalogs=(),

@@ -45,7 +45,6 @@ class Context:
 
 def make_context(prepared) -> Context:
     """The kernel's arrays of a prepared run (`backtest.pipeline.prepare`)."""
-    from backtest.engine import price_levels
     from backtest.pipeline import RF_SERIES
 
     returns = prepared.returns
@@ -54,7 +53,7 @@ def make_context(prepared) -> Context:
         index = index.tz_localize(None)
     return Context(
         prepared=prepared,
-        prices=np.ascontiguousarray(price_levels(returns)),
+        prices=np.ascontiguousarray(prepared.prices),
         columns={c: i for i, c in enumerate(returns.columns)},
         day_number=np.ascontiguousarray(index.to_numpy().astype("datetime64[D]").astype(np.int64)),
         year=np.ascontiguousarray(index.year.to_numpy().astype(np.int64)),
