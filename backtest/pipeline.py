@@ -106,6 +106,8 @@ def resolve_legs(config: Config, strategy: Any = None) -> tuple[list[Leg], list[
     legs = [resolve_leg(config.strategy, "strategy", config, strategy)]
     if config.benchmark is not None:
         legs.append(resolve_leg(config.benchmark, "benchmark", config))
+    for leg in legs:  # whole parameter sets (a sweep checks each swept value alone with `resolve_leg`)
+        leg.strategy.check_traded_once(leg.params, f"{config.source}: {leg.key}.params")
     ids = [series for leg in legs for series in leg.reads]
     if config.portfolio.cash == "rf":
         ids.append(RF_SERIES)

@@ -236,6 +236,17 @@ def test_study_objects(shared_data):
     assert list(result.rows["year"]) == list(range(1990, 2000)) and result.directory is None
 
 
+def test_a_sweep_may_swap_two_series_parameters(shared_data):
+    # small = Hi 30 clashes with the base config's large, large = Lo 30 with its small; the one
+    # combination the grid makes, (Hi 30, Lo 30), trades each series once
+    grid = {"strategy.params.small": ["ff_size:Hi 30"], "strategy.params.large": ["ff_size:Lo 30"], "strategy.params.lookback": [5, 6]}
+    result = backtest.sweep(CONFIG, grid, **PERIOD)
+    swapped = backtest.run(CONFIG, set={"strategy.params.small": "ff_size:Hi 30", "strategy.params.large": "ff_size:Lo 30",
+                                        "strategy.params.lookback": 5}, **PERIOD)
+    row = result.table.query("`strategy.params.lookback` == 5").iloc[0]
+    assert row["sharpe"] == pytest.approx(swapped.stats["sharpe"], rel=1e-9)
+
+
 def test_a_sweep_whose_axes_combine_into_one_series_twice_stops_and_writes_nothing(shared_data, tmp_path):
     # each axis value is valid on its own; small = large arises only in combination
     grid = {"strategy.params.small": ["ff_size:Lo 30", "ff_size:Hi 30"], "strategy.params.large": ["ff_size:Hi 30"]}

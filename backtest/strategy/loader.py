@@ -74,13 +74,13 @@ class Strategy:
             raise StrategyError(f"{where}.{unknown[0]}: unknown parameter of strategy {self.name!r}"
                                 f"{did_you_mean(unknown[0], list(declared))} (known: {known})")
         resolved = {name: param.coerce(values.get(name, param.default), f"{where}.{name}", catalogs) for name, param in declared.items()}
-        params = SimpleNamespace(**resolved)
-        self.check_traded_once(params, where)
-        return params
+        return SimpleNamespace(**resolved)
 
     def check_traded_once(self, params: SimpleNamespace, where: str = "strategy.params") -> None:
         """Refuse parameters that name one traded series twice (small == large, a series in two
-        groups): the weights have one column per series and could not say whose share is whose."""
+        groups): the weights have one column per series and could not say whose share is whose.
+        A check of a whole parameter set, not of one value: a sweep resolves each swept value on
+        its own and checks the combinations it makes (`backtest.sweeps.points`)."""
         named_by: dict[str, str] = {}  # series id -> the parameter naming it first
         for param in self.params:
             if param.signal or param.kind not in SERIES_KINDS:

@@ -195,6 +195,7 @@ def _config_points(plan: Plan, point_axes: list[int], point_values: np.ndarray) 
         else:
             config = plan.config(params)
             leg = resolve_leg(config.strategy, "strategy", config)
+        leg.strategy.check_traded_once(leg.params, where="--grid strategy.params")
         key = _context_key(config, leg.reads)
         if key not in context_ids:
             context_ids[key] = len(points.contexts)

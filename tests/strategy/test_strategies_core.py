@@ -99,8 +99,10 @@ def test_bad_params_name_the_key(values, message):
      "strategy.params.defensives: 'ff_industry10:Manuf' is already traded through parameter 'cyclicals'"),
 ])
 def test_a_series_is_traded_through_one_parameter_only(name, values, message):
+    strategy = load_strategy(name)
+    params = strategy.resolve_params(values)  # each value is valid on its own
     with pytest.raises(StrategyError, match=message):
-        load_strategy(name).resolve_params(values)
+        strategy.check_traded_once(params)
 
 
 def test_a_signal_may_also_be_a_traded_series_at_resolution():
