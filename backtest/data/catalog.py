@@ -145,8 +145,9 @@ def _series(source: Source, frame: pd.DataFrame, column: str, path: Path) -> pd.
     return frame[column].astype("float64")
 
 
-def _check_missing(series: pd.Series, sid: str, source: Source, frame: pd.DataFrame, path: Path) -> None:
-    """DataError naming the file, series and first date of a missing value in `series`.
+def _check_missing(series: pd.Series, whole: pd.Series, sid: str, source: Source, path: Path) -> None:
+    """DataError naming the file, series and first date of a missing value in `series` (the
+    period's part of the series `whole`, as the file gives it).
 
     A missing value (`-99.99`/`-999` in Ken French files, an empty price or return, a returns
     file's declared `missing` values) is never read as a zero return and never silently skipped:
@@ -154,11 +155,11 @@ def _check_missing(series: pd.Series, sid: str, source: Source, frame: pd.DataFr
     missing data.
     """
     missing = series.isna().to_numpy(copy=True)
-    if source.kind == "prices" and len(series) and series.index[0] == frame.index[0]:
+    if source.kind == "prices" and len(series) and series.index[0] == whole.index[0]:
         missing[0] = False
     if not missing.any():
         return
-    if missing.all() and frame[series.name].isna().all():  # not a gap the period could avoid: no data at all
+    if missing.all() and whole.isna().all():  # not a gap the period could avoid: no data at all
         raise DataError(f"{path}: {sid} has no data: every value in the file is missing; choose another series")
     date = series.index[int(missing.argmax())].date()
     what = {"prices": "an empty price", "kenfrench": "a missing value (-99.99/-999 or empty)",
@@ -188,10 +189,10 @@ def load_returns(series_ids: Sequence[str], search_path: Sequence[Path] | None =
             path = locate(source, directories)
             frames[source.name] = path, read_source(source, path)
         path, frame = frames[source.name]
-        series = _series(source, frame, column, path)
+        series = whole = _series(source, frame, column, path)
         if period is not None:
-            series = series.loc[period[0]:period[1]]
-            _check_missing(series, sid, source, frame, path)
+            series = whole.loc[period[0]:period[1]]
+            _check_missing(series, whole, sid, source, path)
         columns[sid] = series
     if not columns:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date").as_unit(DATE_UNIT), dtype="float64")

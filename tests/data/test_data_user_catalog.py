@@ -567,3 +567,14 @@ def test_validate_judges_a_repeated_date_as_runs_read_it(tmp_path, repeat, sever
     else:
         with pytest.raises(DataError, match="date 2024-01-03 listed twice with different values"):
             backtest.load(["fund:F"], catalog=catalog)
+
+
+@pytest.mark.parametrize("sid", ["mine:a", "mine:s"])
+def test_a_series_with_no_data_is_named_derived_or_not(tmp_path, sid):
+    """Every value empty: one line naming the series, for a column of the file and for a sum of
+    columns (`derived`: it has no column of its own; a KeyError before)."""
+    (tmp_path / "r.csv").write_text("date,a,b\n2024-01-02,,\n2024-01-03,,\n2024-01-04,,\n")
+    catalog = tmp_path / "cat.yaml"
+    catalog.write_text("mine:\n  kind: returns\n  returns: total\n  unit: percent\n  file: r.csv\n  derived: {s: [a, b]}\n")
+    with pytest.raises(DataError, match=f"{sid} has no data: every value in the file is missing"):
+        backtest.load([sid], start="2024-01-02", catalog=catalog)
