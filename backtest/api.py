@@ -276,24 +276,12 @@ def load(
     ids = [series_ids] if isinstance(series_ids, str) else list(series_ids)
     for series_id in ids:
         data.check_series_id(series_id, catalogs)
-    period = (_date(start, "start"), _date(end, "end"))
-    if None not in period and period[0] > period[1]:
-        raise ConfigError(f"start {period[0].date()} is after end {period[1].date()}")
+    period = tuple(pd.Timestamp(date) if date else None for date in configs.period_dates(start, end))
     returns, _ = data.align_calendars(data.load_returns(ids, from_config.search_path(section, base_dir), period, catalogs))
     if returns.empty:  # as a run's period with no dates says
         span = f"{start or 'the first date'} to {end or 'the last date'}"
         raise ConfigError(f"start, end: no common trading dates of {', '.join(ids)} from {span}")
     return returns
-
-
-def _date(value: Any, key: str) -> pd.Timestamp | None:
-    """A date argument as a Timestamp, or a ConfigError naming `key`."""
-    if value is None:
-        return None
-    try:
-        return pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{key}: {value!r} is not a date (YYYY-MM-DD): {exc}") from None
 
 
 def _config(config: str | Path | Mapping, set, start, end, strategy):

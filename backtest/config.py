@@ -308,6 +308,20 @@ def data_section(config: "str | Path | Mapping | RawConfig") -> tuple[DataSectio
         raise ConfigError(f"{raw.source}: {_first_error(exc, ('data',))}") from None
 
 
+def period_dates(start: Any = None, end: Any = None) -> tuple[dt.date | None, dt.date | None]:
+    """`start` and `end` checked as a config's period (YYYY-MM-DD, start not after end), for
+    functions that take them as arguments; ConfigError naming the argument."""
+    try:
+        period = PeriodSection.model_validate({"start": start, "end": end})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:  # the section's own check: start after end
+            raise ConfigError(message) from None
+        raise ConfigError(f"{error['loc'][0]}: {error['input']!r} is not a date (YYYY-MM-DD): {message}") from None
+    return period.start, period.end
+
+
 def _first_error(exc: ValidationError, prefix: tuple = ()) -> str:
     """'key: message' of a validation error: a misspelt key first (before the key it misses)."""
     errors = exc.errors()

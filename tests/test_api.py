@@ -162,6 +162,8 @@ def test_load_refuses_bad_periods_by_name(shared_data):
         backtest.load(["ff_size:Lo 30"], start="2020-13-01")
     with pytest.raises(ConfigError, match=r"^end: 'soon' is not a date"):
         backtest.load(["ff_size:Lo 30"], end="soon")
+    with pytest.raises(ConfigError, match=r"^start: 20200101 is not a date \(YYYY-MM-DD\): expected a date as YYYY-MM-DD"):
+        backtest.load(["ff_size:Lo 30"], start=20200101)  # as a config's period: not nanoseconds since 1970
     with pytest.raises(ConfigError, match=r"^start 2021-01-01 is after end 2020-01-01"):
         backtest.load(["ff_size:Lo 30"], start="2021-01-01", end="2020-01-01")
     with pytest.raises(ConfigError, match=r"no common trading dates of ff_size:Lo 30 from 2200-01-01 to the last date"):
