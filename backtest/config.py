@@ -255,11 +255,6 @@ def overrides(set: Mapping[str, Any] | Iterable | None = None, start: Any = None
     return changes + list(period_changes(start, end).items())
 
 
-def resolve(config: "str | Path | Mapping | RawConfig", set: Mapping[str, Any] | Iterable = (), start: Any = None, end: Any = None) -> "Config":
-    """A config (path, mapping or RawConfig) with dotted overrides and a period applied, validated."""
-    return read(config).derive(overrides(set, start, end)).validate()
-
-
 _INTERNAL_KEYS = ("base_dir", "source")
 
 

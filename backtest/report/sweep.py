@@ -8,6 +8,7 @@ from pathlib import Path
 
 from backtest.display import STAT_FORMATS, format_value, significance_lines, stat_rows
 from backtest.report.data import ReportError
+from backtest.sweeps.plan import DEFAULT_METRIC
 from backtest.report.document import Report, cell, write_html
 from backtest.sweeps.ranking import ranked_by
 
@@ -40,7 +41,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
     extra = (record.extra if record else None) or {}
     grid_values = manifest.get("grid") or extra.get("grid") or {}
     grid_keys = list(grid_values) or [c for c in columns if "." in c]
-    metric = manifest.get("metric") or extra.get("metric") or "sharpe"
+    metric = manifest.get("metric") or extra.get("metric") or DEFAULT_METRIC
     guard_rails = _guard_rails(sweep_dir)
     shown = list(dict.fromkeys([metric, "cagr", "sharpe", "max_drawdown", "final_value", "turnover"]))
     shown = [n for n in shown if n in columns]

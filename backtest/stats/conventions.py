@@ -146,8 +146,8 @@ def accrued_risk_free(rf: pd.Series, index: pd.DatetimeIndex, name: str = "the r
     return of rf over rf's sessions in (index[i-1], index[i]]:
         rf_acc_i = prod_{s in (index[i-1], index[i]]} (1 + rf_s) - 1,
     0 where no rf session falls in the interval (a session rf does not have). Row 0 gets rf's
-    return on index[0] if that date is one of rf's sessions, else 0: the run's first return is
-    over that one session, and what happened before the run is not charged to it.
+    return on index[0] if that date is one of rf's sessions, else 0 (a run's conventions then set
+    it to 0: `Conventions.resolve`, the money is invested at that close).
     On identical calendars this is rf itself. Compounding adds log1p's and takes expm1, so a
     single session's value comes back to within an ulp or two.
 

@@ -30,6 +30,7 @@ import pandas as pd
 import yaml
 
 from backtest import data, stats
+from backtest.data import cache
 from backtest.errors import OutputError
 from backtest.io import atomic_dir, remove_stale_temps, unwritable
 
@@ -79,9 +80,9 @@ def strategy_files(legs) -> dict[str, str]:
     strategy file is an input that changed, even where the git commit did not)."""
     files = {}
     for leg in legs:
-        path = Path(leg.strategy.source)
-        if not leg.strategy.in_memory and path.is_file():
-            files[str(path.resolve())] = hashlib.sha256(path.read_bytes()).hexdigest()
+        path = Path(leg.strategy.source)  # (a rule defined in memory has no file: "<...>")
+        if path.is_file():
+            files[str(path.resolve())] = cache.file_sha256(path)
     return files
 
 

@@ -86,6 +86,8 @@ def ytd(ids, as_of, *, out=None) -> StudyResult:
     close to the last close on or before `as_of`: one row per series (no groups, no tests)."""
     from backtest.study import year_to_date
 
+    if out is not None:
+        check_writable(out)
     result = year_to_date.run([ids] if isinstance(ids, str) else list(ids), as_of)
     if out is not None:
         result.write(out)

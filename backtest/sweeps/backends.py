@@ -209,7 +209,7 @@ def _environment(values: dict):
             os.environ.pop(key, None)
 
 
-def run_ray(plan, todo, batch_size, jobs, keep_equity, store, finished, total, on_batch):
+def run_ray(plan, todo, batch_size, keep_equity, store, finished, total, on_batch):
     """The batches as Ray tasks on the Ray that `start_ray` joined or started."""
     import ray
 

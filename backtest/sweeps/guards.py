@@ -33,8 +33,6 @@ from backtest.errors import ConfigError
 from backtest.sweeps.periods import left_out, windows
 from backtest.stats.significance import probabilistic_sharpe, sharpe_ratio
 
-# walk_forward.json first: `backtest report` shows a walk-forward where that file is
-WALK_FORWARD_FILES = ("walk_forward.json", "walk_forward.csv", "walk_forward_equity.csv")
 EULER_GAMMA = 0.5772156649015329
 CONFIDENCE = 0.95
 OUT_OF_SAMPLE_NOTE = (
@@ -246,9 +244,7 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
     base = plan.config()
     initial = base.portfolio.initial_cash
     dates = prepare(base).returns.index
-    spans = windows(dates, train, test)
-    if not spans:
-        raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training plus test window")
+    spans = windows(dates, train, test)  # at least one: `periods.check_periods` refused the sweep otherwise
     first, last = spans[0][2], spans[-1][3]
     untuned = run_backtest(plan.config({}, (base.period.start, last)))
     conventions = untuned.prepared.conventions
@@ -301,7 +297,7 @@ def save_guard_rails(directory, guard_rails: dict, walk_forward_equity=None) -> 
     first and renamed into place last, after the others, which are built under a temporary
     directory first: a walk-forward is never shown with another invocation's files."""
     from backtest.io import temp_path, write_json
-    from backtest.sweeps.store import write_walk_forward
+    from backtest.sweeps.store import WALK_FORWARD_FILES, write_walk_forward
 
     (directory / WALK_FORWARD_FILES[0]).unlink(missing_ok=True)
     report = guard_rails.get("walk_forward")

@@ -130,7 +130,7 @@ def _run(plan, evaluator, out, jobs, keep_equity, batch_size, on_batch, top) -> 
     try:
         if evaluator is None:
             batch_size = max(1, min(batch_size, math.ceil(len(todo) / (4 * jobs)))) if len(todo) else batch_size
-            names, kept = backends.run_ray(plan, todo, batch_size, jobs, keep_equity, store, finished, total, progress), None
+            names, kept = backends.run_ray(plan, todo, batch_size, keep_equity, store, finished, total, progress), None
         else:
             names, kept = backends.run_local(evaluator, todo, batch_size, jobs, store, finished, total, progress)
     except KeyboardInterrupt:

@@ -208,11 +208,16 @@ def walk_forward_rows(report: dict) -> list[dict]:
     return rows
 
 
+# walk_forward.json first: `backtest report` shows a walk-forward where that file is
+WALK_FORWARD_FILES = ("walk_forward.json", "walk_forward.csv", "walk_forward_equity.csv")
+
+
 def write_walk_forward(directory: Path, report: dict, equity) -> None:
     """walk_forward.json (the report), walk_forward.csv (`walk_forward_rows`) and
     walk_forward_equity.csv (the stitched curves), each written atomically."""
     import pandas as pd
 
-    write_json(directory / "walk_forward.json", json_safe(report))
-    atomic_file(directory / "walk_forward.csv", lambda path: pd.DataFrame(walk_forward_rows(report)).to_csv(path, index=False))
-    atomic_file(directory / "walk_forward_equity.csv", equity.to_csv)
+    report_file, table_file, equity_file = (directory / name for name in WALK_FORWARD_FILES)
+    write_json(report_file, json_safe(report))
+    atomic_file(table_file, lambda path: pd.DataFrame(walk_forward_rows(report)).to_csv(path, index=False))
+    atomic_file(equity_file, equity.to_csv)
