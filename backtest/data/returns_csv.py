@@ -30,11 +30,10 @@ def parse(data: bytes, source: str, unit: str, date: str | None = None, missing:
 
 
 def rows(data: bytes, source: str, unit: str, date: str | None = None, missing: Sequence[float] = ()
-         ) -> tuple[pd.DataFrame, list[int]]:
-    """The rows in file order (no order or duplicate checks) and their 1-based line numbers: what
-    `backtest data validate` inspects."""
-    frame, lines, _ = _read(data, source, unit, date, missing)
-    return frame, lines
+         ) -> tuple[pd.DataFrame, list[int], list[tuple[str, ...]]]:
+    """The rows in file order (no order or duplicate checks), their 1-based line numbers and every
+    field as written: what `backtest data validate` inspects."""
+    return _read(data, source, unit, date, missing)
 
 
 def _read(data: bytes, source: str, unit: str, date: str | None, missing: Sequence[float]

@@ -94,15 +94,23 @@ def check_order(dates: pd.DatetimeIndex, lines: list[int], source: str) -> None:
                         f"{dates[k - 1].date()} (the file runs {order})")
 
 
+def conflicting_dates(index: pd.DatetimeIndex, rows: list[tuple[str, ...]]) -> list[pd.Timestamp]:
+    """The dates listed more than once whose rows (every field, as written) differ, ascending: a
+    row repeated whole is one row read twice; two different rows for a date are a conflict."""
+    repeated = index.duplicated(keep=False)
+    if not repeated.any():
+        return []
+    keyed = pd.Series(rows, index=index)[repeated]
+    return [date for date, group in keyed.groupby(level=0) if len(set(group)) > 1]
+
+
 def ascending(frame: pd.DataFrame, lines: list[int], rows: list[tuple[str, ...]], source: str) -> pd.DataFrame:
     """The rows of a dated table (in file order) checked and sorted oldest first: dates run one
     way, and a date listed twice repeats the same row (kept once) or is a DataError."""
     check_order(frame.index, lines, source)
     if frame.index.has_duplicates:
-        repeated = frame.index.duplicated(keep=False)
-        keyed = pd.Series(rows, index=frame.index)[repeated]
-        for date, group in keyed.groupby(level=0):
-            if len(set(group)) > 1:
-                raise DataError(f"{source}: date {date.date()} listed twice with different values")
+        differing = conflicting_dates(frame.index, rows)
+        if differing:
+            raise DataError(f"{source}: date {differing[0].date()} listed twice with different values")
         frame = frame[~frame.index.duplicated(keep="first")]
     return frame.sort_index(kind="stable")

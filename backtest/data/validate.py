@@ -112,10 +112,12 @@ def calendar_mismatch(calendars: dict[str, pd.DatetimeIndex]) -> dict[str, pd.Da
     return out
 
 
-def _rows(source: Source, path: Path) -> tuple[pd.DataFrame, list[int]]:
+def _rows(source: Source, path: Path) -> tuple[pd.DataFrame, list[int], list[tuple[str, ...]] | None]:
+    """(rows, their line numbers, every field as written: None for Ken French files, where any
+    repeated date is an error)."""
     data = path.read_bytes()
     if source.kind == "kenfrench":
-        return kenfrench.rows(data, str(path), source.block)
+        return (*kenfrench.rows(data, str(path), source.block), None)
     if source.kind == "returns":
         return returns_csv.rows(data, str(path), source.unit, source.date, source.missing)
     return yahoo.rows(data, str(path), source.date, source.column)
@@ -139,7 +141,7 @@ def check_source(source: Source, path: Path, columns: Sequence[str] | None = Non
         return Finding(source.name, file, check, severity, None if date is None else _iso(date), column, count, detail)
 
     try:
-        frame, lines = _rows(source, path)
+        frame, lines, fields = _rows(source, path)
     except DataError as exc:
         return [finding("parse", "error", None, None, 1, str(exc).removeprefix(f"{file}: "))], None
     findings = []
@@ -148,8 +150,7 @@ def check_source(source: Source, path: Path, columns: Sequence[str] | None = Non
     if count:
         # as the readers do: a Ken French file may not repeat a date; in other files a row repeated
         # whole is read once (`table.ascending`), and a date with two different rows is an error
-        repeats = frame[dates.duplicated(keep=False)]
-        differing = [date for date, group in repeats.groupby(level=0) if len(group.drop_duplicates()) > 1]
+        differing = table.conflicting_dates(dates, fields) if fields is not None else []
         if differing:
             line = lines[int(np.flatnonzero((dates == differing[0]) & dates.duplicated(keep="first"))[0])]
             findings.append(finding("duplicate", "error", differing[0], None, len(differing),

@@ -82,11 +82,11 @@ def parse(data: bytes, source: str, date: str | None = None, column: str | None 
     return table.ascending(frame, lines, full, source)
 
 
-def rows(data: bytes, source: str, date: str | None = None, column: str | None = None) -> tuple[pd.DataFrame, list[int]]:
-    """The price rows in file order (event rows skipped; no order or duplicate checks) and their
-    1-based line numbers: what `backtest data validate` inspects."""
-    frame, lines, _ = _read(data, source, date, column)
-    return frame, lines
+def rows(data: bytes, source: str, date: str | None = None, column: str | None = None
+         ) -> tuple[pd.DataFrame, list[int], list[tuple[str, ...]]]:
+    """The price rows in file order (event rows skipped; no order or duplicate checks), their
+    1-based line numbers and every field as written: what `backtest data validate` inspects."""
+    return _read(data, source, date, column)
 
 
 def _read(data: bytes, source: str, date: str | None, column: str | None

@@ -555,6 +555,8 @@ def test_the_price_column_by_name(header, expected):
 @pytest.mark.parametrize("repeat,severity,detail", [
     ("2024-01-03,1.5", "warning", "1 repeated date(s) (each read once), first 2024-01-03 on line 4"),
     ("2024-01-03,1.7", "error", "1 date(s) listed twice with different values, first 2024-01-03 on line 4"),
+    # the same price written another way is another row for the reader: validate says what a run will
+    ("2024-01-03,1.50", "error", "1 date(s) listed twice with different values, first 2024-01-03 on line 4"),
 ])
 def test_validate_judges_a_repeated_date_as_runs_read_it(tmp_path, repeat, severity, detail):
     (tmp_path / "F.csv").write_text(f"Date,Close\n2024-01-02,1.0\n2024-01-03,1.5\n{repeat}\n2024-01-04,1.6\n")
