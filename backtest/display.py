@@ -84,6 +84,17 @@ def conventions_line(conventions: dict) -> str:
             f"on excess returns); alpha and beta: OLS on excess returns, alpha x {ppy:.1f} a year")
 
 
+def edge_lines(summary: dict, with_note: bool = False) -> list[str]:
+    """The lines under a run's statistics table, from its summary (`--json`, stats.json): the
+    conventions, with `with_note` the reason for its risk-free rate (the CLI prints it on stderr),
+    and the significance of the edge where there is a benchmark."""
+    conventions, significance = summary.get("conventions"), summary.get("significance")
+    lines = [conventions_line(conventions)] if conventions else []
+    if with_note and conventions and conventions.get("risk_free_note"):
+        lines.append(conventions["risk_free_note"])
+    return lines + (significance_lines(significance) if significance else [])
+
+
 def significance_lines(block: dict) -> list[str]:
     """The `"significance"` object (`backtest.stats.edge.significance`): its verdict, then its figures
     ("–" where a figure is missing: NaN in memory, null once saved)."""

@@ -353,7 +353,7 @@ class RunResult:
     def _repr_html_(self) -> str:
         from html import escape
 
-        from backtest.display import conventions_line, significance_lines, stat_rows
+        from backtest.display import edge_lines, stat_rows
 
         columns = {"Strategy": self.strategy.stats}
         if self.benchmark is not None:
@@ -361,7 +361,7 @@ class RunResult:
         legs = " vs ".join(f"{leg.leg.strategy.name}({', '.join(leg.leg.series)})" for leg in self.legs)
         head = "".join(f"<th>{escape(h)}</th>" for h in ["", *columns])
         body = "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in stat_rows(columns))
-        lines = [conventions_line(self.conventions), *(significance_lines(self.significance) if self.significance else [])]
+        lines = edge_lines({"conventions": self.conventions, "significance": self.significance}, with_note=True)
         return (f"<p><b>{escape(legs)}</b> {self.start} → {self.end}, {len(self.prepared.returns):,} sessions</p>"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
                 + "".join(f"<p>{escape(line)}</p>" for line in lines))

@@ -19,7 +19,7 @@ from backtest.cli.output import CONFIG_ARGUMENTS, RESULTS_ROOT, console, notes, 
 def run(config, overrides, start, end, out, as_json, with_report):
     """Run the backtest described by CONFIG (a YAML file); write OUT/<run_id>/."""
     import backtest
-    from backtest.display import conventions_line, drawdown_rows, significance_lines, stat_rows
+    from backtest.display import drawdown_rows, edge_lines, stat_rows
 
     result = backtest.run(config, set=list(overrides), start=start, end=end, out=out)
     report = result.report(png_dir=result.directory / "png") if with_report else None
@@ -36,10 +36,8 @@ def run(config, overrides, start, end, out, as_json, with_report):
     if result.prepared.dropped_rows:
         out_console.print(f"[dim]{result.prepared.dropped_rows:,} dates dropped to align the series' calendars[/]")
     out_console.print(table("Performance", ["", *columns], stat_rows(columns)))
-    out_console.print(conventions_line(result.conventions), markup=False)
-    if result.significance is not None:
-        for line in significance_lines(result.significance):
-            out_console.print(line, markup=False)
+    for line in edge_lines({"conventions": result.conventions, "significance": result.significance}):
+        out_console.print(line, markup=False)
     out_console.print(table("Strategy: top drawdowns", ["Peak", "Trough", "Recovery", "Depth", "Days"],
                             drawdown_rows(result.strategy.stats["drawdowns"])))
     out_console.print(f"Results: {result.directory}")

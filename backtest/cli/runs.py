@@ -48,8 +48,9 @@ def runs_list(strategy, since, kind, out, as_json):
 @RESULTS_ROOT
 def runs_show(run_id, out):
     """Every field of one run (RUN_ID or a unique prefix) and its statistics."""
-    from backtest.display import conventions_line, drawdown_rows, significance_lines, stat_rows
+    from backtest.display import drawdown_rows, edge_lines, stat_rows
     from backtest.store import registry
+    from backtest.store.registry import RegistryError
 
     r = registry.get_run(out, run_id)
     fields = [
@@ -68,10 +69,11 @@ def runs_show(run_id, out):
     print_wide(*tables)
     stats_file = Path(r.path) / "stats.json" if r.kind == "run" and r.path else None
     if stats_file is not None and stats_file.is_file():  # the lines `backtest run` printed under its table
-        saved = json.loads(stats_file.read_text())
-        lines = [conventions_line(saved["conventions"])] if saved.get("conventions") else []
-        lines += significance_lines(saved["significance"]) if saved.get("significance") else []
-        for line in lines:
+        try:
+            saved = json.loads(stats_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"run {r.id}: cannot read {stats_file} ({exc})") from None
+        for line in edge_lines(saved, with_note=True):
             console().print(line, markup=False)
     if r.strategy_stats.get("drawdowns"):
         print_wide(table("Top drawdowns", ["Peak", "Trough", "Recovery", "Depth", "Days"], drawdown_rows(r.strategy_stats["drawdowns"])))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from backtest.display import conventions_line, drawdown_rows, significance_lines, stat_rows
+from backtest.display import conventions_line, drawdown_rows, edge_lines, significance_lines, stat_rows
 from backtest.io import check_writable
 from backtest.report import data
 from backtest.report.data import ReportError
@@ -62,19 +62,6 @@ def _manifest_section(manifest: dict) -> str:
     return html.section("Manifest", html.table(["", ""], rows, "meta"))
 
 
-def _convention_notes(summary: dict) -> list[str]:
-    """The conventions line and the significance lines under a statistics table."""
-    from backtest.report import html
-
-    conventions = summary.get("conventions")
-    lines = [conventions_line(conventions)] if conventions else []
-    if conventions and conventions.get("risk_free_note"):  # why the rate is what it is (the CLI's note on stderr)
-        lines.append(conventions["risk_free_note"])
-    if summary.get("significance"):
-        lines += significance_lines(summary["significance"])
-    return [html.text(line) for line in lines]
-
-
 def run_figures(run: data.RunData) -> dict:
     """The data of every chart of a run report, display labels as column names."""
     labels = _leg_labels(run)
@@ -120,7 +107,7 @@ def run_report(run_dir: Path | str, out: Path | str | None = None, png_dir: Path
     depth_note = "Shaded in the chart above: peak to recovery (or to the last date if not recovered)."
     body = [
         html.section("Configuration and data", html.table(["", ""], _config_rows(run), "meta")),
-        html.section("Statistics", html.table(["", *columns], stat_rows(columns)), *_convention_notes(summary)),
+        html.section("Statistics", html.table(["", *columns], stat_rows(columns)), *(html.text(line) for line in edge_lines(summary, with_note=True))),
         html.section("Equity", html.plot(html.equity_figure(charts["growth"]), "equity")),
         html.section("Drawdowns", html.plot(html.drawdown_figure(charts["drawdown"], charts["spans"]), "drawdown"),
                      html.table(["#", "Peak", "Trough", "Recovery", "Depth", "Days"],
