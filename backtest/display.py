@@ -29,6 +29,21 @@ STAT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
+# statistics where less is better: risk taken, time under water, trading and its costs
+LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_days", "rebalances", "turnover", "fees_paid", "tracking_error", "beta"})
+
+
+def lowest_first(metric: str) -> bool:
+    """Whether a ranking by `metric` puts its lowest value first (every other statistic: highest
+    first; drawdowns are negative, so the shallowest `max_drawdown` is the highest)."""
+    return metric in LOWER_IS_BETTER
+
+
+def ranked_by(metric: str) -> str:
+    """"volatility, lowest first": how a ranking by `metric` is ordered, for headings."""
+    return f"{metric}, {'lowest' if lowest_first(metric) else 'highest'} first"
+
+
 def format_value(value, kind: str) -> str:
     if value is None or isinstance(value, float) and math.isnan(value):
         return "–"

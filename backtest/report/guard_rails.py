@@ -10,8 +10,7 @@ report shows, from the `guard_rails` object (`SweepResult.guard_rails`, guard_ra
 
 from __future__ import annotations
 
-from backtest.display import STAT_FORMATS, conventions_line, format_params, format_value, significance_lines
-from backtest.sweeps.ranking import ranked_by
+from backtest.display import STAT_FORMATS, conventions_line, format_params, format_value, ranked_by, significance_lines
 
 RELATIVE = ["excess_cagr", "information_ratio"]  # the split's out-of-sample figures against the benchmark
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from backtest.display import STAT_FORMATS, format_value, significance_lines, stat_rows
+from backtest.display import STAT_FORMATS, format_value, ranked_by, significance_lines, stat_rows
 from backtest.report.data import ReportError
-from backtest.sweeps.plan import DEFAULT_METRIC
 from backtest.report.document import Report, cell, write_html
-from backtest.sweeps.ranking import ranked_by
 
 TOP_SWEEP_ROWS = 20
 
@@ -24,6 +22,7 @@ def sweep_report(sweep_dir: Path, record, out: Path | str | None = None, png_dir
 
     from backtest.report import html, png
     from backtest.report.guard_rails import guard_rail_lines, ranking_title, split_lines, split_table
+    from backtest.sweeps.plan import DEFAULT_METRIC
     from backtest.sweeps.ranking import Ranking
     from backtest.sweeps.result import metric_grid
     from backtest.sweeps.store import TABLE_CHUNK, read_manifest

@@ -21,22 +21,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from backtest.display import lowest_first
+
 DEFLATED_RATIOS = ("sharpe", "information_ratio")  # the ratios whose winners get a deflated Sharpe ratio
-# statistics where less is better: risk taken, time under water, trading and its costs
-LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_days", "rebalances", "turnover", "fees_paid", "tracking_error", "beta"})
-
-
-def lowest_first(metric: str) -> bool:
-    """Whether a ranking by `metric` puts its lowest value first (every other statistic: highest
-    first; drawdowns are negative, so the shallowest `max_drawdown` is the highest)."""
-    return metric in LOWER_IS_BETTER
-
-
-def ranked_by(metric: str) -> str:
-    """"volatility, lowest first": how a ranking by `metric` is ordered, for headings."""
-    return f"{metric}, {'lowest' if lowest_first(metric) else 'highest'} first"
-
-
 class Moments:
     """Count, mean and variance (ddof=1) of the finite values seen so far, per group of rows (a
     sweep's cost variants: see `Ranking`), and the row of each group's largest (the first such

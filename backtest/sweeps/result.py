@@ -10,7 +10,8 @@ import numpy as np
 
 from backtest.errors import ConfigError
 from backtest.sweeps.plan import Plan
-from backtest.sweeps.ranking import Ranking, lowest_first
+from backtest.display import lowest_first
+from backtest.sweeps.ranking import Ranking
 from backtest.sweeps import store
 from backtest.sweeps.store import column_values
 
@@ -93,7 +94,7 @@ class SweepResult:
 
     def best(self, k: int = 10):
         """The best `k` combinations by the metric (lowest first where lower is better: see
-        `ranking.lowest_first`; NaN last; ties in combination order), as a
+        `display.lowest_first`; NaN last; ties in combination order), as a
         DataFrame like `table` (k at most what the sweep kept ranked)."""
         import pandas as pd
 
