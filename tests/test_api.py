@@ -35,6 +35,9 @@ def test_run_in_memory_equals_the_cli_and_writes_nothing(run_1990s, tmp_path, mo
     assert run_1990s.stats["sharpe"] == printed["strategy"]["sharpe"]
     assert run_1990s.benchmark_stats["cagr"] == printed["benchmark"]["cagr"]
     assert run_1990s.config["strategy"]["params"]["lookback"] == 7
+    # the one-line repr: the CLI's period and Sharpe ratio
+    assert repr(run_1990s) == (f"<RunResult first10 vs buy_and_hold, {printed['start']} → {printed['end']}, "
+                               f"sharpe {printed['strategy']['sharpe']:.3f}>")
 
 
 def test_run_result_frames(run_1990s):

@@ -116,8 +116,10 @@ def test_a_price_level_at_or_below_zero_is_refused_by_name(bad_return):
     dates = pd.bdate_range("2001-01-01", periods=4)
     returns = pd.DataFrame({"x:A": [0.01, 0.02, bad_return, 0.01], "x:B": [0.0] * 4}, index=dates)
     weights = pd.DataFrame({"x:A": [0.5], "x:B": [0.5]}, index=dates[:1])
-    with pytest.raises(DataError, match=r"series x:A: .* on 2001-01-03 \(return -1"):
+    with pytest.raises(DataError, match=r"series x:A: .* on 2001-01-03 \(return -1") as refused:
         simulate(returns, weights, initial_cash=100.0)
+    level = 1.01 * 1.02 * (1 + bad_return)  # the product of 1 + return to that day, by hand
+    assert f"falls to {level:.3g} on 2001-01-03" in str(refused.value)
 
 
 def test_a_price_level_that_overflows_is_refused_by_name(tmp_path):
@@ -134,6 +136,13 @@ def test_a_price_level_that_overflows_is_refused_by_name(tmp_path):
               "data": {"catalog": str(tmp_path / "cat.yaml")}}
     with pytest.raises(DataError, match=r"series pct:P: its price level \(the product of 1 \+ return\) overflows on 2001-") as refused:
         backtest.run(config)
+    # the first day the product of 1 + return leaves the floats, by a plain loop
+    level, first = 1.0, None
+    for k, day in enumerate(dates):
+        level *= 1 + (100 + k % 7)
+        if first is None and level == float("inf"):
+            first = day
+    assert f"overflows on {first:%Y-%m-%d} (return {100 + dates.get_loc(first) % 7:g} that day)" in str(refused.value)
     # the files at fault first: the series' file and the catalog that says what its numbers are
     assert str(refused.value).startswith(f"{(tmp_path / 'P.csv').resolve()}, {(tmp_path / 'cat.yaml').resolve()}: series pct:P")
 
