@@ -99,11 +99,15 @@ class Strategy:
 
     def signals(self, params: SimpleNamespace) -> list[str]:
         """The series ids the strategy reads but does not trade (`Param(..., signal=True)`)."""
-        return [sid for sid in self._named(params, signal=True) if sid not in self.series(params)]
+        return self._signals(params, self.series(params))
 
     def reads(self, params: SimpleNamespace) -> list[str]:
         """Every series the rule is given: those it trades, then its signals."""
-        return self.series(params) + self.signals(params)
+        traded = self.series(params)
+        return traded + self._signals(params, traded)
+
+    def _signals(self, params: SimpleNamespace, traded: list[str]) -> list[str]:
+        return [sid for sid in self._named(params, signal=True) if sid not in traded]
 
     def _named(self, params: SimpleNamespace, signal: bool) -> list[str]:
         ids: list[str] = []
