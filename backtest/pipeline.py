@@ -118,10 +118,10 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
     """Resolve the strategy blocks (the strategy leg from `strategy` where given), load and
     align their data, and cut it to the period."""
     legs, ids = resolve_legs(config, strategy)
-    path = search_path(config)
+    path, user_catalogs = search_path(config), catalogs(config)
     start, end = config.period.start, config.period.end
     period = (pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None)
-    returns, dropped = data.align_calendars(data.load_returns(ids, path, period, catalogs(config)))
+    returns, dropped = data.align_calendars(data.load_returns(ids, path, period, user_catalogs))
     if len(returns) < MIN_SESSIONS:
         span = f"{start or 'the first date'} to {end or 'the last date'}"
         count = "fewer than 2" if len(returns) < 2 else f"only {len(returns)}"
@@ -133,10 +133,10 @@ def prepare(config: Config, strategy: Any = None) -> Prepared:
         prices = price_levels(returns)
     except DataError as exc:  # with the files at fault: the series' file and the catalog saying what it holds
         series = [c for c in returns.columns if str(exc).startswith(f"series {c}:")]
-        files = data.source_files(series, path, catalogs(config))
+        files = data.source_files(series, path, user_catalogs)
         raise DataError(f"{', '.join(files)}: {exc}" if files else str(exc)) from None
-    conventions = resolve_conventions(config.stats, returns.index, path, catalogs(config), config.source)
-    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), catalogs(config), conventions, prices)
+    conventions = resolve_conventions(config.stats, returns.index, path, user_catalogs, config.source)
+    return Prepared(config, legs, returns, dropped, path or data.default_search_path(), user_catalogs, conventions, prices)
 
 
 def resolve_conventions(settings: StatsSection, index: pd.DatetimeIndex, path=None, user_catalogs=(),
