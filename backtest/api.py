@@ -146,7 +146,7 @@ def sweep(
         sweep_base = base.derive(configs.period_changes(in_sample_start, in_sample_end))
     walk = periods.parse_walk_forward(walk_forward) if walk_forward else None
     if split or walk:
-        periods.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
+        dates = periods.check_periods(whole, (in_sample_start, in_sample_end) if split else None, walk)
     plan_notes: list[str] = []
     plan = make_plan(sweep_base, grid, samples=samples, seed=seed, metric=metric, notify=plan_notes.append)
     axes = [resolve_key(plan, key) for key in heatmap] if heatmap else plan.keys
@@ -174,7 +174,7 @@ def sweep(
                 window = base.derive(configs.period_changes(window_start.date(), window_end.date()))
                 return run_sweep(make_plan(window, grid, samples=samples, seed=seed, metric=metric), None, jobs=jobs)
 
-            report = guards.walk_forward(plan, *walk, window_sweep)
+            report = guards.walk_forward(plan, *walk, window_sweep, dates)
             equity = report.pop("equity")
             if report["left_out"]:
                 result.notes.append(report["left_out"])

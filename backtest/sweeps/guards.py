@@ -229,8 +229,9 @@ def split(plan, result, is_end: dt.date, period: tuple, top: int = 5) -> dict:
     }
 
 
-def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_sweep) -> dict:
-    """Rolling re-selection; `run_window_sweep(start, end)` sweeps the grid on one training window.
+def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_sweep, dates: pd.DatetimeIndex) -> dict:
+    """Rolling re-selection on the data's `dates` (`periods.check_periods`, which found at least
+    one window); `run_window_sweep(start, end)` sweeps the grid on one training window.
 
     Each test window is run with the parameters chosen on the training window before it ("tuned"),
     beside the config's own parameters ("untuned") and the benchmark bought fresh at the close
@@ -239,11 +240,10 @@ def walk_forward(plan, train: pd.DateOffset, test: pd.DateOffset, run_window_swe
     Returns the report (JSON-ready) with "equity": the stitched curves (a DataFrame), and
     "left_out": a note on sessions after the last window (one too short to measure), or None.
     """
-    from backtest.pipeline import prepare, run_backtest
+    from backtest.pipeline import run_backtest
 
     base = plan.config()
     initial = base.portfolio.initial_cash
-    dates = prepare(base).returns.index
     spans = windows(dates, train, test)  # at least one: `periods.check_periods` refused the sweep otherwise
     first, last = spans[0][2], spans[-1][3]
     untuned = run_backtest(plan.config({}, (base.period.start, last)))

@@ -77,10 +77,12 @@ def _sessions(n: int) -> str:
     return f"{n} session{'' if n == 1 else 's'}"
 
 
-def check_periods(config, in_sample: tuple[dt.date | None, dt.date] | None = None, walk: tuple | None = None) -> None:
+def check_periods(config, in_sample: tuple[dt.date | None, dt.date] | None = None, walk: tuple | None = None
+                  ) -> pd.DatetimeIndex:
     """Fail before any sweep runs if a split leaves fewer than MIN_SESSIONS sessions on either
     side (`in_sample`: its start and end), or no walk-forward window fits in the data. (Each
-    combination's declared history is checked on the in-sample period by the sweep's set-up.)"""
+    combination's declared history is checked on the in-sample period by the sweep's set-up.)
+    Returns the data's dates, for the guard rails that follow."""
     from backtest.pipeline import prepare
 
     dates = prepare(config).returns.index
@@ -97,3 +99,4 @@ def check_periods(config, in_sample: tuple[dt.date | None, dt.date] | None = Non
     if walk is not None and not windows(dates, *walk):
         raise ConfigError(f"--walk-forward: the data ({dates[0].date()}..{dates[-1].date()}) is shorter than one training window "
                           f"plus a test window of at least {MIN_SESSIONS} sessions")
+    return dates
